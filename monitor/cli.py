@@ -1,0 +1,187 @@
+"""The ``monitor`` command: argument parsing and wiring, no logic.
+
+Exit codes: 0 success; 1 a problem was reported (bad config, failed sends,
+unreachable database); 2 bad command-line usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from monitor.config import DEFAULT_CONFIG, Config, load_config
+from monitor.digest.render import render_digest
+from monitor.errors import MonitorError
+from monitor.ops.logs import setup_logging
+from monitor.store.db import create_engine, current_revision, safe_url, upgrade
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    setup_logging(args.log_level)
+    try:
+        result: int = args.handler(args)
+        return result
+    except MonitorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        help=f"config file (default: $MONITOR_CONFIG or {DEFAULT_CONFIG})",
+    )
+    common.add_argument(
+        "--log-level", default=argparse.SUPPRESS, help="DEBUG, INFO, WARNING or ERROR"
+    )
+    parser = argparse.ArgumentParser(
+        prog="monitor",
+        description="Self-hosted news monitoring: poll feeds, match watch rules, send digests.",
+        parents=[common],
+    )
+    parser.set_defaults(config=None, log_level=None)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    command("check", cmd_check, "validate the config and exit 0, or print every problem and exit 1")
+    poll = command("poll", cmd_poll, "run one poll cycle now, print a summary and exit")
+    poll.add_argument(
+        "--feed", action="append", metavar="URL_OR_NAME", help="poll only this feed (repeatable)"
+    )
+    digest = command("digest", cmd_digest, "preview or send each alert's pending digest now")
+    mode = digest.add_mutually_exclusive_group(required=True)
+    mode.add_argument(
+        "--preview", action="store_true", help="print the pending digests; send and mark nothing"
+    )
+    mode.add_argument("--send", action="store_true", help="build and send the pending digests now")
+    digest.add_argument(
+        "--alert", action="append", metavar="NAME", help="only this alert (repeatable)"
+    )
+    command("run", cmd_run, "run the daemon: poll and send on schedule until SIGTERM/SIGINT")
+    db = command("db", _db_help, "database schema: upgrade, current")
+    db_commands = db.add_subparsers(title="db commands", metavar="DB_COMMAND")
+    for name, handler, text in (
+        ("upgrade", cmd_db_upgrade, "apply schema migrations (safe to run from several replicas)"),
+        ("current", cmd_db_current, "print the schema revision"),
+    ):
+        sub = db_commands.add_parser(name, parents=[common], help=text, description=text)
+        sub.set_defaults(handler=handler)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    path = args.config or os.environ.get("MONITOR_CONFIG") or str(DEFAULT_CONFIG)
+    return load_config(path)
+
+
+def _pipeline(config: Config):  # type: ignore[no-untyped-def]
+    from monitor.pipeline import Pipeline
+    from monitor.store.queries import Store
+
+    return Pipeline(config, Store.open(config.database))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _config(args)
+    print(
+        f"ok: {len(config.feeds)} feeds, {len(config.watches)} watches, {len(config.alerts)} alerts; "
+        f"database {safe_url(config.database)}"
+    )
+    return 0
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    config = _config(args)
+    pipeline = _pipeline(config)
+    feeds = config.feeds
+    if args.feed:
+        wanted = set(args.feed)
+        feeds = tuple(f for f in config.feeds if f.url in wanted or f.display_name in wanted)
+        missing = wanted - {f.url for f in feeds} - {f.display_name for f in feeds}
+        if missing:
+            print(
+                f"error: no feed named {', '.join(sorted(missing))} in the config", file=sys.stderr
+            )
+            return 1
+    summary = asyncio.run(pipeline.poll(feeds))
+    for outcome in summary.feeds:
+        if outcome.status == "error":
+            print(f"  FAILED     {outcome.url}: {outcome.error}")
+        elif outcome.status == "not_modified":
+            print(f"  unchanged  {outcome.url}")
+        else:
+            print(
+                f"  ok         {outcome.url}: {outcome.seen} items, {outcome.new} new, {outcome.matched} matched"
+            )
+    print(summary.line())
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    config = _config(args)
+    pipeline = _pipeline(config)
+    alerts = [config.alert(name) for name in args.alert] if args.alert else list(config.alerts)
+    failed = False
+    for alert in alerts:
+        if args.preview:
+            digest = pipeline.preview(alert)
+            if digest is None:
+                print(f"{alert.name}: nothing pending")
+            else:
+                print(render_digest(digest, alert.timezone).text)
+            continue
+        summary = pipeline.send_digest(alert)
+        if summary.built is None and not summary.deliveries:
+            print(f"{alert.name}: nothing pending")
+        for outcome in summary.deliveries:
+            print(
+                f"{alert.name}: {outcome.channel} {outcome.status}: digest {outcome.digest_id}, {outcome.items} items"
+                + (f" ({outcome.error})" if outcome.error else "")
+            )
+            failed = failed or outcome.status != "sent"
+    return 1 if failed else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from monitor.schedule import Daemon
+
+    config = _config(args)
+    asyncio.run(Daemon(_pipeline(config)).run())
+    return 0
+
+
+def _db_help(args: argparse.Namespace) -> int:
+    print("usage: monitor db {upgrade,current}", file=sys.stderr)
+    return 2
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    config = _config(args)
+    engine = create_engine(config.database)
+    upgrade(engine)
+    print(f"{safe_url(config.database)}: at revision {current_revision(engine)}")
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    config = _config(args)
+    print(current_revision(create_engine(config.database)) or "(empty database)")
+    return 0

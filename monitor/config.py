@@ -1,0 +1,428 @@
+"""The configuration, declared once: type, default, validation, and why.
+
+A YAML file becomes a frozen :class:`Config`. Every field is declared here with
+its type, default and a one-line reason; nothing else in the project reads YAML
+or environment variables for settings. Loading happens in three passes, and
+every problem found is reported at once, each naming its key path and line:
+
+1. :mod:`monitor.yamlsource` parses the YAML, keeps line numbers and expands
+   ``${VAR}`` / ``${VAR:-default}``;
+2. ``*_file`` keys (``password_file``, ``secret_file``) are read into their
+   sibling secret; a secret written inline in the YAML is refused;
+3. pydantic validates types and values, then cross-field checks run (an alert
+   naming a missing watch, duplicate names, queries that do not compile).
+
+``MONITOR_DATABASE_URL`` overrides ``database``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from monitor.deliver.signing import decode_secret
+from monitor.errors import ConfigError, RuleError
+from monitor.yamlsource import Path as KeyPath
+from monitor.yamlsource import YamlDocument, format_path, load_yaml
+
+DEFAULT_CONFIG = Path("config/monitor.yaml")
+DEFAULT_DATABASE = "sqlite:///data/monitor.db"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> timedelta:
+    """``90`` (seconds), ``"90s"``, ``"15m"``, ``"2h"``, ``"1d"`` -> timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 90s, 15m, 2h or 1d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (found := _DURATION.match(value)):
+        seconds = float(found.group(1)) * _UNIT_SECONDS[found.group(2) or "s"]
+    else:
+        raise ValueError(f"expected a duration such as 90s, 15m, 2h or 1d, got {value!r}")
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return timedelta(seconds=seconds)
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown timezone {name!r} (use an IANA name like America/Toronto)"
+        ) from exc
+    return name
+
+
+def _check_cron(expr: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expr)
+    except ValueError as exc:
+        raise ValueError(
+            f"bad cron expression {expr!r}: {exc} (five fields: minute hour day month weekday)"
+        ) from exc
+    return expr
+
+
+def _check_http_url(url: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise ValueError(f"expected an http:// or https:// URL, got {url!r}")
+    return url
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Timezone = Annotated[str, AfterValidator(_check_timezone)]
+Cron = Annotated[str, AfterValidator(_check_cron)]
+HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
+Name = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$")
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+
+class FetchSettings(_Model):
+    """How feeds are downloaded."""
+
+    timeout: Duration = timedelta(seconds=20)
+    """Whole-request deadline: a server that drips bytes is still cut off here."""
+    connect_timeout: Duration = timedelta(seconds=10)
+    """Time allowed to open the connection."""
+    max_body_bytes: int = Field(default=10_000_000, gt=0)
+    """Largest decoded feed body accepted; real news feeds stay far below 10 MB."""
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    """Redirect hops followed before giving up."""
+    concurrency: int = Field(default=20, gt=0, le=1000)
+    """Feeds fetched at the same time in one poll cycle."""
+    user_agent: str = (
+        "monitor/0.1 (+https://github.com/monitor-news/monitor; self-hosted news monitor)"
+    )
+    """Names the project to publishers, who can then reach its operators."""
+    backfill_window: Duration = timedelta(hours=48)
+    """On a feed's first poll, older items are stored but not alerted (no flood)."""
+
+
+class FeedConfig(_Model):
+    """One feed to poll."""
+
+    url: HttpUrl
+    name: str = ""
+    """Display name and the ``source:`` of queries; defaults to the URL's host."""
+    interval: Duration = timedelta(minutes=15)
+    """How often to poll this feed."""
+    tags: tuple[str, ...] = ()
+
+    @property
+    def display_name(self) -> str:
+        if self.name:
+            return self.name
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.url).hostname or self.url
+
+
+class WatchConfig(_Model):
+    """A named query; alerts send what their watches match."""
+
+    name: Name
+    query: str = Field(min_length=1)
+    exclude: str | None = None
+    """A query; an entry matching it is dropped for this watch."""
+    min_score: float = Field(default=0.0, ge=0)
+    """Matches scoring below this are dropped."""
+
+
+class EmailChannel(_Model):
+    """Send the digest by email through the ``smtp`` server."""
+
+    to: tuple[Annotated[str, Field(pattern=r"^[^@\s<>,]+@[^@\s<>,]+$")], ...] = Field(min_length=1)
+    subject_prefix: str = "[monitor]"
+
+
+class WebhookChannel(_Model):
+    """POST the digest as JSON, signed per the Standard Webhooks spec."""
+
+    url: HttpUrl
+    secret: SecretStr
+    """Signing key, ``whsec_``-prefixed base64 or any string (then used as raw bytes)."""
+    format: Literal["standard"] = "standard"
+    """Body format; ``standard`` is monitor's own JSON (see the README)."""
+    timeout: Duration = timedelta(seconds=15)
+    """Deadline for the receiver to answer."""
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_is_a_key(cls, value: SecretStr) -> SecretStr:
+        decode_secret(value.get_secret_value())
+        return value
+
+
+class AlertConfig(_Model):
+    """Who hears about which watches, and when."""
+
+    name: Name
+    watches: tuple[str, ...] = Field(min_length=1)
+    schedule: Cron = "0 8 * * *"
+    """Cron (minute hour day month weekday) at which the digest goes out."""
+    timezone: Timezone = "UTC"
+    """Timezone of ``schedule`` and of the times shown in the digest."""
+    email: EmailChannel | None = None
+    webhook: WebhookChannel | None = None
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The configured channel names, in delivery order."""
+        return tuple(name for name in ("email", "webhook") if getattr(self, name) is not None)
+
+
+class SmtpConfig(_Model):
+    """The mail server that email channels send through."""
+
+    host: str = "localhost"
+    port: int = Field(default=25, gt=0, lt=65536)
+    username: str | None = None
+    password: SecretStr | None = None
+    security: Literal["none", "starttls", "ssl"] = "none"
+    """``starttls`` upgrades a plain connection; ``ssl`` connects with TLS at once."""
+    sender: str = Field(default="monitor@localhost", alias="from")
+    timeout: Duration = timedelta(seconds=30)
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Config(_Model):
+    """The whole configuration file."""
+
+    database: str = DEFAULT_DATABASE
+    """SQLAlchemy URL: ``sqlite:///path`` or ``postgresql+psycopg://user@host/db``."""
+    fetch: FetchSettings = FetchSettings()
+    feeds: tuple[FeedConfig, ...] = ()
+    aliases: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """Named alias groups, used in queries as ``@name``."""
+    watches: tuple[WatchConfig, ...] = ()
+    alerts: tuple[AlertConfig, ...] = ()
+    smtp: SmtpConfig | None = None
+    digest_max_items: int = Field(default=200, gt=0)
+    """Most stories one digest carries; the rest wait for the next one."""
+
+    @field_validator("database")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+            raise ValueError("expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        return value
+
+    def watch(self, name: str) -> WatchConfig:
+        return next(w for w in self.watches if w.name == name)
+
+    def alert(self, name: str) -> AlertConfig:
+        for alert in self.alerts:
+            if alert.name == name:
+                return alert
+        raise ConfigError(
+            f"no alert named {name!r} (known: {', '.join(a.name for a in self.alerts)})"
+        )
+
+
+# Keys whose values are secrets, by the path pattern of their parent mapping.
+_SECRET_KEYS: dict[tuple[str, ...], str] = {
+    ("smtp",): "password",
+    ("alerts", "*", "webhook"): "secret",
+}
+
+
+def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
+    """Read, expand, validate and cross-check the config at ``path``."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file: {exc.strerror or exc}", source) from exc
+    return parse_config(text, source, env, base_dir=Path(path).parent)
+
+
+def parse_config(
+    text: str,
+    source: str = "<config>",
+    env: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+) -> Config:
+    """Validate YAML ``text``; all problems are raised together as one ConfigError."""
+    environ = os.environ if env is None else env
+    doc = load_yaml(text, source, environ)
+    if doc.data is None:
+        doc.data = {}
+    if not isinstance(doc.data, dict):
+        raise ConfigError("the top level must be a mapping of keys (database, feeds, ...)", source)
+    problems = _resolve_secrets(doc, base_dir or Path("."))
+    problems += _check_references(doc)
+    if override := environ.get("MONITOR_DATABASE_URL"):
+        doc.data["database"] = override
+    try:
+        config = Config.model_validate(doc.data)
+    except ValidationError as exc:
+        problems += [_describe(doc, err) for err in exc.errors()]
+        raise ConfigError(problems, source) from None
+    problems += _cross_check(config, doc)
+    if problems:
+        raise ConfigError(problems, source)
+    return config
+
+
+def _describe(doc: YamlDocument, error: Any) -> str:
+    loc: KeyPath = tuple(error["loc"])
+    message = str(error["msg"])
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (check its spelling and indentation)"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    message = message.removeprefix("Value error, ")
+    return f"{doc.where(loc)}: {message}"
+
+
+def _resolve_secrets(doc: YamlDocument, base_dir: Path) -> list[str]:
+    problems: list[str] = []
+    for parent_path, mapping in _secret_parents(doc.data):
+        key = _SECRET_KEYS[_pattern(parent_path)]
+        file_key = f"{key}_file"
+        if file_key in mapping:
+            file_path = (*parent_path, file_key)
+            if key in mapping:
+                problems.append(f"{doc.where(file_path)}: give {key} or {file_key}, not both")
+                continue
+            target = base_dir / str(mapping.pop(file_key))
+            try:
+                mapping[key] = target.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                problems.append(
+                    f"{doc.where(file_path)}: cannot read {target}: {exc.strerror or exc}"
+                )
+        elif mapping.get(key) is not None and (*parent_path, key) not in doc.from_env:
+            problems.append(
+                f"{doc.where((*parent_path, key))}: secrets must not be written inline; "
+                f"use ${{ENV_VAR}} or {file_key}"
+            )
+    return problems
+
+
+def _secret_parents(data: Any) -> list[tuple[KeyPath, dict[str, Any]]]:
+    found: list[tuple[KeyPath, dict[str, Any]]] = []
+    if not isinstance(data, dict):
+        return found
+    if isinstance(data.get("smtp"), dict):
+        found.append((("smtp",), data["smtp"]))
+    alerts = data.get("alerts")
+    if isinstance(alerts, list):
+        for index, alert in enumerate(alerts):
+            if isinstance(alert, dict) and isinstance(alert.get("webhook"), dict):
+                found.append((("alerts", index, "webhook"), alert["webhook"]))
+    return found
+
+
+def _pattern(path: KeyPath) -> tuple[str, ...]:
+    return tuple("*" if isinstance(part, int) else part for part in path)
+
+
+def _entries(data: Any, key: str) -> list[dict[str, Any]]:
+    """The mappings under a top-level list key, tolerating any shape (checked elsewhere)."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return (
+        [item if isinstance(item, dict) else {} for item in value]
+        if isinstance(value, list)
+        else []
+    )
+
+
+def _check_references(doc: YamlDocument) -> list[str]:
+    """Name clashes and dangling watch names, on the raw data: they run even when types fail."""
+    problems: list[str] = []
+    for kind, field in (("watches", "name"), ("alerts", "name"), ("feeds", "url")):
+        seen: set[str] = set()
+        for index, item in enumerate(_entries(doc.data, kind)):
+            value = item.get(field)
+            if isinstance(value, str) and value in seen:
+                problems.append(f"{doc.where((kind, index, field))}: {value!r} is used twice")
+            seen.add(str(value))
+    known = {str(w.get("name")) for w in _entries(doc.data, "watches")}
+    for a_index, alert in enumerate(_entries(doc.data, "alerts")):
+        watches = alert.get("watches")
+        for w_index, watch in enumerate(watches if isinstance(watches, list) else []):
+            if isinstance(watch, str) and watch not in known:
+                problems.append(
+                    f"{doc.where(('alerts', a_index, 'watches', w_index))}: no watch named "
+                    f"{watch!r} (known: {', '.join(sorted(known)) or 'none'})"
+                )
+    return problems
+
+
+def _cross_check(config: Config, doc: YamlDocument) -> list[str]:
+    problems: list[str] = []
+    for index, alert in enumerate(config.alerts):
+        if not alert.channels:
+            problems.append(
+                f"{doc.where(('alerts', index))}: alert {alert.name!r} has no email or webhook"
+            )
+        if alert.email and config.smtp is None:
+            problems.append(f"{doc.where(('alerts', index, 'email'))}: email needs an smtp section")
+    problems += _check_queries(config, doc)
+    return problems
+
+
+def _check_queries(config: Config, doc: YamlDocument) -> list[str]:
+    from monitor.rules import compile_query
+
+    problems: list[str] = []
+    for index, watch in enumerate(config.watches):
+        for key in ("query", "exclude"):
+            query = getattr(watch, key)
+            if query is None:
+                continue
+            try:
+                compile_query(query, config.aliases)
+            except RuleError as exc:
+                problems.append(
+                    f"{doc.where(('watches', index, key))}: watch {watch.name!r}: {exc}"
+                )
+    return problems
+
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "AlertConfig",
+    "Config",
+    "EmailChannel",
+    "FeedConfig",
+    "FetchSettings",
+    "SmtpConfig",
+    "WatchConfig",
+    "WebhookChannel",
+    "format_path",
+    "load_config",
+    "parse_config",
+    "parse_duration",
+]

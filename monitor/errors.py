@@ -1,0 +1,139 @@
+"""The one exception tree of monitor.
+
+Every error the project raises on purpose derives from :class:`MonitorError`.
+Driver errors (httpx, smtplib, SQLAlchemy, feedparser, lark) are caught at the
+boundary that calls the driver and re-raised as one of these, with the cause
+chained, so callers never need to know which library sits underneath::
+
+    MonitorError
+    ├── ConfigError                 bad YAML, bad value, missing secret (names key path + line)
+    ├── RuleError                   a watch query cannot be compiled
+    │   └── RuleSyntaxError         ...because of its syntax (names the position)
+    ├── FeedError                   one feed could not be brought in (names the feed URL)
+    │   ├── FetchError
+    │   │   ├── TransientFetchError     timeouts, 5xx, 429, connection resets: try later
+    │   │   └── PermanentFetchError     404, 410, refused scheme, body over the cap
+    │   └── ParseError              the bytes are not a feed we can read
+    ├── StoreError                  the database refused or could not be reached
+    ├── SeedError                   a baseline article cannot be imported
+    └── DeliveryError               a digest could not be sent on one channel
+        ├── TransientDeliveryError  SMTP 4xx, webhook 429/5xx/timeout: retried with backoff
+        └── PermanentDeliveryError  SMTP 5xx, webhook 4xx: not retried
+
+"Transient" means the same request may succeed later unchanged; "permanent"
+means it will not, and retrying only wastes the publisher's or receiver's time.
+"""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Root of every error monitor raises on purpose."""
+
+
+class ConfigError(MonitorError):
+    """The configuration is invalid.
+
+    ``problems`` holds one human-readable line per problem, each naming the key
+    path and, where known, the YAML line.
+    """
+
+    def __init__(self, problems: list[str] | str, source: str | None = None) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        self.source = source
+        head = f"invalid configuration in {source}" if source else "invalid configuration"
+        super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+class RuleError(MonitorError):
+    """A watch query could not be compiled."""
+
+
+class RuleSyntaxError(RuleError):
+    """A watch query is not well-formed.
+
+    ``position`` is the 0-based character offset in the query where the
+    problem was found and ``expected`` what would have been valid there.
+    """
+
+    def __init__(self, message: str, query: str, position: int, expected: str = "") -> None:
+        self.query = query
+        self.position = position
+        self.expected = expected
+        pointer = f"\n    {query}\n    {' ' * position}^"
+        super().__init__(f"{message} at position {position}{pointer}")
+
+
+class FeedError(MonitorError):
+    """One feed could not be brought in; ``url`` names it."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
+
+
+class FetchError(FeedError):
+    """The feed could not be downloaded."""
+
+
+class TransientFetchError(FetchError):
+    """A download failure worth retrying later (timeout, 5xx, 429, reset).
+
+    ``retry_after`` is the server's requested delay in seconds, if it gave one.
+    """
+
+    def __init__(self, url: str, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(url, reason)
+        self.retry_after = retry_after
+
+
+class PermanentFetchError(FetchError):
+    """A download failure that will not fix itself (404, 410, over the size cap).
+
+    ``gone`` is true for 410 Gone: the publisher says the feed will not return.
+    """
+
+    def __init__(self, url: str, reason: str, gone: bool = False) -> None:
+        super().__init__(url, reason)
+        self.gone = gone
+
+
+class ParseError(FeedError):
+    """The downloaded bytes are not a feed we can read."""
+
+
+class StoreError(MonitorError):
+    """The database could not be reached or refused an operation."""
+
+
+class SeedError(MonitorError):
+    """A baseline article could not be imported; names the path."""
+
+
+class DeliveryError(MonitorError):
+    """A digest could not be delivered on one channel."""
+
+    def __init__(self, channel: str, reason: str) -> None:
+        self.channel = channel
+        self.reason = reason
+        super().__init__(f"{channel}: {reason}")
+
+
+class TransientDeliveryError(DeliveryError):
+    """Delivery failed in a way worth retrying (SMTP 4xx, HTTP 429/5xx, timeout)."""
+
+    def __init__(self, channel: str, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(channel, reason)
+        self.retry_after = retry_after
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Delivery failed for good (SMTP 5xx, HTTP 4xx other than 429).
+
+    ``disable`` is true when the receiver asked never to be called again (410).
+    """
+
+    def __init__(self, channel: str, reason: str, disable: bool = False) -> None:
+        super().__init__(channel, reason)
+        self.disable = disable

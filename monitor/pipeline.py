@@ -1,0 +1,254 @@
+"""The pipeline, end to end: the one place that strings I/O steps together.
+
+A poll cycle, per feed (feeds run concurrently; one failing never stops the
+others)::
+
+    fetch ──> parse ──> identify ──> dedup ──> match ──> store
+    (HTTP)   (bytes→    (stable      (drop     (watch    (entries, matches and
+              Entry)     key)         known)    rules)    alert queue: one txn)
+
+A digest run, per alert::
+
+    pending items ──> build ──> outbox ──> relay (render, send) ──> ledger
+    (store)          (pure)     (digest +   (email, webhook)        (sent only
+                                deliveries,                          after the
+                                one txn)                             send succeeded)
+
+Every stage between fetch and relay is a pure function over value objects
+(:mod:`monitor.types`) with ``now`` and settings passed in. This module holds
+no decisions of its own beyond ordering them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+
+from monitor.config import AlertConfig, Config, FeedConfig
+from monitor.dedup.keys import entry_key
+from monitor.deliver.relay import RelayOutcome, relay
+from monitor.digest.build import build_digest
+from monitor.errors import FeedError, StoreError
+from monitor.fetch.client import fetch_feed, make_client
+from monitor.parse.feed import parse_feed
+from monitor.rules import RuleSet, WatchSpec, compile_watches
+from monitor.store.queries import FeedState, Store
+from monitor.types import Digest, Entry, Match, NewEntry
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    """What one feed's poll did."""
+
+    url: str
+    status: str
+    """``updated``, ``not_modified`` or ``error``."""
+    seen: int = 0
+    """Items in the feed document."""
+    new: int = 0
+    """Items stored for the first time."""
+    matched: int = 0
+    """New items that matched at least one watch."""
+    queued: int = 0
+    """New items queued for at least one alert."""
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollSummary:
+    """What a whole poll cycle did."""
+
+    feeds: tuple[FeedOutcome, ...]
+    started_at: datetime
+    finished_at: datetime
+
+    @property
+    def new(self) -> int:
+        return sum(f.new for f in self.feeds)
+
+    @property
+    def matched(self) -> int:
+        return sum(f.matched for f in self.feeds)
+
+    @property
+    def errors(self) -> tuple[FeedOutcome, ...]:
+        return tuple(f for f in self.feeds if f.status == "error")
+
+    def line(self) -> str:
+        seconds = (self.finished_at - self.started_at).total_seconds()
+        unchanged = sum(1 for f in self.feeds if f.status == "not_modified")
+        return (
+            f"poll: {len(self.feeds)} feeds in {seconds:.1f}s, {self.new} new entries, "
+            f"{self.matched} matched, {unchanged} unchanged, {len(self.errors)} failed"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSummary:
+    """What a digest run did for one alert."""
+
+    alert: str
+    built: Digest | None
+    deliveries: tuple[RelayOutcome, ...] = field(default_factory=tuple)
+
+
+def compile_rules(config: Config) -> RuleSet:
+    specs = [WatchSpec(w.name, w.query, w.exclude, w.min_score) for w in config.watches]
+    return compile_watches(specs, config.aliases)
+
+
+def route(matches: Sequence[Match], alerts: Sequence[AlertConfig]) -> tuple[str, ...]:
+    """The alerts that must hear about an entry with these matches."""
+    fired = {match.watch for match in matches}
+    return tuple(alert.name for alert in alerts if fired.intersection(alert.watches))
+
+
+def is_backfill(entry: Entry, state: FeedState, now: datetime, config: Config) -> bool:
+    """On a feed's first poll, items older than the backfill window are not alerted."""
+    if state.first_polled_at is not None or entry.published is None:
+        return False
+    return entry.published < now - config.fetch.backfill_window
+
+
+class Pipeline:
+    """One configured monitor: config, compiled rules, store and clock."""
+
+    def __init__(self, config: Config, store: Store, clock: Clock = utc_now) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.rules = compile_rules(config)
+        store.sync_feeds((f.url, f.display_name) for f in config.feeds)
+
+    # --- poll ----------------------------------------------------------------------------
+
+    async def poll(self, feeds: Sequence[FeedConfig] | None = None) -> PollSummary:
+        """Poll ``feeds`` (default: all) once, concurrently within the fetch limit."""
+        chosen = tuple(self.config.feeds if feeds is None else feeds)
+        started = self.clock()
+        limit = asyncio.Semaphore(self.config.fetch.concurrency)
+        async with make_client(self.config.fetch) as client:
+
+            async def one(feed: FeedConfig) -> FeedOutcome:
+                async with limit:
+                    return await self._poll_feed(client, feed)
+
+            outcomes = await asyncio.gather(*(one(feed) for feed in chosen))
+        summary = PollSummary(tuple(outcomes), started, self.clock())
+        log.info(summary.line())
+        return summary
+
+    async def _poll_feed(self, client: httpx.AsyncClient, feed: FeedConfig) -> FeedOutcome:
+        url = feed.url
+        try:
+            state = self.store.feed_state(url)
+            result = await fetch_feed(
+                client, url, self.config.fetch, state.etag, state.last_modified, self.clock
+            )
+            if result.not_modified:
+                self.store.record_fetch_success(
+                    url, result.fetched_at, result.etag, result.last_modified
+                )
+                return FeedOutcome(url, "not_modified")
+            parsed = await asyncio.to_thread(
+                parse_feed, result.content, url, feed.display_name, result.content_type
+            )
+            if parsed.warning:
+                log.warning("feed %s: %s (kept %d items)", url, parsed.warning, len(parsed.entries))
+            outcome = self._store_new(parsed.entries, state, result.fetched_at)
+            self.store.record_fetch_success(
+                url, result.fetched_at, result.etag, result.last_modified
+            )
+            return outcome
+        except FeedError as exc:
+            log.warning("feed %s: %s", url, exc.reason)
+            self._record_failure(url, exc.reason)
+            return FeedOutcome(url, "error", error=exc.reason)
+        except StoreError as exc:
+            log.error("feed %s: could not store: %s", url, exc)
+            return FeedOutcome(url, "error", error=str(exc))
+
+    def _record_failure(self, url: str, reason: str) -> None:
+        try:
+            self.store.record_fetch_failure(url, self.clock(), reason)
+        except StoreError as exc:
+            log.error("feed %s: could not record the failure: %s", url, exc)
+
+    def _store_new(self, entries: Sequence[Entry], state: FeedState, now: datetime) -> FeedOutcome:
+        keyed = {
+            entry_key(entry): entry for entry in entries
+        }  # identify; a repeat inside one feed is one item
+        known = self.store.known_keys(keyed)
+        fresh = [(key, entry) for key, entry in keyed.items() if key not in known]
+        items: list[NewEntry] = []
+        routes: dict[str, tuple[str, ...]] = {}
+        for key, entry in fresh:
+            alertable = not is_backfill(entry, state, now, self.config)
+            matches = tuple(self.rules.match(entry))
+            items.append(NewEntry(key, entry, alertable, matches))
+            if alertable and matches:
+                routes[key] = route(matches, self.config.alerts)
+        stored = self.store.add_entries(state.url, items, routes, now)
+        return FeedOutcome(
+            state.url,
+            "updated",
+            seen=len(entries),
+            new=len(stored),
+            matched=sum(1 for item in items if item.matches),
+            queued=len(routes),
+        )
+
+    # --- digests -------------------------------------------------------------------------
+
+    def preview(self, alert: AlertConfig) -> Digest | None:
+        """The digest ``alert`` would get now, built but neither stored nor sent."""
+        pending = self.store.pending_items(alert.name, limit=self.config.digest_max_items)
+        if not pending:
+            return None
+        return build_digest("preview", alert.name, alert.watches, pending, self.clock())
+
+    def send_digest(self, alert: AlertConfig) -> DigestSummary:
+        """Retry the alert's unsent deliveries, then build, queue and send a new digest."""
+        now = self.clock()
+        outcomes = list(
+            relay(self.store, self.config, self.store.pending_deliveries(alert.name), now)
+        )
+        built = self._queue_digest(alert, now)
+        if built is not None:
+            fresh = [
+                d for d in self.store.pending_deliveries(alert.name) if d.digest.id == built.id
+            ]
+            outcomes += relay(self.store, self.config, fresh, now)
+        return DigestSummary(alert.name, built, tuple(outcomes))
+
+    def _queue_digest(self, alert: AlertConfig, now: datetime) -> Digest | None:
+        pending = self.store.pending_items(alert.name, limit=self.config.digest_max_items)
+        if not pending:
+            return None
+        digest_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:16]}"
+        digest = build_digest(digest_id, alert.name, alert.watches, pending, now)
+        # Items whose matches no longer name a watch of this alert (the config changed) are
+        # claimed by an empty digest with no deliveries, so they stop waiting.
+        ids = [stored.id for stored in pending]
+        channels = alert.channels if digest.item_count else ()
+        if not self.store.create_digest(digest, ids, channels, now):
+            log.info("alert %s: items were claimed by another process; skipping", alert.name)
+            return None
+        log.info(
+            "alert %s: queued digest %s with %d items", alert.name, digest.id, digest.item_count
+        )
+        return digest

@@ -1,0 +1,153 @@
+"""The database tables, the same on SQLite and PostgreSQL.
+
+::
+
+    feeds ─< entries ─< matches            what came in, and which watches fired
+                 │
+                 └─< alert_items >─ digests ─< deliveries
+                     (alert × entry)  (outbox)  (one row per channel: the ledger)
+
+An ``alert_items`` row is created when a newly stored, alertable entry matches
+one of the alert's watches; it is *pending* while ``digest_id`` is null. Building
+a digest claims pending rows by setting ``digest_id`` and, in the same
+transaction, writes the digest's payload and one ``deliveries`` row per channel.
+The relay then sends each delivery and marks it ``sent`` only after the
+channel accepted it, so a crash anywhere loses nothing and a resend reuses the
+digest id (Message-ID, webhook-id).
+
+Times are stored as naive UTC (the column type converts), so both backends
+hold and return the same values.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, naive UTC on disk."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class FeedRow(SQLModel, table=True):
+    """A polled feed and what its last fetches left behind."""
+
+    __tablename__: ClassVar[str] = "feeds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2048, unique=True)
+    name: str = Field(default="", max_length=300)
+    etag: str | None = Field(default=None, max_length=1024)
+    last_modified: str | None = Field(default=None, max_length=200)
+    first_polled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_polled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_success_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    consecutive_failures: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class EntryRow(SQLModel, table=True):
+    """One stored feed item."""
+
+    __tablename__: ClassVar[str] = "entries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    feed_id: int = Field(foreign_key="feeds.id", index=True)
+    guid: str | None = Field(default=None, sa_type=sa.Text)
+    link: str | None = Field(default=None, sa_type=sa.Text)
+    canonical_link: str | None = Field(default=None, max_length=2048, index=True)
+    title: str = Field(default="", sa_type=sa.Text)
+    summary: str = Field(default="", sa_type=sa.Text)
+    content: str = Field(default="", sa_type=sa.Text)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    language: str | None = Field(default=None, max_length=35)
+    author: str | None = Field(default=None, max_length=500)
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    alertable: bool = True
+
+
+class MatchRow(SQLModel, table=True):
+    """A watch that fired on an entry, with the spans that explain it."""
+
+    __tablename__: ClassVar[str] = "matches"
+    __table_args__ = (sa.UniqueConstraint("entry_id", "watch", name="uq_matches_entry_watch"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="entries.id", index=True)
+    watch: str = Field(max_length=100, index=True)
+    score: float = 1.0
+    spans: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    matched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DigestRow(SQLModel, table=True):
+    """A built digest: the outbox payload, independent of channel."""
+
+    __tablename__: ClassVar[str] = "digests"
+
+    id: str = Field(primary_key=True, max_length=64)
+    alert: str = Field(max_length=100, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    item_count: int = 0
+    payload: str = Field(sa_type=sa.Text)
+
+
+class AlertItemRow(SQLModel, table=True):
+    """An entry waiting for (or claimed by) one alert's digest."""
+
+    __tablename__: ClassVar[str] = "alert_items"
+    __table_args__ = (sa.UniqueConstraint("alert", "entry_id", name="uq_alert_items_alert_entry"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert: str = Field(max_length=100, index=True)
+    entry_id: int = Field(foreign_key="entries.id", index=True)
+    digest_id: str | None = Field(default=None, foreign_key="digests.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DeliveryRow(SQLModel, table=True):
+    """The ledger: one digest on one channel, and how sending it went."""
+
+    __tablename__: ClassVar[str] = "deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("digest_id", "channel", name="uq_deliveries_digest_channel"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest_id: str = Field(foreign_key="digests.id", index=True, max_length=64)
+    alert: str = Field(max_length=100, index=True)
+    channel: str = Field(max_length=20)
+    status: str = Field(default="pending", max_length=10, index=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"

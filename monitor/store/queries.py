@@ -1,0 +1,450 @@
+"""Every read and write the rest of the project does, in one place.
+
+:class:`Store` is the only door to the database: no SQL or session appears
+outside ``monitor/store``. Its methods take and return value objects from
+:mod:`monitor.types` (or the small frozen records defined here), never ORM
+rows, so the stages around it stay pure. Driver errors become
+:class:`~monitor.errors.StoreError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from monitor.errors import StoreError
+from monitor.store.db import create_engine, safe_url, upgrade
+from monitor.store.models import (
+    FAILED,
+    PENDING,
+    SENT,
+    AlertItemRow,
+    DeliveryRow,
+    DigestRow,
+    EntryRow,
+    FeedRow,
+    MatchRow,
+)
+from monitor.types import Digest, Entry, Match, NewEntry, Span, StoredEntry
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the store remembers about one feed between polls."""
+
+    id: int
+    url: str
+    name: str
+    etag: str | None
+    last_modified: str | None
+    first_polled_at: datetime | None
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One row of the delivery ledger, with the digest it carries."""
+
+    id: int
+    alert: str
+    channel: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    digest: Digest
+
+
+class Store:
+    """The database, behind query methods."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, migrate: bool = True) -> Store:
+        """Connect to ``url`` and, unless told not to, bring the schema up to date."""
+        engine = create_engine(url)
+        if migrate:
+            upgrade(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success, rolled back on error."""
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                yield session
+                session.commit()
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"database error on {safe_url(str(self.engine.url))}: {exc.__class__.__name__}: {exc}"
+            ) from exc
+
+    def ping(self) -> None:
+        """Raise StoreError unless the database answers."""
+        with self.session() as session:
+            session.exec(select(sa.literal(1))).one()
+
+    # --- feeds ---------------------------------------------------------------------------
+
+    def sync_feeds(self, feeds: Iterable[tuple[str, str]]) -> None:
+        """Make sure a row exists for every (url, name); update names that changed."""
+        wanted = dict(feeds)
+        with self.session() as session:
+            rows = {
+                row.url: row
+                for row in session.exec(select(FeedRow).where(col(FeedRow.url).in_(wanted)))
+            }
+            for url, name in wanted.items():
+                row = rows.get(url)
+                if row is None:
+                    session.add(FeedRow(url=url, name=name))
+                elif row.name != name:
+                    row.name = name
+                    session.add(row)
+
+    def feed_state(self, url: str) -> FeedState:
+        with self.session() as session:
+            row = session.exec(select(FeedRow).where(FeedRow.url == url)).one_or_none()
+            if row is None:
+                raise StoreError(f"feed {url} is not in the database (run sync_feeds first)")
+            return _feed_state(row)
+
+    def feed_states(self) -> list[FeedState]:
+        with self.session() as session:
+            return [_feed_state(row) for row in session.exec(select(FeedRow).order_by(FeedRow.url))]
+
+    def record_fetch_success(
+        self, url: str, now: datetime, etag: str | None, last_modified: str | None
+    ) -> None:
+        """A fetch worked (200 or 304): keep its validators, clear the error streak."""
+        with self.session() as session:
+            row = _feed_row(session, url)
+            row.etag, row.last_modified = etag, last_modified
+            row.last_polled_at = row.last_success_at = now
+            row.first_polled_at = row.first_polled_at or now
+            row.last_error, row.consecutive_failures = None, 0
+            session.add(row)
+
+    def record_fetch_failure(self, url: str, now: datetime, error: str) -> None:
+        with self.session() as session:
+            row = _feed_row(session, url)
+            row.last_polled_at = now
+            row.last_error = error
+            row.consecutive_failures += 1
+            session.add(row)
+
+    # --- entries -------------------------------------------------------------------------
+
+    def known_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` are already stored."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        with self.session() as session:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found.update(session.exec(select(EntryRow.key).where(col(EntryRow.key).in_(chunk))))
+        return found
+
+    def add_entries(
+        self,
+        feed_url: str,
+        items: Sequence[NewEntry],
+        routes: Mapping[str, Sequence[str]],
+        now: datetime,
+    ) -> list[int]:
+        """Store new entries with their matches and queue them for alerts, atomically.
+
+        ``routes`` maps an entry key to the alerts it must reach. An entry whose
+        key is already stored (say, by another process a moment ago) is skipped,
+        with its matches and routes: only newly stored entries are alerted.
+        Returns the ids of the entries actually stored.
+        """
+        if not items:
+            return []
+        stored: list[int] = []
+        with self.session() as session:
+            feed_id = _feed_row(session, feed_url).id
+            for item in items:
+                entry_id = self._insert_entry(session, feed_id, item, now)
+                if entry_id is None:
+                    continue
+                stored.append(entry_id)
+                for match in item.matches:
+                    session.add(
+                        MatchRow(
+                            entry_id=entry_id,
+                            watch=match.watch,
+                            score=match.score,
+                            spans=[_span_json(span) for span in match.spans],
+                            matched_at=now,
+                        )
+                    )
+                if item.alertable:
+                    for alert in routes.get(item.key, ()):
+                        session.add(AlertItemRow(alert=alert, entry_id=entry_id, created_at=now))
+        return stored
+
+    def _insert_entry(
+        self, session: Session, feed_id: int | None, item: NewEntry, now: datetime
+    ) -> int | None:
+        entry = item.entry
+        values: dict[str, Any] = {
+            "key": item.key,
+            "feed_id": feed_id,
+            "guid": entry.guid,
+            "link": entry.link,
+            "canonical_link": (entry.canonical_link or "")[:2048] or None,
+            "title": entry.title,
+            "summary": entry.summary,
+            "content": entry.content,
+            "published_at": entry.published,
+            "language": (entry.language or "")[:35] or None,
+            "author": (entry.author or "")[:500] or None,
+            "first_seen_at": now,
+            "alertable": item.alertable,
+        }
+        table = cast(sa.Table, EntryRow.__table__)  # type: ignore[attr-defined]
+        insert = postgresql.insert(table) if self.backend == "postgresql" else sqlite.insert(table)
+        statement = (
+            insert.values(**values)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(table.c.id)
+        )
+        result = session.execute(statement).scalar_one_or_none()
+        return int(result) if result is not None else None
+
+    def entry_count(self) -> int:
+        with self.session() as session:
+            return int(session.exec(select(sa.func.count()).select_from(EntryRow)).one())
+
+    def stored_entries(self, ids: Sequence[int]) -> list[StoredEntry]:
+        """Entries by id, with their matches, in the order of ``ids``."""
+        with self.session() as session:
+            return _load_stored(session, ids)
+
+    # --- digests and the outbox ----------------------------------------------------------
+
+    def pending_items(self, alert: str, limit: int | None = None) -> list[StoredEntry]:
+        """Entries queued for ``alert`` and not yet claimed by a digest, oldest first."""
+        with self.session() as session:
+            query = (
+                select(AlertItemRow.entry_id)
+                .where(AlertItemRow.alert == alert, col(AlertItemRow.digest_id).is_(None))
+                .order_by(col(AlertItemRow.id))
+            )
+            if limit is not None:
+                query = query.limit(limit)
+            return _load_stored(session, list(session.exec(query)))
+
+    def count_pending(self, alert: str) -> int:
+        with self.session() as session:
+            query = select(sa.func.count()).where(
+                AlertItemRow.alert == alert, col(AlertItemRow.digest_id).is_(None)
+            )
+            return int(session.exec(query).one())
+
+    def oldest_pending_at(self, alert: str) -> datetime | None:
+        """When the longest-waiting unclaimed item of ``alert`` was queued."""
+        with self.session() as session:
+            query = select(sa.func.min(AlertItemRow.created_at)).where(
+                AlertItemRow.alert == alert, col(AlertItemRow.digest_id).is_(None)
+            )
+            oldest = session.exec(query).one()
+            return None if oldest is None else _as_utc(oldest)
+
+    def create_digest(
+        self, digest: Digest, entry_ids: Sequence[int], channels: Sequence[str], now: datetime
+    ) -> bool:
+        """Claim ``entry_ids`` for ``digest`` and queue one delivery per channel, atomically.
+
+        Returns False (and changes nothing) if another process claimed any of
+        them first.
+        """
+        with self.session() as session:
+            session.add(
+                DigestRow(
+                    id=digest.id,
+                    alert=digest.alert,
+                    created_at=digest.created_at,
+                    item_count=digest.item_count,
+                    payload=digest.model_dump_json(),
+                )
+            )
+            session.flush()
+            claimed = session.execute(
+                sa.update(AlertItemRow)
+                .where(
+                    col(AlertItemRow.alert) == digest.alert,
+                    col(AlertItemRow.entry_id).in_(entry_ids),
+                    col(AlertItemRow.digest_id).is_(None),
+                )
+                .values(digest_id=digest.id)
+            )
+            if claimed.rowcount != len(set(entry_ids)):  # type: ignore[attr-defined]
+                session.rollback()
+                return False
+            for channel in channels:
+                session.add(
+                    DeliveryRow(
+                        digest_id=digest.id, alert=digest.alert, channel=channel, created_at=now
+                    )
+                )
+        return True
+
+    def deliveries(
+        self, status: str | None = None, alert: str | None = None, limit: int = 1000
+    ) -> list[Delivery]:
+        """Ledger rows, oldest first, optionally filtered by status and alert."""
+        with self.session() as session:
+            query = select(DeliveryRow, DigestRow).join(
+                DigestRow, col(DigestRow.id) == DeliveryRow.digest_id
+            )
+            if status is not None:
+                query = query.where(DeliveryRow.status == status)
+            if alert is not None:
+                query = query.where(DeliveryRow.alert == alert)
+            rows = session.exec(query.order_by(col(DeliveryRow.id)).limit(limit)).all()
+            return [_delivery(row, digest_row) for row, digest_row in rows]
+
+    def pending_deliveries(self, alert: str | None = None) -> list[Delivery]:
+        return self.deliveries(PENDING, alert)
+
+    def mark_sent(self, delivery_id: int, now: datetime) -> None:
+        """The channel accepted the digest: record it in the ledger."""
+        with self.session() as session:
+            row = _delivery_row(session, delivery_id)
+            row.status, row.sent_at, row.last_attempt_at = SENT, now, now
+            row.attempts += 1
+            row.last_error = None
+            session.add(row)
+
+    def mark_attempt_failed(
+        self, delivery_id: int, now: datetime, error: str, permanent: bool
+    ) -> None:
+        """A send failed: keep the row pending for a retry, or fail it for good."""
+        with self.session() as session:
+            row = _delivery_row(session, delivery_id)
+            row.attempts += 1
+            row.last_attempt_at = now
+            row.last_error = error
+            if permanent:
+                row.status = FAILED
+            session.add(row)
+
+
+def _as_utc(value: datetime) -> datetime:
+    # Aggregates bypass the column type, so a bare MIN() comes back naive (or as text on SQLite).
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _feed_row(session: Session, url: str) -> FeedRow:
+    row = session.exec(select(FeedRow).where(FeedRow.url == url)).one_or_none()
+    if row is None:
+        raise StoreError(f"feed {url} is not in the database")
+    return row
+
+
+def _delivery_row(session: Session, delivery_id: int) -> DeliveryRow:
+    row = session.get(DeliveryRow, delivery_id)
+    if row is None:
+        raise StoreError(f"no delivery with id {delivery_id}")
+    return row
+
+
+def _feed_state(row: FeedRow) -> FeedState:
+    assert row.id is not None
+    return FeedState(
+        id=row.id,
+        url=row.url,
+        name=row.name,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        first_polled_at=row.first_polled_at,
+        last_polled_at=row.last_polled_at,
+        last_success_at=row.last_success_at,
+        last_error=row.last_error,
+        consecutive_failures=row.consecutive_failures,
+    )
+
+
+def _span_json(span: Span) -> dict[str, Any]:
+    return {"field": span.field, "start": span.start, "end": span.end, "term": span.term}
+
+
+def _load_stored(session: Session, ids: Sequence[int]) -> list[StoredEntry]:
+    if not ids:
+        return []
+    rows = session.exec(
+        select(EntryRow, FeedRow)
+        .join(FeedRow, col(FeedRow.id) == EntryRow.feed_id)
+        .where(col(EntryRow.id).in_(ids))
+    ).all()
+    matches: dict[int, list[Match]] = {}
+    for match in session.exec(
+        select(MatchRow).where(col(MatchRow.entry_id).in_(ids)).order_by(col(MatchRow.id))
+    ):
+        spans = tuple(Span(**span) for span in match.spans)
+        matches.setdefault(match.entry_id, []).append(Match(match.watch, match.score, spans))
+    by_id: dict[int, StoredEntry] = {}
+    for entry_row, feed_row in rows:
+        assert entry_row.id is not None
+        entry = Entry(
+            feed_url=feed_row.url,
+            feed_name=feed_row.name,
+            title=entry_row.title,
+            link=entry_row.link,
+            canonical_link=entry_row.canonical_link,
+            guid=entry_row.guid,
+            summary=entry_row.summary,
+            content=entry_row.content,
+            published=entry_row.published_at,
+            language=entry_row.language,
+            author=entry_row.author,
+        )
+        by_id[entry_row.id] = StoredEntry(
+            id=entry_row.id,
+            entry=entry,
+            first_seen=entry_row.first_seen_at,
+            matches=tuple(matches.get(entry_row.id, ())),
+        )
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _delivery(row: DeliveryRow, digest_row: DigestRow) -> Delivery:
+    assert row.id is not None
+    return Delivery(
+        id=row.id,
+        alert=row.alert,
+        channel=row.channel,
+        status=row.status,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+        digest=Digest.model_validate(json.loads(digest_row.payload)),
+    )

@@ -1,0 +1,207 @@
+"""Value objects passed between the pipeline's stages.
+
+All of them are immutable. Stages never share mutable state; each takes
+values in and hands new values on::
+
+    fetch ──FetchResult──> parse ──ParsedFeed(Entry…)──> identify ──> dedup
+          ──> match ──Match…──> store ──> digest ──Digest──> deliver
+
+Datetimes are always timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What one HTTP fetch of a feed brought back."""
+
+    url: str
+    """The URL that was requested (the feed's configured URL)."""
+    final_url: str
+    """The URL the body came from, after redirects."""
+    status: int
+    """HTTP status of the final response: 200, or 304 when unchanged."""
+    content: bytes
+    """The decoded body; empty when ``status`` is 304."""
+    etag: str | None
+    """The ``ETag`` validator to send as ``If-None-Match`` next time."""
+    last_modified: str | None
+    """The ``Last-Modified`` validator to send as ``If-Modified-Since`` next time."""
+    content_type: str | None
+    """The response's ``Content-Type`` header, used as an encoding hint."""
+    fetched_at: datetime
+    """When the response was received."""
+    permanent_redirect: str | None = None
+    """Where a 301/308 redirect pointed, so the stored feed URL can follow it."""
+
+    @property
+    def not_modified(self) -> bool:
+        """True when the server answered 304: nothing to parse."""
+        return self.status == 304
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One feed item, as parsed, with every string already plain text."""
+
+    feed_url: str
+    """The configured URL of the feed the item came from."""
+    feed_name: str
+    """The feed's display name (the ``source:`` field of a query)."""
+    title: str
+    """Title as plain text (HTML removed, entities decoded); may be empty."""
+    link: str | None
+    """The item's link as published (may carry tracking parameters)."""
+    canonical_link: str | None
+    """``link`` normalised: tracking parameters, fragments and case noise removed."""
+    guid: str | None
+    """The item's guid / Atom id, if the feed gave one."""
+    summary: str
+    """Summary or description as plain text; may be empty."""
+    content: str = ""
+    """Full content as plain text when the feed carries it (content:encoded)."""
+    published: datetime | None = None
+    """Published (or else updated) time in UTC; ``None`` when the feed gave none."""
+    language: str | None = None
+    """Language tag (``en``, ``fr-CA``) from the item or the feed, lower-cased."""
+    author: str | None = None
+    """Author name, if given."""
+
+    @property
+    def text(self) -> str:
+        """Summary and content together: the body that "no field" queries search."""
+        if self.content and self.summary and self.summary in self.content:
+            return self.content
+        return "\n".join(part for part in (self.summary, self.content) if part)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A whole feed document after parsing."""
+
+    url: str
+    """The configured feed URL."""
+    title: str
+    """The feed's own title, if any."""
+    entries: tuple[Entry, ...]
+    """The items that could be read, in document order."""
+    warning: str | None = None
+    """Why the document was not clean (malformed XML that still yielded items)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where one query term matched inside one field of an entry."""
+
+    field: str
+    """Which field: ``title``, ``summary``, ``content``, ``source``, ``url`` or ``lang``."""
+    start: int
+    """Start offset (characters) in that field's text as stored on the Entry."""
+    end: int
+    """End offset (exclusive)."""
+    term: str
+    """The query term or phrase that matched here, as written in the query."""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A watch that fired on an entry, and why."""
+
+    watch: str
+    """The watch's name."""
+    score: float = 1.0
+    """Relevance score; compared against the watch's ``min_score``."""
+    spans: tuple[Span, ...] = field(default_factory=tuple)
+    """Every place a positive term of the query matched."""
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """The distinct matched terms, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for span in self.spans:
+            seen.setdefault(span.term, None)
+        return tuple(seen)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DigestItem(_Frozen):
+    """One story in a digest."""
+
+    entry_id: int
+    """Database id of the entry that represents the story."""
+    title: str
+    """Plain-text title (escaped only when rendered)."""
+    link: str | None
+    """Link to the story (the canonical form)."""
+    source: str
+    """Name of the feed that carried it first."""
+    published: datetime | None
+    """Published time (UTC) if known, else None."""
+    summary: str
+    """A plain-text snippet of the story."""
+    matches: tuple[Match, ...]
+    """The watches of this alert that fired, with their spans."""
+    also: tuple[str, ...] = ()
+    """Other sources carrying the same story."""
+
+
+class DigestSection(_Frozen):
+    """The items of one watch, newest first."""
+
+    watch: str
+    items: tuple[DigestItem, ...]
+
+
+class Digest(_Frozen):
+    """Everything one alert sends in one run, independent of the channel."""
+
+    id: str
+    """Stable id: the same digest resent after a crash keeps it (Message-ID, webhook-id)."""
+    alert: str
+    """The alert's name."""
+    created_at: datetime
+    """When the digest was built."""
+    sections: tuple[DigestSection, ...]
+    """One section per watch that has items, in the alert's watch order."""
+
+    @property
+    def item_count(self) -> int:
+        """How many stories the digest carries."""
+        return sum(len(section.items) for section in self.sections)
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """An entry on its way into the store, with the decisions made about it."""
+
+    key: str
+    """Identity key (see :mod:`monitor.dedup.keys`); unique across the store."""
+    entry: Entry
+    """The parsed item."""
+    alertable: bool
+    """False for backfill (too old on a feed's first poll): stored, never alerted."""
+    matches: tuple[Match, ...] = ()
+    """The watches that fired on it."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """An entry read back from the store, with its matches."""
+
+    id: int
+    """Database id."""
+    entry: Entry
+    """The item as stored."""
+    first_seen: datetime
+    """When this monitor first stored it."""
+    matches: tuple[Match, ...]
+    """The watches that fired on it."""

@@ -1,0 +1,199 @@
+"""Poll against a real HTTP server on loopback, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.pipeline import Pipeline
+from tests.conftest import FROZEN_NOW
+from tests.support.feeds import Item, atom, rss
+from tests.support.servers import HttpServer, Route
+
+HOUR = timedelta(hours=1)
+
+
+def recent_items() -> list[Item]:
+    return [
+        Item(
+            "Canada and Mexico set dates for USMCA review talks",
+            "https://news.example/usmca-review?utm_source=rss",
+            "Ministers from Ottawa and Mexico City agreed on a calendar.",
+            FROZEN_NOW - 2 * HOUR,
+            "a-1",
+        ),
+        Item(
+            "Local bakery wins award",
+            "https://news.example/bakery",
+            "Nothing about trade.",
+            FROZEN_NOW - HOUR,
+            "a-2",
+        ),
+        Item(
+            "Weather in New Mexico and Canada",
+            "https://news.example/weather",
+            "Snow in New Mexico; rain in Canada.",
+            FROZEN_NOW - HOUR,
+            "a-3",
+        ),
+    ]
+
+
+def test_poll_stores_then_conditional_get_stores_nothing(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    rss_url = http_server.add("/rss.xml", Route(body=rss(recent_items())))
+    atom_url = http_server.add(
+        "/atom.xml",
+        Route(body=atom(recent_items()[:1]), content_type="application/atom+xml", etag=False),
+    )
+    pipeline = open_pipeline(write_config(db_url, [rss_url, atom_url]))
+
+    first = asyncio.run(pipeline.poll())
+    assert [f.status for f in first.feeds] == ["updated", "updated"]
+    assert first.new == 4
+    # USMCA item matches in both feeds; the "New Mexico" item is excluded by the watch.
+    assert first.matched == 2
+    assert pipeline.store.entry_count() == 4
+    assert pipeline.store.count_pending("desk") == 2
+
+    second = asyncio.run(pipeline.poll())
+    assert [f.status for f in second.feeds] == ["not_modified", "not_modified"]
+    assert second.new == 0
+    assert pipeline.store.entry_count() == 4
+    rss_requests = http_server.requests_to("/rss.xml")
+    assert "if-none-match" not in rss_requests[0].headers
+    assert rss_requests[1].headers["if-none-match"].startswith('"')
+    atom_requests = http_server.requests_to("/atom.xml")
+    assert atom_requests[1].headers["if-modified-since"] == "Sat, 21 Nov 2026 08:00:00 GMT"
+    assert "monitor/" in rss_requests[0].headers["user-agent"]
+
+
+def test_changed_feed_stores_only_new_items(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    items = recent_items()
+    route = Route(body=rss(items[:2]))
+    url = http_server.add("/rss.xml", route)
+    pipeline = open_pipeline(write_config(db_url, [url]))
+    assert asyncio.run(pipeline.poll()).new == 2
+    route.body = rss(items)  # a new item appears; the old ones are still listed
+    summary = asyncio.run(pipeline.poll())
+    assert summary.new == 1
+    assert pipeline.store.entry_count() == 3
+
+
+def test_backfill_on_first_poll_is_stored_not_alerted(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    old = Item(
+        "USMCA: last month's news",
+        "https://news.example/old",
+        "USMCA history.",
+        FROZEN_NOW - 72 * HOUR,
+        "o-1",
+    )
+    new = Item(
+        "USMCA: today's news", "https://news.example/new", "USMCA today.", FROZEN_NOW - HOUR, "o-2"
+    )
+    route = Route(body=rss([old, new]))
+    url = http_server.add("/rss.xml", route)
+    pipeline = open_pipeline(write_config(db_url, [url]))
+    summary = asyncio.run(pipeline.poll())
+    assert summary.new == 2
+    assert summary.matched == 2
+    pending = pipeline.store.pending_items("desk")
+    assert [p.entry.title for p in pending] == ["USMCA: today's news"]
+    # After the first poll an old item is alerted: it is new to this feed, not backfill.
+    late = Item(
+        "USMCA: an old item appears",
+        "https://news.example/late",
+        "USMCA.",
+        FROZEN_NOW - 96 * HOUR,
+        "o-3",
+    )
+    route.body = rss([old, new, late])
+    asyncio.run(pipeline.poll())
+    assert pipeline.store.count_pending("desk") == 2
+
+
+def test_broken_feeds_do_not_stop_the_others(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    good = http_server.add("/good.xml", Route(body=rss(recent_items())))
+    error = http_server.add("/error.xml", Route(status=500, body=b"oops"))
+    html = http_server.add(
+        "/page.html", Route(body=b"<html><body>hi</body></html>", content_type="text/html")
+    )
+    missing = http_server.url("/missing.xml")
+    unreachable = "http://127.0.0.1:9/closed.xml"  # discard port: nothing listens
+    pipeline = open_pipeline(write_config(db_url, [error, html, missing, unreachable, good]))
+    summary = asyncio.run(pipeline.poll())
+    statuses = {f.url: f for f in summary.feeds}
+    assert statuses[good].status == "updated"
+    assert statuses[good].new == 3
+    assert statuses[error].error == "HTTP 500 Internal Server Error"
+    assert statuses[html].error is not None
+    assert "not an RSS or Atom feed" in statuses[html].error
+    assert statuses[missing].error == "HTTP 404 Not Found"
+    assert statuses[unreachable].error is not None
+    assert statuses[unreachable].error.startswith("cannot connect")
+    states = {s.url: s for s in pipeline.store.feed_states()}
+    assert states[error].consecutive_failures == 1
+    assert states[error].last_error == "HTTP 500 Internal Server Error"
+    assert states[good].consecutive_failures == 0
+
+
+def test_oversized_feed_is_refused(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    url = http_server.add("/huge.xml", Route(body=rss(recent_items()) + b" " * 5000))
+    pipeline = open_pipeline(write_config(db_url, [url], fetch={"max_body_bytes": 2000}))
+    (outcome,) = asyncio.run(pipeline.poll()).feeds
+    assert outcome.status == "error"
+    assert outcome.error == "body larger than fetch.max_body_bytes (2000 bytes decoded)"
+    assert pipeline.store.entry_count() == 0
+
+
+def test_same_guid_in_two_feeds_is_two_entries(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    a = http_server.add("/a.xml", Route(body=rss(recent_items())))
+    b = http_server.add("/b.xml", Route(body=rss(recent_items())))
+    pipeline = open_pipeline(write_config(db_url, [a, b]))
+    assert asyncio.run(pipeline.poll()).new == 6
+
+
+@pytest.mark.parametrize("repeat", [2])
+def test_repeated_item_inside_one_feed_is_stored_once(
+    repeat: int,
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    url = http_server.add("/dup.xml", Route(body=rss(recent_items()[:1] * repeat)))
+    pipeline = open_pipeline(write_config(db_url, [url]))
+    assert asyncio.run(pipeline.poll()).new == 1
