@@ -11,12 +11,18 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from monitor.config import DEFAULT_CONFIG, Config, load_config
 from monitor.digest.render import render_digest
 from monitor.errors import MonitorError
 from monitor.ops.logs import setup_logging
 from monitor.store.db import create_engine, current_revision, safe_url, upgrade
+
+if TYPE_CHECKING:  # the heavy imports wait until a command needs them
+    from monitor.pipeline import Pipeline
+    from monitor.store.queries import Store
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -76,6 +82,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--alert", action="append", metavar="NAME", help="only this alert (repeatable)"
     )
     command("run", cmd_run, "run the daemon: poll and send on schedule until SIGTERM/SIGINT")
+    status = command("status", cmd_status, "show feeds, alerts and deliveries needing attention")
+    status.add_argument("--broken", action="store_true", help="only feeds whose last poll failed")
+    deliveries = command("deliveries", cmd_deliveries, "list the delivery ledger (newest last)")
+    deliveries.add_argument(
+        "--status", choices=["pending", "sent", "failed"], help="only this status"
+    )
+    deliveries.add_argument("--alert", metavar="NAME", help="only this alert")
+    deliveries.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
+    delivery_commands = deliveries.add_subparsers(title="deliveries commands", metavar="ACTION")
+    retry = delivery_commands.add_parser(
+        "retry",
+        parents=[common],
+        help="requeue a failed or waiting delivery to go out at the next relay",
+        description="requeue a failed or waiting delivery to go out at the next relay",
+    )
+    retry.add_argument("id", type=int, help="delivery id (see `monitor deliveries`)")
+    retry.set_defaults(handler=cmd_deliveries_retry)
     db = command("db", _db_help, "database schema: upgrade, current")
     db_commands = db.add_subparsers(title="db commands", metavar="DB_COMMAND")
     for name, handler, text in (
@@ -92,11 +115,10 @@ def _config(args: argparse.Namespace) -> Config:
     return load_config(path)
 
 
-def _pipeline(config: Config):  # type: ignore[no-untyped-def]
+def _pipeline(config: Config) -> Pipeline:
     from monitor.pipeline import Pipeline
-    from monitor.store.queries import Store
 
-    return Pipeline(config, Store.open(config.database))
+    return Pipeline(config, _store(config))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -148,12 +170,13 @@ def cmd_digest(args: argparse.Namespace) -> int:
             else:
                 print(render_digest(digest, alert.timezone).text)
             continue
-        summary = pipeline.send_digest(alert)
+        summary = pipeline.send_digest(alert, force=True)
         if summary.built is None and not summary.deliveries:
             print(f"{alert.name}: nothing pending")
         for outcome in summary.deliveries:
             print(
-                f"{alert.name}: {outcome.channel} {outcome.status}: digest {outcome.digest_id}, {outcome.items} items"
+                f"{alert.name}: {outcome.channel} {outcome.status}: {outcome.target}, "
+                f"digest {outcome.digest_id}, {outcome.items} items"
                 + (f" ({outcome.error})" if outcome.error else "")
             )
             failed = failed or outcome.status != "sent"
@@ -166,6 +189,44 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     asyncio.run(Daemon(_pipeline(config)).run())
     return 0
+
+
+def _store(config: Config) -> Store:
+    from monitor.store.queries import Store
+
+    return Store.open(config.database)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from monitor.ops.status import render_status
+
+    config = _config(args)
+    store = _store(config)
+    print(render_status(config, store, now=_now(), broken_only=args.broken), end="")
+    return 0
+
+
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    from monitor.ops.status import render_deliveries
+
+    config = _config(args)
+    rows = _store(config).deliveries(args.status, args.alert)
+    print(render_deliveries(rows[-args.limit :] if args.limit > 0 else rows), end="")
+    return 0
+
+
+def cmd_deliveries_retry(args: argparse.Namespace) -> int:
+    config = _config(args)
+    delivery = _store(config).requeue(args.id, _now())
+    print(
+        f"delivery {delivery.id} ({delivery.alert}, {delivery.channel} {delivery.target}) "
+        "is pending again; it goes out at the next relay (the daemon's, or `monitor digest --send`)"
+    )
+    return 0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _db_help(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -102,6 +102,38 @@ Name = Annotated[
 ]
 
 
+def _check_quiet_hours(value: str) -> str:
+    found = re.fullmatch(
+        r"\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*", value
+    )
+    if not found or found.group(1, 2) == found.group(3, 4):
+        raise ValueError(f"expected quiet hours as HH:MM-HH:MM (e.g. 22:00-07:00), got {value!r}")
+    return value
+
+
+QuietHours = Annotated[str, AfterValidator(_check_quiet_hours)]
+
+
+def _check_email(value: str) -> str:
+    if not re.fullmatch(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+|[^@\s<>,;\"]+@localhost", value):
+        raise ValueError(f"not an email address: {value!r}")
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(_check_email)]
+
+
+def in_quiet_hours(spec: str | None, local: time) -> bool:
+    """True when ``local`` (a wall-clock time) falls inside ``spec`` (wraps past midnight)."""
+    if not spec:
+        return False
+    start_text, end_text = (part.strip() for part in spec.split("-"))
+    start, end = time.fromisoformat(start_text.zfill(5)), time.fromisoformat(end_text.zfill(5))
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
@@ -125,6 +157,55 @@ class FetchSettings(_Model):
     """Names the project to publishers, who can then reach its operators."""
     backfill_window: Duration = timedelta(hours=48)
     """On a feed's first poll, older items are stored but not alerted (no flood)."""
+    per_host_concurrency: int = Field(default=2, gt=0, le=100)
+    """Requests in flight to one host at once: many feeds on one site must not hammer it."""
+    max_content_encodings: int = Field(default=2, ge=0, le=5)
+    """Stacked Content-Encodings decoded (gzip over gzip...); more only multiplies bomb risk."""
+    backoff_cap: Duration = timedelta(hours=6)
+    """Longest wait a failing feed backs off to, so a recovered feed is noticed within hours."""
+    broken_after_failures: int = Field(default=8, gt=0, le=1000)
+    """Consecutive failures after which a feed is flagged broken (about two days with backoff)."""
+    retry_after_cap: Duration = timedelta(hours=24)
+    """Longest Retry-After honoured; a publisher asking for more is retried after this."""
+    poll_jitter: float = Field(default=0.1, ge=0, le=1)
+    """Random share of the wait added to each next poll, so feeds of one host spread out."""
+    poll_jitter_max: Duration = timedelta(minutes=2)
+    """Upper bound of that random addition, so long intervals are not smeared by hours."""
+    ssrf_guard: bool = False
+    """Refuse feeds and redirects whose connected address is private, loopback, link-local..."""
+    ssrf_allowed_networks: tuple[str, ...] = ()
+    """CIDR blocks exempt from the guard (e.g. an intranet feed server, or loopback in tests)."""
+    parse_workers: int = Field(default=0, ge=0, le=256)
+    """Processes that parse feed bodies off the event loop; 0 means one per CPU core."""
+    fast_parse: bool = True
+    """Parse well-formed feeds with the lxml fast path (falls back to feedparser when unsure)."""
+
+    @field_validator("ssrf_allowed_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not a CIDR network: {network!r}") from exc
+        return value
+
+
+class DeliverySettings(_Model):
+    """How queued deliveries are retried."""
+
+    retry_initial: Duration = timedelta(seconds=30)
+    """Wait before the first retry; doubles with each failure."""
+    retry_max_interval: Duration = timedelta(hours=1)
+    """Longest wait between two tries."""
+    retry_jitter: float = Field(default=0.3, ge=0, le=1)
+    """Share of each wait that is random, so failed deliveries do not return in step."""
+    give_up_after: Duration = timedelta(hours=24)
+    """A delivery still failing this long after it was queued fails for good."""
+    relay_interval: Duration = timedelta(seconds=30)
+    """How often the daemon looks for deliveries due for a (re)try."""
 
 
 class FeedConfig(_Model):
@@ -160,7 +241,7 @@ class WatchConfig(_Model):
 class EmailChannel(_Model):
     """Send the digest by email through the ``smtp`` server."""
 
-    to: tuple[Annotated[str, Field(pattern=r"^[^@\s<>,]+@[^@\s<>,]+$")], ...] = Field(min_length=1)
+    to: tuple[EmailAddress, ...] = Field(min_length=1)
     subject_prefix: str = "[monitor]"
 
 
@@ -193,6 +274,14 @@ class AlertConfig(_Model):
     """Timezone of ``schedule`` and of the times shown in the digest."""
     email: EmailChannel | None = None
     webhook: WebhookChannel | None = None
+    min_items: int = Field(default=1, ge=1)
+    """A digest with fewer items is not sent; the items wait for the next one."""
+    max_items: int | None = Field(default=None, ge=1)
+    """Most items shown in one digest; the rest are counted as "and N more"."""
+    quiet_hours: QuietHours | None = None
+    """``"22:00-07:00"`` in ``timezone``: nothing is sent then; it waits until the end."""
+    immediate: tuple[str, ...] = ()
+    """Watches whose hits are sent within one poll cycle instead of at the schedule."""
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -221,12 +310,15 @@ class Config(_Model):
     database: str = DEFAULT_DATABASE
     """SQLAlchemy URL: ``sqlite:///path`` or ``postgresql+psycopg://user@host/db``."""
     fetch: FetchSettings = FetchSettings()
+    delivery: DeliverySettings = DeliverySettings()
     feeds: tuple[FeedConfig, ...] = ()
     aliases: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     """Named alias groups, used in queries as ``@name``."""
     watches: tuple[WatchConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()
     smtp: SmtpConfig | None = None
+    startup_spread: Duration = timedelta(seconds=10)
+    """``monitor run`` spreads its first polls over this window, not all at once."""
     digest_max_items: int = Field(default=200, gt=0)
     """Most stories one digest carries; the rest wait for the next one."""
 
@@ -387,6 +479,12 @@ def _cross_check(config: Config, doc: YamlDocument) -> list[str]:
             problems.append(
                 f"{doc.where(('alerts', index))}: alert {alert.name!r} has no email or webhook"
             )
+        for w_index, watch in enumerate(alert.immediate):
+            if watch not in alert.watches:
+                problems.append(
+                    f"{doc.where(('alerts', index, 'immediate', w_index))}: {watch!r} is not one of "
+                    f"this alert's watches ({', '.join(alert.watches)})"
+                )
         if alert.email and config.smtp is None:
             problems.append(f"{doc.where(('alerts', index, 'email'))}: email needs an smtp section")
     problems += _check_queries(config, doc)
@@ -415,6 +513,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "AlertConfig",
     "Config",
+    "DeliverySettings",
     "EmailChannel",
     "FeedConfig",
     "FetchSettings",

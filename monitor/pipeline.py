@@ -27,15 +27,17 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 
-from monitor.config import AlertConfig, Config, FeedConfig
+from monitor.config import AlertConfig, Config, FeedConfig, in_quiet_hours
 from monitor.dedup.keys import entry_key
-from monitor.deliver.relay import RelayOutcome, relay
+from monitor.deliver.relay import RelayOutcome, delivery_targets, relay
 from monitor.digest.build import build_digest
 from monitor.errors import FeedError, StoreError
 from monitor.fetch.client import fetch_feed, make_client
+from monitor.ops.failpoints import failpoint
 from monitor.parse.feed import parse_feed
 from monitor.rules import RuleSet, WatchSpec, compile_watches
 from monitor.store.queries import FeedState, Store
@@ -221,19 +223,51 @@ class Pipeline:
             return None
         return build_digest("preview", alert.name, alert.watches, pending, self.clock())
 
-    def send_digest(self, alert: AlertConfig) -> DigestSummary:
-        """Retry the alert's unsent deliveries, then build, queue and send a new digest."""
+    def send_digest(self, alert: AlertConfig, force: bool = False) -> DigestSummary:
+        """Retry the alert's unsent deliveries, then build, queue and send a new digest.
+
+        ``force`` (an operator's ``monitor digest --send``) retries every unsent
+        delivery at once and ignores quiet hours; the scheduler's runs respect
+        both the backoff and the quiet hours. ``min_items`` always applies.
+        """
         now = self.clock()
-        outcomes = list(
-            relay(self.store, self.config, self.store.pending_deliveries(alert.name), now)
+        if not force and self.quiet(alert, now):
+            log.info("alert %s: quiet hours (%s); the digest waits", alert.name, alert.quiet_hours)
+            return DigestSummary(alert.name, None)
+        waiting = (
+            self.store.pending_deliveries(alert.name)
+            if force
+            else self.store.due_deliveries(now, alert.name)
         )
+        outcomes = relay(self.store, self.config, waiting, now)
         built = self._queue_digest(alert, now)
         if built is not None:
-            fresh = [
-                d for d in self.store.pending_deliveries(alert.name) if d.digest.id == built.id
-            ]
-            outcomes += relay(self.store, self.config, fresh, now)
+            outcomes += relay(
+                self.store, self.config, self.store.deliveries(digest_id=built.id), now
+            )
         return DigestSummary(alert.name, built, tuple(outcomes))
+
+    def relay_due(self) -> list[RelayOutcome]:
+        """Send every delivery whose retry time has come (outside its alert's quiet hours)."""
+        now = self.clock()
+        quiet = {a.name for a in self.config.alerts if self.quiet(a, now)}
+        due = [d for d in self.store.due_deliveries(now) if d.alert not in quiet]
+        return relay(self.store, self.config, due, now) if due else []
+
+    def send_immediate(self) -> list[DigestSummary]:
+        """Send the digest of every alert with a pending hit on one of its ``immediate`` watches."""
+        sent = []
+        for alert in self.config.alerts:
+            if not alert.immediate:
+                continue
+            pending = self.store.pending_items(alert.name, limit=self.config.digest_max_items)
+            if any(m.watch in alert.immediate for item in pending for m in item.matches):
+                sent.append(self.send_digest(alert))
+        return sent
+
+    def quiet(self, alert: AlertConfig, now: datetime) -> bool:
+        local = now.astimezone(ZoneInfo(alert.timezone)).time()
+        return in_quiet_hours(alert.quiet_hours, local)
 
     def _queue_digest(self, alert: AlertConfig, now: datetime) -> Digest | None:
         pending = self.store.pending_items(alert.name, limit=self.config.digest_max_items)
@@ -241,14 +275,23 @@ class Pipeline:
             return None
         digest_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:16]}"
         digest = build_digest(digest_id, alert.name, alert.watches, pending, now)
+        if 0 < digest.item_count < alert.min_items:
+            log.info(
+                "alert %s: %d items, fewer than min_items %d; they wait",
+                alert.name,
+                digest.item_count,
+                alert.min_items,
+            )
+            return None
         # Items whose matches no longer name a watch of this alert (the config changed) are
         # claimed by an empty digest with no deliveries, so they stop waiting.
         ids = [stored.id for stored in pending]
-        channels = alert.channels if digest.item_count else ()
-        if not self.store.create_digest(digest, ids, channels, now):
+        targets = delivery_targets(alert) if digest.item_count else []
+        if not self.store.create_digest(digest, ids, targets, now):
             log.info("alert %s: items were claimed by another process; skipping", alert.name)
             return None
         log.info(
             "alert %s: queued digest %s with %d items", alert.name, digest.id, digest.item_count
         )
+        failpoint("after-build")
         return digest

@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 JITTER_SHARE = 0.1  # up to 10 % of a feed's interval, so one host's feeds spread out
 MAX_JITTER_SECONDS = 120
-STARTUP_SPREAD_SECONDS = 10  # first polls are spread over this many seconds after start
 
 
 def feed_jitter(interval: timedelta) -> int:
@@ -68,6 +67,7 @@ class Daemon:
 
     def schedule_jobs(self) -> None:
         now = self.pipeline.clock()
+        spread = self.pipeline.config.startup_spread.total_seconds()
         for feed in self.pipeline.config.feeds:
             self.scheduler.add_job(
                 self._poll,
@@ -77,7 +77,7 @@ class Daemon:
                 args=[feed],
                 id=f"poll:{feed.url}",
                 name=f"poll {feed.display_name}",
-                next_run_time=now + timedelta(seconds=random.uniform(0, STARTUP_SPREAD_SECONDS)),
+                next_run_time=now + timedelta(seconds=random.uniform(0, spread)),
                 replace_existing=True,
             )
         for alert in self.pipeline.config.alerts:
@@ -90,11 +90,23 @@ class Daemon:
                 replace_existing=True,
             )
         self.scheduler.add_job(
+            self._relay_due,
+            IntervalTrigger(seconds=self.pipeline.config.delivery.relay_interval.total_seconds()),
+            id="relay",
+            name="relay due deliveries",
+            replace_existing=True,
+        )
+        self.scheduler.add_job(
             self._catch_up, id="startup", name="relay pending, send missed digests"
         )
 
     async def _poll(self, feed: FeedConfig) -> None:
-        await self.pipeline.poll([feed])
+        summary = await self.pipeline.poll([feed])
+        if summary.new and any(alert.immediate for alert in self.pipeline.config.alerts):
+            await asyncio.to_thread(self.pipeline.send_immediate)
+
+    async def _relay_due(self) -> None:
+        await asyncio.to_thread(self.pipeline.relay_due)
 
     async def _digest(self, alert: AlertConfig) -> None:
         try:

@@ -110,6 +110,7 @@ def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..
         feeds: list[str],
         smtp_port: int | None = None,
         webhook_url: str | None = None,
+        email_to: tuple[str, ...] = ("analyst@example.org",),
         **extra: Any,
     ) -> Path:
         alert: dict[str, Any] = {
@@ -128,7 +129,7 @@ def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..
             "alerts": [alert],
         }
         if smtp_port is not None:
-            alert["email"] = {"to": ["analyst@example.org"], "subject_prefix": "[test]"}
+            alert["email"] = {"to": list(email_to), "subject_prefix": "[test]"}
             data["smtp"] = {
                 "host": "127.0.0.1",
                 "port": smtp_port,

@@ -41,10 +41,13 @@ def build_message(
     return message
 
 
-def send_email(message: EmailMessage, smtp: SmtpConfig) -> list[str]:
-    """Send ``message``; return the recipients the server refused (the rest got it).
+def send_email(
+    message: EmailMessage, smtp: SmtpConfig, recipients: list[str] | None = None
+) -> list[str]:
+    """Send ``message`` to ``recipients`` (default: its To header).
 
-    Raises TransientDeliveryError or PermanentDeliveryError when nobody got it.
+    Returns the recipients the server refused while accepting the others;
+    raises TransientDeliveryError or PermanentDeliveryError when nobody got it.
     """
     timeout = smtp.timeout.total_seconds()
     channel = f"email via {smtp.host}:{smtp.port}"
@@ -62,7 +65,7 @@ def send_email(message: EmailMessage, smtp: SmtpConfig) -> list[str]:
             if smtp.username:
                 password = smtp.password.get_secret_value() if smtp.password else ""
                 client.login(smtp.username, password)
-            refused = client.send_message(message)
+            refused = client.send_message(message, to_addrs=recipients)
         return sorted(refused)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]

@@ -1,16 +1,30 @@
-"""The relay: send queued deliveries, then record the outcome in the ledger.
+"""The relay: send queued deliveries, then record each outcome in the ledger.
 
-Adding a channel means one module with a ``send`` function and one line in
-:data:`CHANNELS`. A delivery is marked sent only after its channel returned
-without error; a transient failure leaves it pending for the next run, a
-permanent one marks it failed. Nothing here decides *what* to send: the
-digest was fixed when it was queued.
+A channel is one module with two functions, registered in :data:`CHANNELS`:
+``targets(alert)`` (where an alert's digest goes on that channel: one email
+recipient each, one webhook URL) and ``send(delivery, context)``. Adding a
+channel touches nothing else.
+
+The ledger row changes only after the channel answered:
+
+* accepted -> ``sent``;
+* transient failure -> stays ``pending`` with ``next_attempt_at`` from the
+  backoff policy (:mod:`monitor.deliver.policy`), or ``failed`` once the
+  give-up window is over;
+* permanent failure -> ``failed``; a 410 Gone also disables that target, so
+  later digests do not knock again (``monitor deliveries retry`` re-enables).
+
+A crash between the channel accepting and the row being marked leaves the row
+pending: it is sent again, with the same Message-ID / webhook-id, and the
+receiver can drop the repeat. That window is the only way to see a digest
+twice; nothing is ever lost.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,9 +32,16 @@ import httpx
 
 from monitor.config import AlertConfig, Config
 from monitor.deliver.email import build_message, send_email
+from monitor.deliver.policy import next_attempt
 from monitor.deliver.webhook import send_webhook
 from monitor.digest.render import render_digest
-from monitor.errors import DeliveryError, PermanentDeliveryError
+from monitor.errors import (
+    DeliveryError,
+    MonitorError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
+from monitor.ops.failpoints import failpoint
 from monitor.store.queries import Delivery, Store
 
 log = logging.getLogger(__name__)
@@ -33,7 +54,16 @@ class RelayContext:
     config: Config
     alert: AlertConfig
     http: httpx.Client
-    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    targets: Callable[[AlertConfig], tuple[str, ...]]
+    send: Callable[[Delivery, RelayContext], None]
+
+
+def _email_targets(alert: AlertConfig) -> tuple[str, ...]:
+    return alert.email.to if alert.email else ()
 
 
 def _send_email(delivery: Delivery, ctx: RelayContext) -> None:
@@ -43,99 +73,130 @@ def _send_email(delivery: Delivery, ctx: RelayContext) -> None:
             "email", f"alert {ctx.alert.name!r} no longer has an email channel"
         )
     rendered = render_digest(delivery.digest, ctx.alert.timezone, channel.subject_prefix)
-    refused = send_email(build_message(delivery.digest, rendered, channel, smtp), smtp)
-    if refused:
-        log.warning(
-            "alert %s: digest %s refused for %s",
-            ctx.alert.name,
-            delivery.digest.id,
-            ", ".join(refused),
-        )
+    message = build_message(delivery.digest, rendered, channel, smtp)
+    send_email(message, smtp, recipients=[delivery.target])
+
+
+def _webhook_targets(alert: AlertConfig) -> tuple[str, ...]:
+    return (alert.webhook.url,) if alert.webhook else ()
 
 
 def _send_webhook(delivery: Delivery, ctx: RelayContext) -> None:
-    if ctx.alert.webhook is None:
+    if ctx.alert.webhook is None or ctx.alert.webhook.url != delivery.target:
         raise PermanentDeliveryError(
-            "webhook", f"alert {ctx.alert.name!r} no longer has a webhook channel"
+            "webhook", f"alert {ctx.alert.name!r} no longer posts to {delivery.target}"
         )
     send_webhook(delivery.digest, ctx.alert.webhook, ctx.http)
 
 
-CHANNELS: dict[str, Callable[[Delivery, RelayContext], None]] = {
-    "email": _send_email,
-    "webhook": _send_webhook,
+CHANNELS: dict[str, Channel] = {
+    "email": Channel(_email_targets, _send_email),
+    "webhook": Channel(_webhook_targets, _send_webhook),
 }
+
+
+def delivery_targets(alert: AlertConfig) -> list[tuple[str, str]]:
+    """Every (channel, target) an alert's digest must reach."""
+    return [
+        (name, target) for name, channel in CHANNELS.items() for target in channel.targets(alert)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
 class RelayOutcome:
+    """What happened to one delivery in one relay pass."""
+
     delivery_id: int
     alert: str
     channel: str
+    target: str
     digest_id: str
     items: int
-    status: str  # "sent", "retry" or "failed"
+    status: str
+    """``sent``, ``retry`` (still pending) or ``failed``."""
     error: str | None = None
 
 
 def relay(
-    store: Store, config: Config, deliveries: list[Delivery], now: datetime
+    store: Store,
+    config: Config,
+    deliveries: Sequence[Delivery],
+    now: datetime,
+    rand: Callable[[], float] = random.random,
 ) -> list[RelayOutcome]:
     """Send each delivery once; record each outcome as soon as it is known."""
+    disabled = (
+        {(d.alert, d.channel, d.target): d for d in store.disabled_targets()} if deliveries else {}
+    )
     outcomes = []
     with httpx.Client() as http:
         for delivery in deliveries:
-            outcomes.append(_relay_one(store, config, delivery, http, now))
+            gone = disabled.get((delivery.alert, delivery.channel, delivery.target))
+            if gone is not None:
+                reason = f"target disabled: it answered {gone.reason} at {gone.disabled_at:%Y-%m-%d %H:%M} UTC"
+                store.mark_failed(delivery.id, now, reason, attempted=False)
+                outcomes.append(_outcome(delivery, "failed", reason))
+                continue
+            outcomes.append(_relay_one(store, config, delivery, http, now, rand))
     return outcomes
 
 
-def _relay_one(
-    store: Store, config: Config, delivery: Delivery, http: httpx.Client, now: datetime
-) -> RelayOutcome:
-    def outcome(status: str, error: str | None = None) -> RelayOutcome:
-        return RelayOutcome(
-            delivery.id,
-            delivery.alert,
-            delivery.channel,
-            delivery.digest.id,
-            delivery.digest.item_count,
-            status,
-            error,
-        )
-
-    try:
-        alert = config.alert(delivery.alert)
-        send = CHANNELS.get(delivery.channel)
-        if send is None:
-            raise PermanentDeliveryError(delivery.channel, "unknown channel")
-        send(delivery, RelayContext(config, alert, http, now))
-    except DeliveryError as exc:
-        permanent = isinstance(exc, PermanentDeliveryError)
-        store.mark_attempt_failed(delivery.id, now, str(exc), permanent=permanent)
-        log.error(
-            "delivery %s failed (%s): alert %s, %s, digest %s: %s",
-            delivery.id,
-            "permanent" if permanent else "will retry",
-            delivery.alert,
-            delivery.channel,
-            delivery.digest.id,
-            exc,
-        )
-        return outcome("failed" if permanent else "retry", str(exc))
-    except (
-        Exception
-    ) as exc:  # a config mismatch or bug: keep the row, say why, go on with the others
-        store.mark_attempt_failed(
-            delivery.id, now, f"{exc.__class__.__name__}: {exc}", permanent=False
-        )
-        log.exception("delivery %s: unexpected error, will retry", delivery.id)
-        return outcome("retry", str(exc))
-    store.mark_sent(delivery.id, now)
-    log.info(
-        "delivered digest %s of alert %s by %s: %d items",
-        delivery.digest.id,
+def _outcome(delivery: Delivery, status: str, error: str | None = None) -> RelayOutcome:
+    return RelayOutcome(
+        delivery.id,
         delivery.alert,
         delivery.channel,
+        delivery.target,
+        delivery.digest.id,
         delivery.digest.item_count,
+        status,
+        error,
     )
-    return outcome("sent")
+
+
+def _relay_one(
+    store: Store,
+    config: Config,
+    delivery: Delivery,
+    http: httpx.Client,
+    now: datetime,
+    rand: Callable[[], float],
+) -> RelayOutcome:
+    where = (
+        f"alert {delivery.alert}, {delivery.channel} {delivery.target}, digest {delivery.digest.id}"
+    )
+    try:
+        channel = CHANNELS.get(delivery.channel)
+        if channel is None:
+            raise PermanentDeliveryError(delivery.channel, "unknown channel")
+        failpoint("before-send")
+        channel.send(delivery, RelayContext(config, config.alert(delivery.alert), http))
+        failpoint("after-send")
+    except PermanentDeliveryError as exc:
+        store.mark_failed(delivery.id, now, str(exc))
+        if exc.disable:
+            store.disable_target(delivery.alert, delivery.channel, delivery.target, exc.reason, now)
+        log.error("delivery %s failed for good (%s): %s", delivery.id, where, exc)
+        return _outcome(delivery, "failed", str(exc))
+    except (TransientDeliveryError, MonitorError, OSError) as exc:
+        # A config error (alert removed) or an unexpected OS error is retried like a
+        # transient failure: the row stays visible, and the give-up window bounds it.
+        retry_after = exc.retry_after if isinstance(exc, TransientDeliveryError) else None
+        error = str(exc) if isinstance(exc, DeliveryError) else f"{exc.__class__.__name__}: {exc}"
+        when = next_attempt(
+            delivery.attempts + 1, delivery.created_at, now, retry_after, config.delivery, rand()
+        )
+        if when is None:
+            reason = f"gave up after {config.delivery.give_up_after}: {error}"
+            store.mark_failed(delivery.id, now, reason)
+            log.error("delivery %s failed for good (%s): %s", delivery.id, where, reason)
+            return _outcome(delivery, "failed", reason)
+        store.mark_retry(delivery.id, now, error, when)
+        log.warning(
+            "delivery %s will retry at %s (%s): %s", delivery.id, f"{when:%H:%M:%S}", where, error
+        )
+        return _outcome(delivery, "retry", error)
+    store.mark_sent(delivery.id, now)
+    failpoint("after-mark")
+    log.info("delivered %s: %d items", where, delivery.digest.item_count)
+    return _outcome(delivery, "sent")

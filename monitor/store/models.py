@@ -131,23 +131,47 @@ class AlertItemRow(SQLModel, table=True):
 
 
 class DeliveryRow(SQLModel, table=True):
-    """The ledger: one digest on one channel, and how sending it went."""
+    """The ledger: one digest to one target of one channel, and how sending it went.
+
+    Email has one row per recipient, so a recipient refused (or deferred) by
+    the server never causes a resend to the others; a webhook has one row.
+    """
 
     __tablename__: ClassVar[str] = "deliveries"
     __table_args__ = (
-        sa.UniqueConstraint("digest_id", "channel", name="uq_deliveries_digest_channel"),
+        sa.UniqueConstraint("digest_id", "channel", "target", name="uq_deliveries_digest_target"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     digest_id: str = Field(foreign_key="digests.id", index=True, max_length=64)
     alert: str = Field(max_length=100, index=True)
     channel: str = Field(max_length=20)
+    target: str = Field(default="", max_length=2048)
+    """The recipient address (email) or URL (webhook) this row delivers to."""
     status: str = Field(default="pending", max_length=10, index=True)
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    """Not before this time (backoff, Retry-After); None means at once."""
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ChannelStateRow(SQLModel, table=True):
+    """A channel target that asked never to be called again (webhook 410 Gone)."""
+
+    __tablename__: ClassVar[str] = "channel_states"
+    __table_args__ = (
+        sa.UniqueConstraint("alert", "channel", "target", name="uq_channel_states_target"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert: str = Field(max_length=100)
+    channel: str = Field(max_length=20)
+    target: str = Field(max_length=2048)
+    disabled_at: datetime = Field(sa_type=UTCDateTime)
+    reason: str = Field(sa_type=sa.Text)
 
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"

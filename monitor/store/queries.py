@@ -29,6 +29,7 @@ from monitor.store.models import (
     PENDING,
     SENT,
     AlertItemRow,
+    ChannelStateRow,
     DeliveryRow,
     DigestRow,
     EntryRow,
@@ -61,12 +62,26 @@ class Delivery:
     id: int
     alert: str
     channel: str
+    target: str
+    """Recipient address (email) or URL (webhook)."""
     status: str
     attempts: int
     last_error: str | None
     created_at: datetime
+    next_attempt_at: datetime | None
     sent_at: datetime | None
     digest: Digest
+
+
+@dataclass(frozen=True, slots=True)
+class DisabledTarget:
+    """A channel target that answered 410 Gone."""
+
+    alert: str
+    channel: str
+    target: str
+    disabled_at: datetime
+    reason: str
 
 
 class Store:
@@ -240,6 +255,17 @@ class Store:
         with self.session() as session:
             return int(session.exec(select(sa.func.count()).select_from(EntryRow)).one())
 
+    def entry_counts_since(self, since: datetime) -> dict[str, int]:
+        """Feed URL -> entries first seen since ``since``."""
+        with self.session() as session:
+            query = (
+                select(FeedRow.url, sa.func.count())
+                .join(EntryRow, col(EntryRow.feed_id) == FeedRow.id)
+                .where(col(EntryRow.first_seen_at) >= since)
+                .group_by(col(FeedRow.url))
+            )
+            return {url: int(n) for url, n in session.exec(query)}
+
     def stored_entries(self, ids: Sequence[int]) -> list[StoredEntry]:
         """Entries by id, with their matches, in the order of ``ids``."""
         with self.session() as session:
@@ -276,12 +302,17 @@ class Store:
             return None if oldest is None else _as_utc(oldest)
 
     def create_digest(
-        self, digest: Digest, entry_ids: Sequence[int], channels: Sequence[str], now: datetime
+        self,
+        digest: Digest,
+        entry_ids: Sequence[int],
+        targets: Sequence[tuple[str, str]],
+        now: datetime,
     ) -> bool:
-        """Claim ``entry_ids`` for ``digest`` and queue one delivery per channel, atomically.
+        """Claim ``entry_ids`` for ``digest`` and queue one delivery per (channel, target).
 
-        Returns False (and changes nothing) if another process claimed any of
-        them first.
+        All in one transaction: after it, the digest exists with its whole
+        ledger, or nothing happened. Returns False (changing nothing) if
+        another process claimed any of the entries first.
         """
         with self.session() as session:
             session.add(
@@ -306,18 +337,27 @@ class Store:
             if claimed.rowcount != len(set(entry_ids)):  # type: ignore[attr-defined]
                 session.rollback()
                 return False
-            for channel in channels:
+            for channel, target in targets:
                 session.add(
                     DeliveryRow(
-                        digest_id=digest.id, alert=digest.alert, channel=channel, created_at=now
+                        digest_id=digest.id,
+                        alert=digest.alert,
+                        channel=channel,
+                        target=target,
+                        created_at=now,
                     )
                 )
         return True
 
     def deliveries(
-        self, status: str | None = None, alert: str | None = None, limit: int = 1000
+        self,
+        status: str | None = None,
+        alert: str | None = None,
+        limit: int = 1000,
+        due_by: datetime | None = None,
+        digest_id: str | None = None,
     ) -> list[Delivery]:
-        """Ledger rows, oldest first, optionally filtered by status and alert."""
+        """Ledger rows, oldest first, filtered by status, alert, digest and due time."""
         with self.session() as session:
             query = select(DeliveryRow, DigestRow).join(
                 DigestRow, col(DigestRow.id) == DeliveryRow.digest_id
@@ -326,11 +366,32 @@ class Store:
                 query = query.where(DeliveryRow.status == status)
             if alert is not None:
                 query = query.where(DeliveryRow.alert == alert)
+            if digest_id is not None:
+                query = query.where(DeliveryRow.digest_id == digest_id)
+            if due_by is not None:
+                query = query.where(
+                    sa.or_(
+                        col(DeliveryRow.next_attempt_at).is_(None),
+                        col(DeliveryRow.next_attempt_at) <= due_by,
+                    )
+                )
             rows = session.exec(query.order_by(col(DeliveryRow.id)).limit(limit)).all()
             return [_delivery(row, digest_row) for row, digest_row in rows]
 
     def pending_deliveries(self, alert: str | None = None) -> list[Delivery]:
+        """Every unsent delivery, due or not (an operator asked to send now)."""
         return self.deliveries(PENDING, alert)
+
+    def due_deliveries(self, now: datetime, alert: str | None = None) -> list[Delivery]:
+        """Unsent deliveries whose backoff has run out."""
+        return self.deliveries(PENDING, alert, due_by=now)
+
+    def delivery(self, delivery_id: int) -> Delivery:
+        with self.session() as session:
+            row = _delivery_row(session, delivery_id)
+            digest_row = session.get(DigestRow, row.digest_id)
+            assert digest_row is not None
+            return _delivery(row, digest_row)
 
     def mark_sent(self, delivery_id: int, now: datetime) -> None:
         """The channel accepted the digest: record it in the ledger."""
@@ -339,20 +400,89 @@ class Store:
             row.status, row.sent_at, row.last_attempt_at = SENT, now, now
             row.attempts += 1
             row.last_error = None
+            row.next_attempt_at = None
             session.add(row)
 
-    def mark_attempt_failed(
-        self, delivery_id: int, now: datetime, error: str, permanent: bool
+    def mark_retry(
+        self, delivery_id: int, now: datetime, error: str, next_attempt_at: datetime
     ) -> None:
-        """A send failed: keep the row pending for a retry, or fail it for good."""
+        """A send failed for now: keep the row pending, not before ``next_attempt_at``."""
         with self.session() as session:
             row = _delivery_row(session, delivery_id)
             row.attempts += 1
             row.last_attempt_at = now
             row.last_error = error
-            if permanent:
-                row.status = FAILED
+            row.next_attempt_at = next_attempt_at
             session.add(row)
+
+    def mark_failed(
+        self, delivery_id: int, now: datetime, error: str, attempted: bool = True
+    ) -> None:
+        """A send failed for good: the row stays in the ledger as failed."""
+        with self.session() as session:
+            row = _delivery_row(session, delivery_id)
+            if attempted:
+                row.attempts += 1
+                row.last_attempt_at = now
+            row.last_error = error
+            row.status = FAILED
+            row.next_attempt_at = None
+            session.add(row)
+
+    def requeue(self, delivery_id: int, now: datetime) -> Delivery:
+        """Make a failed (or waiting) delivery due again at once: ``monitor deliveries retry``."""
+        with self.session() as session:
+            row = _delivery_row(session, delivery_id)
+            if row.status == SENT:
+                raise StoreError(
+                    f"delivery {delivery_id} was already sent at {row.sent_at}; not requeued"
+                )
+            row.status = PENDING
+            row.next_attempt_at = now
+            # A target re-enabled by hand: forget that it answered 410.
+            session.execute(
+                sa.delete(ChannelStateRow).where(
+                    col(ChannelStateRow.alert) == row.alert,
+                    col(ChannelStateRow.channel) == row.channel,
+                    col(ChannelStateRow.target) == row.target,
+                )
+            )
+            session.add(row)
+        return self.delivery(delivery_id)
+
+    def disable_target(
+        self, alert: str, channel: str, target: str, reason: str, now: datetime
+    ) -> None:
+        """Remember that a target asked never to be called again (410 Gone)."""
+        with self.session() as session:
+            exists = session.exec(
+                select(ChannelStateRow).where(
+                    ChannelStateRow.alert == alert,
+                    ChannelStateRow.channel == channel,
+                    ChannelStateRow.target == target,
+                )
+            ).one_or_none()
+            if exists is None:
+                session.add(
+                    ChannelStateRow(
+                        alert=alert, channel=channel, target=target, disabled_at=now, reason=reason
+                    )
+                )
+
+    def disabled_targets(self) -> list[DisabledTarget]:
+        with self.session() as session:
+            rows = session.exec(select(ChannelStateRow).order_by(col(ChannelStateRow.id)))
+            return [
+                DisabledTarget(r.alert, r.channel, r.target, r.disabled_at, r.reason) for r in rows
+            ]
+
+    def delivery_counts(self) -> dict[tuple[str, str, str], int]:
+        """(alert, channel, status) -> number of ledger rows."""
+        with self.session() as session:
+            query = select(
+                DeliveryRow.alert, DeliveryRow.channel, DeliveryRow.status, sa.func.count()
+            ).group_by(col(DeliveryRow.alert), col(DeliveryRow.channel), col(DeliveryRow.status))
+            return {(a, c, st): int(n) for a, c, st, n in session.exec(query)}
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -441,10 +571,12 @@ def _delivery(row: DeliveryRow, digest_row: DigestRow) -> Delivery:
         id=row.id,
         alert=row.alert,
         channel=row.channel,
+        target=row.target,
         status=row.status,
         attempts=row.attempts,
         last_error=row.last_error,
         created_at=row.created_at,
+        next_attempt_at=row.next_attempt_at,
         sent_at=row.sent_at,
         digest=Digest.model_validate(json.loads(digest_row.payload)),
     )

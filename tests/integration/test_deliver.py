@@ -63,7 +63,7 @@ def test_email_digest_arrives_once_with_both_parts_escaped(
     pipeline = polled(open_pipeline, write_config(db_url, [feed], smtp_port=smtp_server.port))
     alert = pipeline.config.alert("desk")
 
-    summary = pipeline.send_digest(alert)
+    summary = pipeline.send_digest(alert, force=True)
     assert [o.status for o in summary.deliveries] == ["sent"]
     (message,) = smtp_server.messages
     assert message["Subject"] == "[test] desk: 2 new items"
@@ -86,7 +86,7 @@ def test_email_digest_arrives_once_with_both_parts_escaped(
     assert "https://news.example/usmca?utm_campaign=feed" in text
 
     # Nothing is pending any more: a second send sends nothing.
-    again = pipeline.send_digest(alert)
+    again = pipeline.send_digest(alert, force=True)
     assert again.built is None
     assert again.deliveries == ()
     assert len(smtp_server.messages) == 1
@@ -108,7 +108,7 @@ def test_preview_sends_and_marks_nothing(
     assert [s.watch for s in preview.sections] == ["usmca", "canada-mexico"]
     assert pipeline.store.count_pending("desk") == 2
     assert smtp_server.messages == []
-    assert pipeline.send_digest(alert).built is not None
+    assert pipeline.send_digest(alert, force=True).built is not None
     assert len(smtp_server.messages) == 1
 
 
@@ -133,7 +133,7 @@ def test_webhook_is_signed_and_verifiable(
     route, received = webhook_receiver([])
     hook = http_server.add("/hook", route)
     pipeline = polled(open_pipeline, write_config(db_url, [feed], webhook_url=hook))
-    summary = pipeline.send_digest(pipeline.config.alert("desk"))
+    summary = pipeline.send_digest(pipeline.config.alert("desk"), force=True)
     assert [o.status for o in summary.deliveries] == ["sent"]
 
     (request,) = received
@@ -174,7 +174,7 @@ def test_failed_sends_stay_queued_and_go_out_once(
     )
     alert = pipeline.config.alert("desk")
 
-    first = pipeline.send_digest(alert)
+    first = pipeline.send_digest(alert, force=True)
     assert sorted((o.channel, o.status) for o in first.deliveries) == [
         ("email", "retry"),
         ("webhook", "retry"),
@@ -188,7 +188,7 @@ def test_failed_sends_stay_queued_and_go_out_once(
     restarted.controller.port = smtp_port
     restarted.start()
     try:
-        second = pipeline.send_digest(alert)
+        second = pipeline.send_digest(alert, force=True)
         assert sorted((o.channel, o.status) for o in second.deliveries) == [
             ("email", "sent"),
             ("webhook", "sent"),
@@ -200,7 +200,7 @@ def test_failed_sends_stay_queued_and_go_out_once(
         for request in received:
             Webhook(WEBHOOK_SECRET).verify(request.body, request.headers)
 
-        third = pipeline.send_digest(alert)
+        third = pipeline.send_digest(alert, force=True)
         assert third.deliveries == ()
         assert len(restarted.messages) == 1
         assert len(received) == 2
@@ -222,9 +222,9 @@ def test_webhook_client_error_is_permanent(
     hook = http_server.add("/hook", route)
     pipeline = polled(open_pipeline, write_config(db_url, [feed], webhook_url=hook))
     alert = pipeline.config.alert("desk")
-    (outcome,) = pipeline.send_digest(alert).deliveries
+    (outcome,) = pipeline.send_digest(alert, force=True).deliveries
     assert outcome.status == "failed"
-    assert pipeline.send_digest(alert).deliveries == ()
+    assert pipeline.send_digest(alert, force=True).deliveries == ()
     assert len(received) == 1
     (failed,) = pipeline.store.deliveries(status="failed")
     assert failed.last_error is not None

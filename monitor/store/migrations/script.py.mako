@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import monitor.store.models
-import sqlmodel  # noqa: F401  (autogenerate may emit sqlmodel types: replace them with sa.String)
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}
