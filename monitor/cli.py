@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.config import DEFAULT_CONFIG, Config, load_config
@@ -99,7 +100,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retry.add_argument("id", type=int, help="delivery id (see `monitor deliveries`)")
     retry.set_defaults(handler=cmd_deliveries_retry)
-    db = command("db", _db_help, "database schema: upgrade, current")
+    rules = command("rules", _group_help, "try watch queries before they go live: test, backtest")
+    rule_commands = rules.add_subparsers(title="rules commands", metavar="RULES_COMMAND")
+    test = rule_commands.add_parser(
+        "test",
+        parents=[common],
+        help="match one query against a text and explain the result",
+        description="Match QUERY against --text or --file (and --title); print match or no match "
+        "and why. Exit 0 on a match, 1 on none, 2 if the query is invalid. Alias groups "
+        "come from the config when it can be read.",
+    )
+    test.add_argument("query", help="the query, e.g. '@usmca NEAR/10 review'")
+    source = test.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="the text to match (as an entry's summary)")
+    source.add_argument("--file", help="read the text from this file ('-' for stdin)")
+    test.add_argument("--title", default="", help="an entry title to match as well")
+    test.add_argument("--source", default="", help="a feed name, for source: queries")
+    test.set_defaults(handler=cmd_rules_test)
+    backtest = rule_commands.add_parser(
+        "backtest",
+        parents=[common],
+        help="run a watch (or an unsaved query) over stored entries; sends nothing",
+        description="Run a configured watch, or --query, over entries stored by earlier polls: "
+        "total hits, hits per day, and the newest hits with their explanations. "
+        "Sends and writes nothing.",
+    )
+    target = backtest.add_mutually_exclusive_group(required=True)
+    target.add_argument("watch", nargs="?", help="a watch name from the config")
+    target.add_argument("--query", help="an unsaved query to try instead of a watch")
+    backtest.add_argument("--exclude", help="with --query: an exclude query")
+    backtest.add_argument("--since", default="30d", help="how far back (first seen), e.g. 7d, 12h")
+    backtest.set_defaults(handler=cmd_rules_backtest)
+    db = command("db", _group_help, "database schema: upgrade, current")
     db_commands = db.add_subparsers(title="db commands", metavar="DB_COMMAND")
     for name, handler, text in (
         ("upgrade", cmd_db_upgrade, "apply schema migrations (safe to run from several replicas)"),
@@ -229,9 +261,88 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _db_help(args: argparse.Namespace) -> int:
-    print("usage: monitor db {upgrade,current}", file=sys.stderr)
+def _group_help(args: argparse.Namespace) -> int:
+    print("usage: monitor db {upgrade,current} | monitor rules {test,backtest}", file=sys.stderr)
     return 2
+
+
+def _aliases(args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
+    path = args.config or os.environ.get("MONITOR_CONFIG") or str(DEFAULT_CONFIG)
+    if not os.path.exists(path):
+        return {}
+    return dict(load_config(path).aliases)
+
+
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    from monitor.errors import RuleError
+    from monitor.rules import WatchSpec, compile_watches
+    from monitor.rules.explain import explain
+    from monitor.types import Entry
+
+    if args.file is not None:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    else:
+        text = args.text
+    try:
+        rules = compile_watches([WatchSpec("query", args.query)], _aliases(args))
+    except RuleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    entry = Entry(
+        feed_url="cli:",
+        feed_name=args.source or "command line",
+        title=args.title,
+        link=None,
+        canonical_link=None,
+        guid=None,
+        summary=text,
+    )
+    matches = rules.match(entry)
+    print("match" if matches else "no match")
+    if matches:
+        print(explain(entry, matches))
+    return 0 if matches else 1
+
+
+def cmd_rules_backtest(args: argparse.Namespace) -> int:
+    from monitor.config import parse_duration
+    from monitor.rules import WatchSpec, compile_watches
+    from monitor.rules.backtest import backtest
+    from monitor.rules.explain import explain
+
+    config = _config(args)
+    if args.query:
+        spec = WatchSpec("query", args.query, args.exclude)
+    else:
+        known = {w.name: w for w in config.watches}
+        if args.watch not in known:
+            print(
+                f"error: no watch named {args.watch!r} (known: {', '.join(known)})", file=sys.stderr
+            )
+            return 1
+        watch = known[args.watch]
+        spec = WatchSpec(watch.name, watch.query, watch.exclude, watch.min_score)
+    since = _now() - parse_duration(args.since)
+    rules = compile_watches([spec], config.aliases)
+    report = backtest(rules, spec.name, _store(config).iter_entries(since))
+    print(
+        f"{spec.name}: {report.total} hits in {report.scanned} entries since {since:%Y-%m-%d %H:%M} UTC"
+    )
+    if report.per_day:
+        print("\nhits per day:")
+        for day, count in report.per_day.items():
+            print(f"  {day}  {count:5d}  {'#' * min(count, 60)}")
+    if report.newest:
+        print(f"\nnewest {len(report.newest)}:")
+        for hit in report.newest:
+            entry = hit.stored.entry
+            print(
+                f"\n* {entry.title or '(untitled)'}  [{entry.feed_name}, {hit.when:%Y-%m-%d %H:%M} UTC]"
+            )
+            if entry.link:
+                print(f"  {entry.link}")
+            print("  " + explain(entry, [hit.match]).replace("\n", "\n  "))
+    return 0
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

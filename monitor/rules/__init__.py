@@ -9,10 +9,37 @@ The rest of the project sees only this module's surface:
 
 Compilation errors are :class:`~monitor.errors.RuleError` (syntax errors are
 :class:`~monitor.errors.RuleSyntaxError` and carry the character position).
+
+Also here, for renderers and tools: :func:`compile_query` (one query, e.g. to
+validate a config) returning a :class:`CompiledQuery`, :func:`make_snippet`
+(text around the first hit, as escapable parts) and :func:`explain` (why
+watches fired, as plain text).
+
+The modules, in pipeline order: ``grammar`` (lark grammar, error mapping) ->
+``compile`` (checks, aliases, field scopes) -> ``nodes`` (the compiled tree)
+-> ``index`` (requirements, Aho-Corasick candidates); per entry ``fold`` and
+``document`` (fold each field once) -> ``evaluate`` (hits) -> ``score``;
+``engine`` ties them together.
 """
 
 from __future__ import annotations
 
-from monitor.rules.engine import RuleSet, WatchSpec, compile_query, compile_watches
+from monitor.rules.engine import (
+    CompiledQuery,
+    RuleSet,
+    WatchSpec,
+    compile_query,
+    compile_watches,
+)
+from monitor.rules.explain import explain
+from monitor.rules.snippet import make_snippet
 
-__all__ = ["RuleSet", "WatchSpec", "compile_query", "compile_watches"]
+__all__ = [
+    "CompiledQuery",
+    "RuleSet",
+    "WatchSpec",
+    "compile_query",
+    "compile_watches",
+    "explain",
+    "make_snippet",
+]

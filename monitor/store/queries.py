@@ -266,6 +266,23 @@ class Store:
             )
             return {url: int(n) for url, n in session.exec(query)}
 
+    def iter_entries(
+        self, since: datetime | None = None, batch: int = 1000
+    ) -> Iterator[StoredEntry]:
+        """Every stored entry first seen since ``since``, streamed in id order, in batches."""
+        last_id = 0
+        while True:
+            with self.session() as session:
+                query = select(EntryRow.id).where(col(EntryRow.id) > last_id)
+                if since is not None:
+                    query = query.where(col(EntryRow.first_seen_at) >= since)
+                ids = [i for i in session.exec(query.order_by(col(EntryRow.id)).limit(batch)) if i]
+                if not ids:
+                    return
+                rows = _load_stored(session, ids)
+            yield from rows
+            last_id = ids[-1]
+
     def stored_entries(self, ids: Sequence[int]) -> list[StoredEntry]:
         """Entries by id, with their matches, in the order of ``ids``."""
         with self.session() as session:

@@ -1,0 +1,66 @@
+"""An entry folded at most once per field, ready for any number of queries.
+
+:class:`FoldedEntry` folds each field of an entry the first time something
+asks for it (:class:`~monitor.rules.fold.FoldedField`) and keeps it for the
+rest of the match call, so no field is ever folded twice, and a field no rule
+looks at (``url`` when no watch uses ``url:``) is not folded at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from monitor.rules.fields import FIELD_RANK, body_fields, field_text, scope_fields
+from monitor.rules.fold import FoldedField
+from monitor.types import Entry
+
+
+class FoldedEntry:
+    """The searchable fields of one entry, folded on first use.
+
+    Only ever used within one match call; its lazily filled dictionaries are
+    caches, not state anyone can observe.
+    """
+
+    __slots__ = ("_body", "_fields", "_scopes", "entry")
+
+    def __init__(self, entry: Entry) -> None:
+        self.entry = entry
+        self._body = body_fields(entry)
+        self._fields: dict[str, FoldedField | None] = {}
+        self._scopes: dict[str, tuple[FoldedField, ...]] = {}
+
+    def field(self, name: str) -> FoldedField | None:
+        """The folded field, or ``None`` when the entry leaves it empty."""
+        try:
+            return self._fields[name]
+        except KeyError:
+            text = field_text(self.entry, name)
+            folded = FoldedField(name, text, FIELD_RANK[name]) if text else None
+            self._fields[name] = folded
+            return folded
+
+    def scope(self, scope: str) -> tuple[FoldedField, ...]:
+        """The non-empty folded fields a query scope covers, in span order."""
+        try:
+            return self._scopes[scope]
+        except KeyError:
+            fields = scope_fields(scope, self._body)
+            found = tuple(folded for name in fields if (folded := self.field(name)) is not None)
+            self._scopes[scope] = found
+            return found
+
+    def haystack(self, fields: Iterable[str]) -> str:
+        """Every distinct edge word of the given fields, each wrapped in spaces.
+
+        The index runs its automaton over this string: ``" word "`` finds an
+        exact word and ``" pre"`` a prefix, and a key can never match inside a
+        longer word. Words, not raw text, so joined words (``us`` from "U.S.")
+        are found too and each word is scanned once however often it occurs.
+        """
+        words: set[str] = set()
+        for name in fields:
+            folded = self.field(name)
+            if folded is not None:
+                words.update(folded.vocabulary)
+        return " " + " ".join(words) + " "

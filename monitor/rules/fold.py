@@ -1,0 +1,343 @@
+"""Folding: how entry text and query terms become comparable words.
+
+Matching is case-, accent- and punctuation-insensitive. Rather than folding a
+whole string (which changes its length and loses track of where things were),
+the text is cut into *tokens* first - maximal runs of letters and digits
+(combining accents included) of the original string, or of its lower-cased
+copy when that has the same length - and each token is folded on its own. A
+token keeps the character offsets of its run, so a hit on any sequence of
+tokens maps straight back to ``text[start:end]`` of the original: the token
+offsets (computed on first use, :meth:`FoldedField.offsets`) are the offset
+map. A span therefore covers letters and digits, not surrounding punctuation:
+the hit of ``U.S.`` in "the U.S. said" is "U.S".
+
+Folding a token: Unicode case folding, compatibility decomposition (NFKD),
+dropping every character that is not a letter or digit (which removes the
+combining accents NFKD split off: ``México`` -> ``mexico``) and a few letters
+that have no decomposition (``ø``, ``ł``, ``æ``...). Lower-cased ASCII tokens,
+the common case, are already folded. Scripts written without spaces (Chinese,
+Japanese, Thai) come out as long tokens: matching inside them is out of scope.
+
+Punctuation. ``T-MEC``, ``U.S.`` and ``Carney's`` are written with and without
+their punctuation, so one written form must match the others:
+
+* In the entry, tokens separated by exactly one non-space character form a
+  *compound* (``U.S.``, ``T-MEC``, ``Canada-U.S.``). Besides its single tokens, a
+  compound contributes *joined* words for every run of 2 to :data:`MAX_JOIN`
+  adjacent parts (``us``, ``tmec``, ``canadau``, ``canadaus``...). A token and a
+  joined word are both *edges* of a little word lattice: an edge has a word
+  and covers positions ``first..last``.
+* In a query, a compound is expanded into every way of grouping its adjacent
+  parts (``T-MEC`` -> ``t mec`` or ``tmec``), giving a term its *alternatives*.
+
+So ``"T-MEC"`` matches "T-MEC" and "T MEC" (split) and "TMEC" (joined), ``US``
+matches "U.S." (a joined edge), and ``U.S.`` matches "US". A term is only ever
+compared with whole edges, so ``US`` never matches inside "bus" or "USA".
+
+Positions count tokens, not characters; proximity is measured in them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from bisect import bisect_left
+from functools import lru_cache
+
+MAX_JOIN = 3
+"""Longest run of compound parts that is also indexed as one joined word."""
+
+_MAX_GROUPED_PARTS = 4
+"""Compounds with more parts than this only get the all-split and all-joined forms."""
+
+_MAX_ALTERNATIVES = 64
+"""A term never expands into more alternatives than this."""
+
+# A token - letters and digits, plus combining marks so that text in decomposed
+# form ("e" + U+0301) stays one token instead of splitting at every accent -
+# and, in a second group, the one separator character that ties it to the next
+# token when there is one (a non-space, non-letter character directly followed
+# by a letter or digit). findall() on this yields everything the lattice needs
+# in a single C-level pass.
+_TOKEN = r"(?:[^\W_]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])+"
+_TOKEN_RE = re.compile(rf"({_TOKEN})((?:[^\w\s]|_)(?=[^\W_]))?")
+
+# Letters NFKD leaves alone but readers treat as plain Latin letters.
+_EXTRA_FOLDS = str.maketrans(
+    {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i"}
+)
+
+
+@lru_cache(maxsize=65536)
+def fold_word(raw: str) -> str:
+    """Fold one run of letters and digits (see the module docstring)."""
+    if raw.isascii():
+        return "".join(ch for ch in raw.lower() if ch.isalnum())
+    text = unicodedata.normalize("NFKD", raw.casefold().translate(_EXTRA_FOLDS))
+    # Case-fold again: a few compatibility characters decompose to capitals.
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _scan_source(text: str) -> tuple[str, bool]:
+    """The string to tokenise, and whether it is ``text`` lower-cased.
+
+    Lower-casing first (when that keeps every offset) lets ASCII tokens skip
+    folding; the rare texts whose lower-casing changes length (Turkish dotted
+    capital I) are tokenised as they are and every token folded.
+    """
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered, True
+    return text, False
+
+
+def _scan(text: str) -> tuple[list[str], list[int]]:
+    """Folded tokens of ``text``, and the positions of the tokens that join the next one.
+
+    A token that folds to nothing (a stray combining mark) stays in the list as
+    ``""`` so that positions keep matching the regex's matches, which is how
+    offsets are recovered later; ``""`` never equals a query word.
+    """
+    source, lowered = _scan_source(text)
+    words: list[str] = []
+    joins: list[int] = []
+    # Tokens never span whitespace, so the text is cut with the (C-speed)
+    # str.split first; most pieces are a bare word and skip the regex, which
+    # runs only on the pieces with punctuation ("year," "U.S." "T-MEC").
+    for piece in source.split():
+        if piece.isalnum():
+            words.append(piece if lowered and piece.isascii() else fold_word(piece))
+            continue
+        for word, separator in _TOKEN_RE.findall(piece):
+            if separator:
+                joins.append(len(words))
+            words.append(word if lowered and word.isascii() else fold_word(word))
+    return words, joins
+
+
+_ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+")
+
+
+def _offsets(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of every token :func:`_scan` finds, in the same order."""
+    source, _ = _scan_source(text)
+    if source.isascii():
+        # ASCII text is always lower-cased, and then _scan's tokens are
+        # exactly the [a-z0-9] runs.
+        return [found.span() for found in _ASCII_TOKEN_RE.finditer(source)]
+    # Otherwise walk the same whitespace-separated pieces as _scan, locating
+    # each with str.find (they occur in order); only punctuated pieces need
+    # the regex.
+    offsets: list[tuple[int, int]] = []
+    cursor = 0
+    for piece in source.split():
+        cursor = source.find(piece, cursor)
+        if piece.isalnum():
+            offsets.append((cursor, cursor + len(piece)))
+        else:
+            offsets += [
+                (cursor + found.start(1), cursor + found.end(1))
+                for found in _TOKEN_RE.finditer(piece)
+            ]
+        cursor += len(piece)
+    return offsets
+
+
+class FoldedField:
+    """One field of an entry, folded once and indexed for term lookups.
+
+    ``words[i]`` is the folded token at position ``i``. Every edge word (tokens
+    and joined words) is in ``vocabulary``; ``joined_at`` lists the joined edges
+    starting at a position, which is what a multi-word alternative needs to
+    step along the lattice. The rest is built on first use, because most
+    fields of most entries are never searched beyond a set lookup: the
+    word -> edges map, the sorted vocabulary for prefixes, and the character
+    offsets of the tokens (:meth:`offsets`).
+
+    A plain class with slots rather than a frozen dataclass: it is built for
+    every field of every entry, so construction cost matters, and its lazy
+    parts are filled in place. Nothing observable ever changes.
+    """
+
+    __slots__ = (
+        "_by_word",
+        "_offsets",
+        "_sorted",
+        "joined",
+        "joined_at",
+        "name",
+        "rank",
+        "text",
+        "vocabulary",
+        "words",
+    )
+
+    def __init__(self, name: str, text: str, rank: int = 0) -> None:
+        self.name = name
+        self.text = text
+        self.rank = rank
+        """The field's place in span order; hits carry it instead of the name."""
+        words, joins = _scan(text)
+        self.words = words
+        joined: list[tuple[str, int, int]] = []
+        joined_at: dict[int, list[tuple[str, int]]] = {}
+        if joins:
+            joining = set(joins)
+            for before in joins:
+                last = before + 1
+                first = before
+                # Every run of 2..MAX_JOIN parts ending at ``last``.
+                while (
+                    first >= 0 and last - first < MAX_JOIN and (first == before or first in joining)
+                ):
+                    word = "".join(words[first : last + 1])
+                    joined.append((word, first, last))
+                    joined_at.setdefault(first, []).append((word, last))
+                    first -= 1
+        self.joined = joined
+        self.joined_at = joined_at
+        vocabulary = set(words)
+        vocabulary.update(word for word, _, _ in joined)
+        vocabulary.discard("")
+        self.vocabulary = vocabulary
+        self._by_word: dict[str, list[tuple[int, int]]] | None = None
+        self._sorted: list[str] | None = None
+        self._offsets: list[tuple[int, int]] | None = None
+
+    def offsets(self) -> list[tuple[int, int]]:
+        """``(start, end)`` character offsets of every token, in the original text."""
+        if self._offsets is None:
+            self._offsets = _offsets(self.text)
+        return self._offsets
+
+    def edges(self, word: str) -> list[tuple[int, int]]:
+        """``(first, last)`` positions of every edge whose word is ``word``."""
+        if word not in self.vocabulary:
+            return []
+        by_word = self._by_word
+        if by_word is None:
+            by_word = {}
+            for position, token in enumerate(self.words):
+                edges = by_word.get(token)
+                if edges is None:
+                    by_word[token] = [(position, position)]
+                else:
+                    edges.append((position, position))
+            for joined, first, last in self.joined:
+                by_word.setdefault(joined, []).append((first, last))
+            self._by_word = by_word
+        return by_word.get(word, [])
+
+    def completions(self, prefix: str) -> list[str]:
+        """Edge words that start with ``prefix``, from the sorted vocabulary."""
+        ordered = self._sorted
+        if ordered is None:
+            ordered = self._sorted = sorted(self.vocabulary)
+        found: list[str] = []
+        for index in range(bisect_left(ordered, prefix), len(ordered)):
+            if not ordered[index].startswith(prefix):
+                break
+            found.append(ordered[index])
+        return found
+
+    def steps(self, position: int, word: str, prefix: bool) -> list[int]:
+        """Last positions of the edges at ``position`` whose word is ``word``.
+
+        With ``prefix``, an edge matches when its word starts with ``word``.
+        """
+        found: list[int] = []
+        if position < len(self.words):
+            token = self.words[position]
+            if token == word or (prefix and token.startswith(word)):
+                found.append(position)
+            for joined, last in self.joined_at.get(position, ()):
+                if joined == word or (prefix and joined.startswith(word)):
+                    found.append(last)
+        return found
+
+    def find(self, words: tuple[str, ...], prefix: bool) -> list[tuple[int, int]]:
+        """Every ``(first, last)`` position range where ``words`` occur in order.
+
+        Consecutive words must sit on consecutive edges. With ``prefix`` the last
+        word only has to begin the edge's word (``tariff*``).
+        """
+        head = words[0]
+        if len(words) == 1:
+            if not prefix:
+                return self.edges(head)
+            return [edge for word in self.completions(head) for edge in self.edges(word)]
+        found: list[tuple[int, int]] = []
+        for first, last in self.edges(head):
+            lasts = [last]
+            for index in range(1, len(words)):
+                is_last = index == len(words) - 1
+                lasts = [
+                    step
+                    for end in lasts
+                    for step in self.steps(end + 1, words[index], prefix and is_last)
+                ]
+                if not lasts:
+                    break
+            found.extend((first, end) for end in lasts)
+        return found
+
+
+def query_compounds(text: str) -> list[list[str]]:
+    """Cut query text into compounds of folded parts, as :class:`FoldedField` would."""
+    words, joins = _scan(text)
+    joining = set(joins)
+    compounds: list[list[str]] = []
+    for position, word in enumerate(words):
+        if word:
+            if position - 1 in joining and compounds:
+                compounds[-1].append(word)
+            else:
+                compounds.append([word])
+    return compounds
+
+
+def _groupings(parts: list[str]) -> list[tuple[str, ...]]:
+    """Every way of joining adjacent parts: ``[t, mec]`` -> ``(t, mec)``, ``(tmec,)``."""
+    options: list[tuple[str, ...]] = []
+    for cuts in itertools.product((False, True), repeat=len(parts) - 1):
+        grouped = [parts[0]]
+        for part, joined in zip(parts[1:], cuts, strict=True):
+            if joined:
+                grouped[-1] += part
+            else:
+                grouped.append(part)
+        options.append(tuple(grouped))
+    return options
+
+
+def _compound_options(parts: list[str], exhaustive: bool) -> list[tuple[str, ...]]:
+    if len(parts) == 1:
+        return [tuple(parts)]
+    if exhaustive and len(parts) <= _MAX_GROUPED_PARTS:
+        return _groupings(parts)
+    return [tuple(parts), ("".join(parts),)]
+
+
+def alternatives(compounds: list[list[str]]) -> tuple[tuple[str, ...], ...]:
+    """The word sequences a term made of ``compounds`` may appear as.
+
+    The all-split form comes first. The expansion is capped at
+    :data:`_MAX_ALTERNATIVES` by falling back to fewer groupings per compound.
+    """
+    for exhaustive in (True, False):
+        per_compound = [_compound_options(parts, exhaustive) for parts in compounds]
+        count = 1
+        for options in per_compound:
+            count *= len(options)
+        if count <= _MAX_ALTERNATIVES:
+            break
+    else:
+        split = tuple(word for parts in compounds for word in parts)
+        joined = tuple("".join(parts) for parts in compounds)
+        return tuple(dict.fromkeys((split, joined)))
+    combined = (
+        tuple(word for option in choice for word in option)
+        for choice in itertools.product(*per_compound)
+    )
+    return tuple(dict.fromkeys(combined))

@@ -1,0 +1,150 @@
+"""The rule index: which rules are worth evaluating for an entry.
+
+Evaluating every rule on every entry costs O(rules) per entry. Instead, each
+compiled query is summarised by its *requirements*: clauses of index keys, such
+that the query can only match an entry that contains at least one key of every
+clause (a conjunction of "any-of" sets). They come from the node tree:
+
+* a term requires any one of its alternatives, and an alternative requires its
+  longest word (the rarest, as a rule of thumb) - or, for ``tariff*``, the
+  prefix;
+* ``AND``, ``NEAR`` and a loose phrase require what each positive part requires;
+* ``OR`` requires any of its children: the union of each child's best clause;
+* ``NOT`` requires nothing.
+
+Keys are strings over the folded entry's haystack (see
+:meth:`FoldedEntry.haystack <monitor.rules.document.FoldedEntry.haystack>`):
+``" word "`` for an exact word and ``" pre"`` for a prefix. Keys ignore field
+scopes: a requirement may over-approximate, never under-approximate, so
+indexed matching stays exactly equal to evaluating every rule.
+
+One pyahocorasick automaton holds every key. Per entry it runs once over the
+haystack; each rule is filed under the keys of its most selective clause (its
+*trigger*) and of its second one (its *check*), and is a candidate when both
+were found (see :class:`RuleIndex`). "Selective" is judged without corpus
+statistics: fewer keys first, then longer keys. Rules without requirements
+(compilation rejects such queries, so only hand-built node trees can have
+them) are always candidates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ahocorasick
+
+from monitor.rules.nodes import And, LoosePhrase, Near, Node, Not, Or, Term
+
+Clause = frozenset[str]
+
+
+def _term_clause(term: Term) -> Clause:
+    keys: set[str] = set()
+    for words in term.alternatives:
+        exact = words[:-1] if term.prefix else words
+        if exact:
+            keys.add(f" {max(exact, key=len)} ")
+        else:
+            keys.add(f" {words[-1]}")
+    return frozenset(keys)
+
+
+def _selectivity(clause: Clause) -> tuple[int, int]:
+    # Fewer keys, then longer shortest key: fewer entries trigger it.
+    return (len(clause), -min(len(key) for key in clause))
+
+
+def best_clause(clauses: Sequence[Clause]) -> Clause:
+    """The clause expected to let the fewest entries through."""
+    return min(clauses, key=_selectivity)
+
+
+def requirements(node: Node) -> tuple[Clause, ...]:
+    """Clauses that every entry matching ``node`` satisfies (empty: no requirement)."""
+    if isinstance(node, Term):
+        return (_term_clause(node),)
+    if isinstance(node, LoosePhrase):
+        return tuple(dict.fromkeys(_term_clause(part) for part in node.parts))
+    if isinstance(node, And | Near):
+        parts = node.children if isinstance(node, And) else (node.left, node.right)
+        return tuple(dict.fromkeys(clause for part in parts for clause in requirements(part)))
+    if isinstance(node, Or):
+        union: set[str] = set()
+        for child in node.children:
+            clauses = requirements(child)
+            if not clauses:
+                return ()
+            union.update(best_clause(clauses))
+        return (frozenset(union),)
+    return ()
+
+
+def leaf_scopes(node: Node) -> set[str]:
+    """The scopes of every term under ``node``."""
+    if isinstance(node, Term | LoosePhrase):
+        return {node.scope}
+    if isinstance(node, And | Or):
+        return set().union(*(leaf_scopes(child) for child in node.children))
+    if isinstance(node, Near):
+        return leaf_scopes(node.left) | leaf_scopes(node.right)
+    if isinstance(node, Not):
+        return leaf_scopes(node.child)
+    return set()
+
+
+class RuleIndex:
+    """Finds the candidate rules for an entry in one automaton pass.
+
+    Each rule is filed under the keys of two clauses at most: its most
+    selective clause (the *trigger*) and the next one (the *check*). A rule is
+    a candidate when the entry holds a key of each. Any further clause is left
+    to evaluation: the index may over-approximate, never under-approximate.
+    This way, candidates come out of set unions and one intersection done in
+    C, with Python only looping over the keys found (a few dozen), never over
+    rules.
+
+    Built once from the requirements of every rule (by position); immutable
+    afterwards.
+    """
+
+    __slots__ = ("_always", "_automaton")
+
+    def __init__(self, rule_requirements: Sequence[tuple[Clause, ...]]) -> None:
+        # Per key: rules for which finding it is enough (their only clause),
+        # rules it triggers (trigger clause) and rules it checks (check clause).
+        postings: dict[str, tuple[list[int], list[int], list[int]]] = {}
+        always: list[int] = []
+        for rule, clauses in enumerate(rule_requirements):
+            if not clauses:
+                always.append(rule)
+                continue
+            trigger = best_clause(clauses)
+            others = [clause for clause in clauses if clause != trigger]
+            for key in trigger:
+                direct, triggered, _ = postings.setdefault(key, ([], [], []))
+                (triggered if others else direct).append(rule)
+            if others:
+                for key in best_clause(others):
+                    postings.setdefault(key, ([], [], []))[2].append(rule)
+        self._always = tuple(always)
+        self._automaton: ahocorasick.Automaton | None = None
+        if postings:
+            automaton = ahocorasick.Automaton()
+            for key, (direct, triggered, checked) in postings.items():
+                automaton.add_word(key, (tuple(direct), tuple(triggered), tuple(checked)))
+            automaton.make_automaton()
+            self._automaton = automaton
+
+    def candidates(self, haystack: str) -> list[int]:
+        """Positions of the rules that may match an entry with this haystack, ascending."""
+        found: set[int] = set(self._always)
+        if self._automaton is None:
+            return sorted(found)
+        triggered: set[int] = set()
+        checked: set[int] = set()
+        for _end, (direct, trigger, check) in self._automaton.iter(haystack):
+            found.update(direct)
+            triggered.update(trigger)
+            checked.update(check)
+        found.update(triggered.intersection(checked))
+        return sorted(found)

@@ -1,0 +1,122 @@
+"""`monitor rules test` and `monitor rules backtest`, as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.conftest import REPO, WEBHOOK_SECRET
+from tests.support.feeds import Item, rss
+from tests.support.servers import HttpServer, Route
+
+
+def monitor(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TEST_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_rules_test_uses_the_shipped_aliases_and_explains() -> None:
+    shipped = str(REPO / "config" / "monitor.yaml")
+    hit = monitor(
+        "rules",
+        "test",
+        "@usmca",
+        "--title",
+        "Ottawa prepares for the CUSMA review",
+        "--text",
+        "",
+        "--config",
+        shipped,
+    )
+    assert hit.returncode == 0, hit.stderr
+    assert hit.stdout.startswith("match\n")
+    assert 'title [24:29] "CUSMA"' in hit.stdout
+    near = monitor(
+        "rules",
+        "test",
+        "@canada NEAR/5 @mexico",
+        "--text",
+        "Snow fell in Mexico City while Canada played.",
+        "--config",
+        shipped,
+    )
+    assert near.returncode == 0, near.stdout
+    miss = monitor(
+        "rules",
+        "test",
+        "@canada NEAR/2 @mexico",
+        "--text",
+        "Canada said one two three four Mexico.",
+        "--config",
+        shipped,
+    )
+    assert miss.returncode == 1
+    assert miss.stdout == "no match\n"
+    bad = monitor("rules", "test", "USMCA AND (", "--text", "x", "--config", shipped)
+    assert bad.returncode == 2
+    assert "at position 11" in bad.stderr
+    assert "expected" in bad.stderr
+
+
+def test_rules_test_reads_a_file(tmp_path: Path) -> None:
+    text = tmp_path / "article.txt"
+    text.write_text("Los gobiernos revisan el T-MEC esta semana.", encoding="utf-8")
+    result = monitor(
+        "rules", "test", '"TMEC"', "--file", str(text), "--config", str(tmp_path / "none.yaml")
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"T-MEC"' in result.stdout
+
+
+def test_backtest_over_a_database_filled_by_poll(
+    db_url: str, http_server: HttpServer, write_config: Callable[..., Path]
+) -> None:
+    now = datetime.now(UTC)
+    items = [
+        Item(
+            f"USMCA review update {n}",
+            f"https://news.example/u{n}",
+            "Officials met.",
+            now - timedelta(days=n),
+            f"b{n}",
+        )
+        for n in range(3)
+    ] + [
+        Item(
+            "Tariffs on Canadian steel",
+            "https://news.example/steel",
+            "Steel tariff news.",
+            now,
+            "b9",
+        )
+    ]
+    feed = http_server.add("/rss.xml", Route(body=rss(items)))
+    config = write_config(db_url, [feed])
+    assert monitor("poll", "--config", str(config)).returncode == 0
+
+    watch = monitor("rules", "backtest", "usmca", "--since", "7d", "--config", str(config))
+    assert watch.returncode == 0, watch.stderr
+    assert watch.stdout.startswith("usmca: 3 hits in 4 entries since")
+    assert "hits per day:" in watch.stdout
+    assert watch.stdout.count("\n* USMCA review update") == 3
+    assert watch.stdout.index("update 0") < watch.stdout.index("update 2")  # newest first
+
+    unsaved = monitor("rules", "backtest", "--query", "tariff* AND steel", "--config", str(config))
+    assert unsaved.returncode == 0, unsaved.stderr
+    assert unsaved.stdout.startswith("query: 1 hits in 4 entries")
+    assert "Tariffs on Canadian steel" in unsaved.stdout
+
+    unknown = monitor("rules", "backtest", "nosuch", "--config", str(config))
+    assert unknown.returncode == 1
+    assert "no watch named 'nosuch'" in unknown.stderr

@@ -1,0 +1,161 @@
+"""The rule index: requirements, candidates, and exact agreement with evaluating every rule."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from monitor.rules import WatchSpec, compile_query, compile_watches
+from monitor.rules.index import RuleIndex
+from monitor.types import Entry
+from tests.rules.helpers import ALIASES, entry
+
+REQUIREMENTS = [
+    # (query, clauses as sets of index keys)
+    ("canada", [{" canada "}]),
+    ("Canada AND Mexico", [{" canada "}, {" mexico "}]),
+    ("canada OR mexico", [{" canada ", " mexico "}]),
+    ("tariff*", [{" tariff"}]),
+    ('"trade war"', [{" trade "}]),  # longest word of the phrase; ties go to the first
+    ('"T-MEC"', [{" mec ", " tmec "}]),
+    ("U.S.", [{" u ", " us "}]),
+    ("canada -mexico", [{" canada "}]),
+    ("canada NEAR/5 (mexico OR ottawa)", [{" canada "}, {" mexico ", " ottawa "}]),
+    ('"talks resume"~3', [{" talks "}, {" resume "}]),
+    ("(canada mexico) OR steel", [{" canada ", " steel "}]),
+    ("title:canada source:reuters", [{" canada "}, {" reuters "}]),
+    ("lang:fr-ca trade", [{" fr ", " frca "}, {" trade "}]),
+]
+
+
+@pytest.mark.parametrize(("query", "clauses"), REQUIREMENTS)
+def test_requirements(query: str, clauses: list[set[str]]) -> None:
+    assert [set(clause) for clause in compile_query(query).requirements] == clauses
+
+
+def test_candidates_come_from_one_automaton_pass() -> None:
+    index = RuleIndex(
+        [
+            (frozenset({" canada "}),),
+            (frozenset({" mexico "}), frozenset({" tariff"})),
+            (frozenset({" tariff"}),),
+            (),  # no requirement: always a candidate
+            (frozenset({" a "}), frozenset({" b ", " c "}), frozenset({" d "})),
+        ]
+    )
+    assert index.candidates(" canada ") == [0, 3]
+    assert index.candidates(" mexico ") == [3]  # its second clause is missing
+    assert index.candidates(" tariffs mexico ") == [1, 2, 3]
+    assert index.candidates(" canadas ") == [3]  # exact keys never match inside words
+    # Rule 4's trigger is {a} and its check {d} (fewest keys first); its third
+    # clause is left to evaluation: over-approximating is allowed.
+    assert index.candidates(" c d a ") == [3, 4]
+    assert index.candidates(" d a ") == [3, 4]
+    assert index.candidates(" a c ") == [3]
+    assert RuleIndex([]).candidates(" canada ") == []
+
+
+def test_only_candidate_rules_are_evaluated() -> None:
+    watches = [WatchSpec(f"w{number}", f"word{number} OR term{number}") for number in range(2000)]
+    rules = compile_watches(watches)
+    assert rules._index.candidates(" word7 term1999 other ") == [7, 1999]
+    assert [match.watch for match in rules.match(entry("word7 and term1999"))] == ["w7", "w1999"]
+
+
+def test_fields_nobody_queries_are_not_folded() -> None:
+    rules = compile_watches([WatchSpec("w", "canada")])
+    assert rules._haystack_fields == ("title", "summary", "content")
+    rules = compile_watches([WatchSpec("w", "canada url:cbc lang:fr")])
+    assert rules._haystack_fields == ("title", "summary", "content", "url", "lang")
+
+
+# A corpus generator deliberately different from the property tests': seeded
+# random, many watches at once, every field and feature, plenty of overlaps.
+VOCABULARY = [
+    "Canada",
+    "Mexico",
+    "México",
+    "Ottawa",
+    "Carney",
+    "Sheinbaum",
+    "Trump",
+    "tariffs",
+    "tariff",
+    "tariffed",
+    "trade",
+    "steel",
+    "aluminum",
+    "talks",
+    "review",
+    "USMCA",
+    "CUSMA",
+    "T-MEC",
+    "U.S.",
+    "US",
+    "bus",
+    "New",
+    "York",
+    "autos",
+    "dairy",
+    "lumber",
+    "Reuters",
+]
+FILLER = ["the", "a", "of", "on", "said", "will", "new", "after", "Monday", "it's"]
+
+
+def _random_query(rng: random.Random, depth: int = 0) -> str:
+    roll = rng.random()
+    if depth > 2 or roll < 0.35:
+        word = rng.choice(VOCABULARY)
+        form = rng.random()
+        if form < 0.1:
+            return f"{word[:4]}*" if len(word) > 4 else word
+        if form < 0.2:
+            return f'"{word} {rng.choice(VOCABULARY)}"'
+        if form < 0.25:
+            return f'"{word} {rng.choice(VOCABULARY)}"~{rng.randint(0, 5)}'
+        if form < 0.3:
+            return "@usmca"
+        if form < 0.4:
+            return f"{rng.choice(['title', 'summary'])}:{word}"
+        return word
+    left = _random_query(rng, depth + 1)
+    right = _random_query(rng, depth + 1)
+    operator = rng.choice(["AND", "OR", "", "AND NOT", f"NEAR/{rng.randint(0, 8)}"])
+    return f"({left} {operator} {right})"
+
+
+def _random_entry(rng: random.Random) -> Entry:
+    def text(count: int) -> str:
+        words = [rng.choice(VOCABULARY + FILLER * 2) for _ in range(count)]
+        return " ".join(word + rng.choice(["", "", ",", "."]) for word in words)
+
+    return entry(
+        text(rng.randint(0, 8)),
+        text(rng.randint(0, 40)),
+        content=text(rng.randint(0, 20)) if rng.random() < 0.3 else "",
+        source=rng.choice(["Reuters", "CBC News", "Le Devoir"]),
+        link=f"https://news.example/{rng.choice(VOCABULARY).lower()}",
+        language=rng.choice([None, "en", "fr", "fr-ca", "es-mx"]),
+    )
+
+
+def test_indexed_matching_equals_evaluating_every_rule_on_a_generated_corpus() -> None:
+    rng = random.Random(20250301)
+    watches = []
+    for number in range(400):
+        query = _random_query(rng)
+        if rng.random() < 0.1:
+            query = f"{query} {rng.choice(['source:reuters', 'lang:fr', 'url:news', '-lang:es'])}"
+        exclude = _random_query(rng, 2) if rng.random() < 0.2 else None
+        min_score = rng.choice([0.0, 0.0, 2.0, 3.5])
+        watches.append(WatchSpec(f"w{number}", query, exclude, min_score))
+    rules = compile_watches(watches, ALIASES)
+    fired = 0
+    for _ in range(600):
+        item = _random_entry(rng)
+        indexed = rules.match(item)
+        assert indexed == rules.match_unindexed(item)
+        fired += len(indexed)
+    assert fired > 1000  # the corpus exercises the rules, not just empty results
