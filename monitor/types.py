@@ -152,6 +152,15 @@ class DigestItem(_Frozen):
     """The watches of this alert that fired, with their spans."""
     also: tuple[str, ...] = ()
     """Other sources carrying the same story."""
+    snippet: tuple[tuple[str, bool], ...] = ()
+    """A window of the item's text as ``(segment, is_highlighted)`` parts (see
+    :func:`monitor.rules.snippet.make_snippet`): plain text, escaped only when rendered.
+    Empty in digests built before snippets existed; renderers then show ``summary``."""
+    snippet_field: str | None = None
+    """The entry field the snippet was cut from: ``summary``, ``content`` or ``title``."""
+    title_parts: tuple[tuple[str, bool], ...] = ()
+    """The whole title as ``(segment, is_highlighted)`` parts, when a match hit the title;
+    empty otherwise (the title is then shown as it is)."""
 
 
 class DigestSection(_Frozen):
@@ -159,6 +168,8 @@ class DigestSection(_Frozen):
 
     watch: str
     items: tuple[DigestItem, ...]
+    omitted: int = 0
+    """Items of this watch left out by the digest's ``max_items`` ("and N more")."""
 
 
 class Digest(_Frozen):
@@ -173,10 +184,18 @@ class Digest(_Frozen):
     sections: tuple[DigestSection, ...]
     """One section per watch that has items, in the alert's watch order."""
 
+    omitted: int = 0
+    """Stories left out by ``max_items``: counted, named in "and N more", not shown."""
+
     @property
     def item_count(self) -> int:
         """How many stories the digest carries."""
         return sum(len(section.items) for section in self.sections)
+
+    @property
+    def total_count(self) -> int:
+        """How many new stories there were: those carried plus those left out."""
+        return self.item_count + self.omitted
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,10 @@
 """The webhook channel: a JSON POST signed per the Standard Webhooks spec.
 
+The body comes from the channel's ``format`` (:mod:`monitor.deliver.formats`:
+``standard`` JSON, or a Slack, Discord or Teams message); signing and status
+handling are the same for all of them. Chat services ignore the signature
+headers; a relay in front of them can still check them.
+
 Headers ``webhook-id`` (the digest id: stable across retries, so receivers can
 drop repeats), ``webhook-timestamp`` (seconds, at send time) and
 ``webhook-signature`` (``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body``
@@ -17,58 +22,32 @@ from typing import Any
 import httpx
 
 from monitor.config import WebhookChannel
+from monitor.deliver.formats import FORMATS, standard
 from monitor.deliver.signing import decode_secret, sign
 from monitor.errors import PermanentDeliveryError, TransientDeliveryError
 from monitor.fetch.client import retry_after
 from monitor.types import Digest
 
 
-def payload(digest: Digest) -> dict[str, Any]:
-    """The ``standard`` JSON body: every item with why it matched, as data."""
-    items = []
-    for section in digest.sections:
-        for item in section.items:
-            items.append(
-                {
-                    "id": item.entry_id,
-                    "watch": section.watch,
-                    "title": item.title,
-                    "url": item.link,
-                    "source": item.source,
-                    "published": item.published.isoformat() if item.published else None,
-                    "summary": item.summary,
-                    "also": list(item.also),
-                    "matches": [
-                        {
-                            "watch": match.watch,
-                            "score": match.score,
-                            "terms": list(match.terms),
-                            "spans": [
-                                {"field": s.field, "start": s.start, "end": s.end, "term": s.term}
-                                for s in match.spans
-                            ],
-                        }
-                        for match in item.matches
-                    ],
-                }
-            )
-    return {
-        "type": "monitor.digest",
-        "id": digest.id,
-        "alert": digest.alert,
-        "created_at": digest.created_at.isoformat(),
-        "item_count": digest.item_count,
-        "items": items,
-    }
+def payload(digest: Digest, timezone: str = "UTC") -> dict[str, Any]:
+    """The ``standard`` JSON body (see :mod:`monitor.deliver.formats.standard`)."""
+    return standard.body(digest, timezone)
 
 
-def send_webhook(digest: Digest, channel: WebhookChannel, client: httpx.Client) -> None:
-    """POST ``digest``; return on 2xx, raise a DeliveryError otherwise.
+def send_webhook(
+    digest: Digest, channel: WebhookChannel, client: httpx.Client, *, timezone: str = "UTC"
+) -> None:
+    """POST ``digest`` in the channel's format; return on 2xx, raise a DeliveryError otherwise.
 
-    The signature's timestamp is the real time of sending, whatever clock the
+    ``timezone`` (the alert's) is where the chat formats show times. The
+    signature's timestamp is the real time of sending, whatever clock the
     pipeline runs on: receivers reject signatures more than minutes off.
     """
-    body = json.dumps(payload(digest), ensure_ascii=False, separators=(",", ":")).encode()
+    name = f"webhook {channel.url}"
+    render = FORMATS.get(channel.format)
+    if render is None:
+        raise PermanentDeliveryError(name, f"unknown webhook format {channel.format!r}")
+    body = json.dumps(render(digest, timezone), ensure_ascii=False, separators=(",", ":")).encode()
     timestamp = int(datetime.now(UTC).timestamp())
     message_id = f"msg_{digest.id}"
     headers = {
@@ -79,7 +58,6 @@ def send_webhook(digest: Digest, channel: WebhookChannel, client: httpx.Client) 
             decode_secret(channel.secret.get_secret_value()), message_id, timestamp, body
         ),
     }
-    name = f"webhook {channel.url}"
     try:
         response = client.post(
             channel.url, content=body, headers=headers, timeout=channel.timeout.total_seconds()
