@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.config import DEFAULT_CONFIG, Config, load_config
-from monitor.digest.render import render_digest
-from monitor.errors import MonitorError
+from monitor.digest.render import render_digest, render_html
+from monitor.errors import ConfigError, MonitorError
 from monitor.ops.logs import setup_logging
 from monitor.store.db import create_engine, current_revision, safe_url, upgrade
 
@@ -31,10 +31,12 @@ Handler = Callable[[argparse.Namespace], int]
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "html", None) and not getattr(args, "preview", False):
+        parser.error("--html goes with --preview")
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
-    setup_logging(args.log_level)
+    setup_logging(args.log_level, os.environ.get("MONITOR_LOG_FORMAT", "text"))
     try:
         result: int = args.handler(args)
         return result
@@ -81,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--send", action="store_true", help="build and send the pending digests now")
     digest.add_argument(
         "--alert", action="append", metavar="NAME", help="only this alert (repeatable)"
+    )
+    digest.add_argument(
+        "--html",
+        metavar="PATH",
+        help="with --preview: also write the HTML digest to PATH for a browser "
+        "(with several alerts, one file each: PATH-ALERT.html)",
     )
     command("run", cmd_run, "run the daemon: poll and send on schedule until SIGTERM/SIGINT")
     status = command("status", cmd_status, "show feeds, alerts and deliveries needing attention")
@@ -201,6 +209,10 @@ def cmd_digest(args: argparse.Namespace) -> int:
                 print(f"{alert.name}: nothing pending")
             else:
                 print(render_digest(digest, alert.timezone).text)
+                if args.html:
+                    path = _html_path(args.html, alert.name, len(alerts))
+                    path.write_text(render_html(digest, alert.timezone), encoding="utf-8")
+                    print(f"{alert.name}: HTML preview written to {path}")
             continue
         summary = pipeline.send_digest(alert, force=True)
         if summary.built is None and not summary.deliveries:
@@ -215,11 +227,30 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _html_path(requested: str, alert: str, alerts: int) -> Path:
+    path = Path(requested)
+    if alerts == 1:
+        return path
+    suffix = path.suffix or ".html"
+    return path.with_name(f"{path.stem}-{alert}{suffix}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from monitor.schedule import Daemon
 
     config = _config(args)
-    asyncio.run(Daemon(_pipeline(config)).run())
+    setup_logging(args.log_level, config.ops.log_format)
+    pipeline = _pipeline(config)
+
+    def reload() -> Pipeline:
+        from monitor.pipeline import Pipeline
+
+        fresh = _config(args)
+        if fresh.database != pipeline.config.database:
+            raise ConfigError("database cannot change on reload; restart the daemon instead")
+        return Pipeline(fresh, pipeline.store)
+
+    asyncio.run(Daemon(pipeline, reload).run())
     return 0
 
 

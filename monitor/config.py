@@ -76,10 +76,10 @@ def _check_timezone(name: str) -> str:
 
 
 def _check_cron(expr: str) -> str:
-    from apscheduler.triggers.cron import CronTrigger
+    from monitor.cron import cron_trigger
 
     try:
-        CronTrigger.from_crontab(expr)
+        cron_trigger(expr)
     except ValueError as exc:
         raise ValueError(
             f"bad cron expression {expr!r}: {exc} (five fields: minute hour day month weekday)"
@@ -115,7 +115,9 @@ QuietHours = Annotated[str, AfterValidator(_check_quiet_hours)]
 
 
 def _check_email(value: str) -> str:
-    if not re.fullmatch(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+|[^@\s<>,;\"]+@localhost", value):
+    if not re.fullmatch(
+        r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+|[^@\s<>,;\"]+@localhost", value
+    ):
         raise ValueError(f"not an email address: {value!r}")
     return value
 
@@ -208,6 +210,33 @@ class DeliverySettings(_Model):
     """How often the daemon looks for deliveries due for a (re)try."""
 
 
+class ReplicaSettings(_Model):
+    """How replicas of ``monitor run`` share the work through the database."""
+
+    id: str = ""
+    """This replica's name in leases and logs; empty means ``hostname:pid``."""
+    tick: Duration = timedelta(seconds=5)
+    """How often a replica looks for due feeds and digests (the latency added to a poll)."""
+    feed_lease: Duration = timedelta(minutes=5)
+    """How long a claimed poll is one replica's; after it, another takes it over."""
+    delivery_lease: Duration = timedelta(minutes=5)
+    """How long a claimed send is one replica's."""
+    claim_batch: int = Field(default=200, gt=0, le=10_000)
+    """Feeds claimed per tick: the work one replica takes at once."""
+
+
+class OpsSettings(_Model):
+    """The operations endpoint of ``monitor run``: /healthz, /readyz, /metrics."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    """Loopback by default: metrics are not for the internet."""
+    port: int = Field(default=9464, ge=0, lt=65536)
+    """0 picks a free port (logged at start)."""
+    log_format: Literal["auto", "json", "text"] = "auto"
+    """``auto``: JSON lines when stderr is not a terminal, readable lines when it is."""
+
+
 class FeedConfig(_Model):
     """One feed to poll."""
 
@@ -251,8 +280,8 @@ class WebhookChannel(_Model):
     url: HttpUrl
     secret: SecretStr
     """Signing key, ``whsec_``-prefixed base64 or any string (then used as raw bytes)."""
-    format: Literal["standard"] = "standard"
-    """Body format; ``standard`` is monitor's own JSON (see the README)."""
+    format: Literal["standard", "slack", "discord", "teams"] = "standard"
+    """Body format: ``standard`` (monitor's JSON), or a Slack, Discord or Teams message."""
     timeout: Duration = timedelta(seconds=15)
     """Deadline for the receiver to answer."""
 
@@ -276,8 +305,9 @@ class AlertConfig(_Model):
     webhook: WebhookChannel | None = None
     min_items: int = Field(default=1, ge=1)
     """A digest with fewer items is not sent; the items wait for the next one."""
-    max_items: int | None = Field(default=None, ge=1)
-    """Most items shown in one digest; the rest are counted as "and N more"."""
+    max_items: int | None = Field(default=50, ge=1)
+    """Most items shown in one digest; the rest are counted as "and N more". 50 keeps an
+    HTML digest under the ~100 KB at which some mail clients cut a message."""
     quiet_hours: QuietHours | None = None
     """``"22:00-07:00"`` in ``timezone``: nothing is sent then; it waits until the end."""
     immediate: tuple[str, ...] = ()
@@ -311,14 +341,14 @@ class Config(_Model):
     """SQLAlchemy URL: ``sqlite:///path`` or ``postgresql+psycopg://user@host/db``."""
     fetch: FetchSettings = FetchSettings()
     delivery: DeliverySettings = DeliverySettings()
+    replica: ReplicaSettings = ReplicaSettings()
+    ops: OpsSettings = OpsSettings()
     feeds: tuple[FeedConfig, ...] = ()
     aliases: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     """Named alias groups, used in queries as ``@name``."""
     watches: tuple[WatchConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()
     smtp: SmtpConfig | None = None
-    startup_spread: Duration = timedelta(seconds=10)
-    """``monitor run`` spreads its first polls over this window, not all at once."""
     digest_max_items: int = Field(default=200, gt=0)
     """Most stories one digest carries; the rest wait for the next one."""
 
@@ -487,6 +517,11 @@ def _cross_check(config: Config, doc: YamlDocument) -> list[str]:
                 )
         if alert.email and config.smtp is None:
             problems.append(f"{doc.where(('alerts', index, 'email'))}: email needs an smtp section")
+    if config.replica.feed_lease <= config.fetch.timeout:
+        problems.append(
+            f"{doc.where(('replica', 'feed_lease'))}: must be longer than fetch.timeout "
+            f"({config.fetch.timeout}), or a slow poll would be taken over while still running"
+        )
     problems += _check_queries(config, doc)
     return problems
 
@@ -517,6 +552,8 @@ __all__ = [
     "EmailChannel",
     "FeedConfig",
     "FetchSettings",
+    "OpsSettings",
+    "ReplicaSettings",
     "SmtpConfig",
     "WatchConfig",
     "WebhookChannel",

@@ -23,24 +23,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import random
+import socket
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
-
-import httpx
 
 from monitor.config import AlertConfig, Config, FeedConfig, in_quiet_hours
 from monitor.dedup.keys import entry_key
 from monitor.deliver.relay import RelayOutcome, delivery_targets, relay
 from monitor.digest.build import build_digest
-from monitor.errors import FeedError, StoreError
-from monitor.fetch.client import fetch_feed, make_client
+from monitor.errors import (
+    FeedError,
+    ParseError,
+    PermanentFetchError,
+    StoreError,
+    TransientFetchError,
+)
+from monitor.fetch.client import Fetcher
+from monitor.fetch.policy import next_poll_at
+from monitor.fetch.unchanged import body_hash
+from monitor.ops import metrics
 from monitor.ops.failpoints import failpoint
 from monitor.parse.feed import parse_feed
 from monitor.rules import RuleSet, WatchSpec, compile_watches
-from monitor.store.queries import FeedState, Store
+from monitor.store.queries import Delivery, FeedState, PollRecord, Store
 from monitor.types import Digest, Entry, Match, NewEntry
 
 log = logging.getLogger(__name__)
@@ -68,6 +79,8 @@ class FeedOutcome:
     queued: int = 0
     """New items queued for at least one alert."""
     error: str | None = None
+    error_kind: str = ""
+    """A metrics label for the error (``timeout``, ``http_5xx``, ``parse``...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,66 +142,116 @@ def is_backfill(entry: Entry, state: FeedState, now: datetime, config: Config) -
 class Pipeline:
     """One configured monitor: config, compiled rules, store and clock."""
 
-    def __init__(self, config: Config, store: Store, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        clock: Clock = utc_now,
+        rng: random.Random | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
+        self.rng = rng or random.Random()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.rules = compile_rules(config)
         store.sync_feeds((f.url, f.display_name) for f in config.feeds)
 
     # --- poll ----------------------------------------------------------------------------
 
-    async def poll(self, feeds: Sequence[FeedConfig] | None = None) -> PollSummary:
-        """Poll ``feeds`` (default: all) once, concurrently within the fetch limit."""
+    async def poll(
+        self, feeds: Sequence[FeedConfig] | None = None, owner: str | None = None
+    ) -> PollSummary:
+        """Poll ``feeds`` (default: all) once, within the global and per-host limits.
+
+        ``owner`` is the replica that leased the feeds; its leases are released
+        as each poll is recorded.
+        """
         chosen = tuple(self.config.feeds if feeds is None else feeds)
         started = self.clock()
-        limit = asyncio.Semaphore(self.config.fetch.concurrency)
-        async with make_client(self.config.fetch) as client:
-
-            async def one(feed: FeedConfig) -> FeedOutcome:
-                async with limit:
-                    return await self._poll_feed(client, feed)
-
-            outcomes = await asyncio.gather(*(one(feed) for feed in chosen))
+        async with Fetcher(self.config.fetch, self.clock) as fetcher:
+            outcomes = await asyncio.gather(
+                *(self._poll_feed(fetcher, feed, started, owner) for feed in chosen)
+            )
         summary = PollSummary(tuple(outcomes), started, self.clock())
+        for outcome in outcomes:
+            metrics.POLLS.labels(outcome.status).inc()
+            if outcome.status == "error":
+                metrics.FETCH_ERRORS.labels(outcome.error_kind).inc()
+            metrics.ENTRIES.labels("new").inc(outcome.new)
+            metrics.ENTRIES.labels("known").inc(max(0, outcome.seen - outcome.new))
         log.info(summary.line())
         return summary
 
-    async def _poll_feed(self, client: httpx.AsyncClient, feed: FeedConfig) -> FeedOutcome:
+    async def _poll_feed(
+        self, fetcher: Fetcher, feed: FeedConfig, anchor: datetime, owner: str | None
+    ) -> FeedOutcome:
         url = feed.url
+        settings = self.config.fetch
         try:
             state = self.store.feed_state(url)
-            result = await fetch_feed(
-                client, url, self.config.fetch, state.etag, state.last_modified, self.clock
-            )
-            if result.not_modified:
-                self.store.record_fetch_success(
-                    url, result.fetched_at, result.etag, result.last_modified
+            due_again = next_poll_at(feed.interval, 0, None, anchor, settings, self.rng)
+            try:
+                result = await fetcher.fetch(
+                    state.fetch_url or url, state.etag, state.last_modified
                 )
-                return FeedOutcome(url, "not_modified")
-            parsed = await asyncio.to_thread(
-                parse_feed, result.content, url, feed.display_name, result.content_type
+                if result.not_modified:
+                    record = PollRecord(
+                        self.clock(), due_again, None, result.etag, result.last_modified
+                    )
+                    self.store.record_poll(url, record, owner)
+                    return FeedOutcome(url, "not_modified")
+                digest = body_hash(result.content)
+                outcome = FeedOutcome(url, "not_modified")
+                if digest != state.body_hash:  # an identical body is not parsed again
+                    parsed = await asyncio.to_thread(
+                        parse_feed, result.content, url, feed.display_name, result.content_type
+                    )
+                    if parsed.warning:
+                        log.warning(
+                            "feed %s: %s (kept %d items)",
+                            url,
+                            parsed.warning,
+                            len(parsed.entries),
+                            extra={"feed": url},
+                        )
+                    outcome = self._store_new(parsed.entries, state, result.fetched_at)
+            except FeedError as exc:
+                failures = state.consecutive_failures + 1
+                delay = exc.retry_after if isinstance(exc, TransientFetchError) else None
+                gone = isinstance(exc, PermanentFetchError) and exc.gone
+                record = PollRecord(
+                    self.clock(),
+                    next_poll_at(feed.interval, failures, delay, anchor, settings, self.rng),
+                    exc.reason,
+                    gone=gone,
+                )
+                self.store.record_poll(url, record, owner)
+                log.warning(
+                    "feed %s: %s%s",
+                    url,
+                    exc.reason,
+                    " (disabled: 410 Gone)" if gone else "",
+                    extra={"feed": url},
+                )
+                kind = metrics.error_kind(exc.reason, isinstance(exc, ParseError))
+                return FeedOutcome(url, "error", error=exc.reason, error_kind=kind)
+            moved = result.permanent_redirect
+            if moved and moved != (state.fetch_url or url):
+                log.info(
+                    "feed %s moved permanently to %s; polling the new address",
+                    url,
+                    moved,
+                    extra={"feed": url},
+                )
+            record = PollRecord(
+                self.clock(), due_again, None, result.etag, result.last_modified, digest, moved
             )
-            if parsed.warning:
-                log.warning("feed %s: %s (kept %d items)", url, parsed.warning, len(parsed.entries))
-            outcome = self._store_new(parsed.entries, state, result.fetched_at)
-            self.store.record_fetch_success(
-                url, result.fetched_at, result.etag, result.last_modified
-            )
+            self.store.record_poll(url, record, owner)
             return outcome
-        except FeedError as exc:
-            log.warning("feed %s: %s", url, exc.reason)
-            self._record_failure(url, exc.reason)
-            return FeedOutcome(url, "error", error=exc.reason)
         except StoreError as exc:
-            log.error("feed %s: could not store: %s", url, exc)
-            return FeedOutcome(url, "error", error=str(exc))
-
-    def _record_failure(self, url: str, reason: str) -> None:
-        try:
-            self.store.record_fetch_failure(url, self.clock(), reason)
-        except StoreError as exc:
-            log.error("feed %s: could not record the failure: %s", url, exc)
+            log.error("feed %s: could not store: %s", url, exc, extra={"feed": url})
+            return FeedOutcome(url, "error", error=str(exc), error_kind="store")
 
     def _store_new(self, entries: Sequence[Entry], state: FeedState, now: datetime) -> FeedOutcome:
         keyed = {
@@ -205,6 +268,9 @@ class Pipeline:
             if alertable and matches:
                 routes[key] = route(matches, self.config.alerts)
         stored = self.store.add_entries(state.url, items, routes, now)
+        for item in items:
+            for match in item.matches:
+                metrics.MATCHES.labels(match.watch).inc()
         return FeedOutcome(
             state.url,
             "updated",
@@ -221,38 +287,66 @@ class Pipeline:
         pending = self.store.pending_items(alert.name, limit=self.config.digest_max_items)
         if not pending:
             return None
-        return build_digest("preview", alert.name, alert.watches, pending, self.clock())
+        return build_digest(
+            "preview", alert.name, alert.watches, pending, self.clock(), max_items=alert.max_items
+        )
 
-    def send_digest(self, alert: AlertConfig, force: bool = False) -> DigestSummary:
+    def send_digest(
+        self, alert: AlertConfig, force: bool = False, owner: str | None = None
+    ) -> DigestSummary:
         """Retry the alert's unsent deliveries, then build, queue and send a new digest.
 
         ``force`` (an operator's ``monitor digest --send``) retries every unsent
         delivery at once and ignores quiet hours; the scheduler's runs respect
         both the backoff and the quiet hours. ``min_items`` always applies.
+        Deliveries are leased to ``owner`` while they are sent.
         """
         now = self.clock()
         if not force and self.quiet(alert, now):
-            log.info("alert %s: quiet hours (%s); the digest waits", alert.name, alert.quiet_hours)
+            log.info(
+                "alert %s: quiet hours (%s); the digest waits",
+                alert.name,
+                alert.quiet_hours,
+                extra={"alert": alert.name},
+            )
             return DigestSummary(alert.name, None)
-        waiting = (
-            self.store.pending_deliveries(alert.name)
-            if force
-            else self.store.due_deliveries(now, alert.name)
-        )
-        outcomes = relay(self.store, self.config, waiting, now)
+        claim = self._claimer(owner, now)
+        outcomes = self._relay(claim(alert=alert.name, due_only=not force), now)
         built = self._queue_digest(alert, now)
         if built is not None:
-            outcomes += relay(
-                self.store, self.config, self.store.deliveries(digest_id=built.id), now
-            )
+            outcomes += self._relay(claim(digest_id=built.id, due_only=False), now)
         return DigestSummary(alert.name, built, tuple(outcomes))
 
-    def relay_due(self) -> list[RelayOutcome]:
+    def relay_due(self, owner: str | None = None) -> list[RelayOutcome]:
         """Send every delivery whose retry time has come (outside its alert's quiet hours)."""
         now = self.clock()
-        quiet = {a.name for a in self.config.alerts if self.quiet(a, now)}
-        due = [d for d in self.store.due_deliveries(now) if d.alert not in quiet]
-        return relay(self.store, self.config, due, now) if due else []
+        claim = self._claimer(owner, now)
+        outcomes: list[RelayOutcome] = []
+        for alert in self.config.alerts:
+            if not self.quiet(alert, now):
+                outcomes += self._relay(claim(alert=alert.name, due_only=True), now)
+        return outcomes
+
+    def _claimer(self, owner: str | None, now: datetime) -> Callable[..., list[Delivery]]:
+        lease_until = now + self.config.replica.delivery_lease
+
+        def claim(**filters: Any) -> list[Delivery]:
+            return self.store.claim_deliveries(owner or self.owner, now, lease_until, **filters)
+
+        return claim
+
+    def _relay(self, deliveries: list[Delivery], now: datetime) -> list[RelayOutcome]:
+        if not deliveries:
+            return []
+        outcomes = relay(self.store, self.config, deliveries, now)
+        for outcome in outcomes:
+            metrics.DELIVERIES.labels(outcome.channel, outcome.status).inc()
+            if outcome.status == "sent" and outcome.entry_ids:
+                for first_seen in self.store.first_seen_times(outcome.entry_ids):
+                    metrics.FIRST_SIGHT_TO_DELIVERY.observe(
+                        max(0.0, (now - first_seen).total_seconds())
+                    )
+        return outcomes
 
     def send_immediate(self) -> list[DigestSummary]:
         """Send the digest of every alert with a pending hit on one of its ``immediate`` watches."""
@@ -274,7 +368,9 @@ class Pipeline:
         if not pending:
             return None
         digest_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:16]}"
-        digest = build_digest(digest_id, alert.name, alert.watches, pending, now)
+        digest = build_digest(
+            digest_id, alert.name, alert.watches, pending, now, max_items=alert.max_items
+        )
         if 0 < digest.item_count < alert.min_items:
             log.info(
                 "alert %s: %d items, fewer than min_items %d; they wait",

@@ -1,133 +1,224 @@
-"""The daemon: APScheduler 3 ticks the pipeline until SIGTERM or SIGINT.
+"""The daemon: claim loops ticked by APScheduler 3, until SIGTERM or SIGINT.
 
-* one interval job per feed (its ``interval``, with jitter so feeds do not all
-  fire on the same second), the first run soon after start;
-* one cron job per alert (its ``schedule`` in its ``timezone``) that sends the
-  digest;
-* one job at start-up that relays deliveries left pending by a crash, and
-  sends the digest of any alert whose scheduled time passed while its items
-  were waiting (the daemon was down at that moment), without waiting for the
-  next cron tick.
+Work is decided in the database, not by each process's timers, so any number
+of replicas can share one PostgreSQL database (or one replica its SQLite file):
 
-Every job has ``coalesce=True`` and ``max_instances=1``: a slow poll never
-overlaps itself, and missed runs collapse into one. A failing job is logged
-and the scheduler goes on.
+* **feeds**: every ``replica.tick`` a replica leases the feeds that are due
+  (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a compare-and-set on SQLite),
+  polls them, and records each one's next due time (interval with jitter,
+  backoff after failures, Retry-After) as it releases the lease. A replica
+  that dies mid-poll leaves a lease that expires after ``replica.feed_lease``;
+  the next tick of any replica takes the feed over.
+* **digests**: each alert's next due time is a row; the replica that moves it
+  forward (compare-and-set on the old value) sends that digest. A time that
+  passed while every replica was down is due at once on start.
+* **deliveries**: pending sends are leased before they go out, so two
+  replicas never send the same one; an expired lease is picked up again.
+
+APScheduler only ticks these loops (``coalesce``, ``max_instances=1``: a slow
+tick never overlaps itself). A failing tick is logged and the next one runs.
+``SIGHUP`` reloads the config (an invalid one is logged and the old one
+kept); the ops endpoint serves /healthz, /readyz and /metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
+import os
 import signal
+import socket
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.config import AlertConfig, FeedConfig
-from monitor.deliver.relay import relay
+from monitor.config import AlertConfig, Config
+from monitor.cron import cron_trigger
 from monitor.errors import MonitorError
+from monitor.ops import metrics
+from monitor.ops.server import OpsServer
 from monitor.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
-JITTER_SHARE = 0.1  # up to 10 % of a feed's interval, so one host's feeds spread out
-MAX_JITTER_SECONDS = 120
+MAX_CLAIM_ROUNDS = 50  # claims per tick before yielding to the other loops
 
 
-def feed_jitter(interval: timedelta) -> int:
-    return int(min(interval.total_seconds() * JITTER_SHARE, MAX_JITTER_SECONDS))
+def replica_id(config: Config) -> str:
+    return config.replica.id or f"{socket.gethostname()}:{os.getpid()}"
 
 
-def missed_schedule(alert: AlertConfig, waiting_since: datetime | None, now: datetime) -> bool:
-    """True when the alert's schedule fired after its oldest item was queued, before ``now``."""
-    if waiting_since is None:
+def orphaned(owners: set[str], me: str, host: str, alive: Callable[[int], bool]) -> list[str]:
+    """Lease owners that cannot be running: this replica's own id from an earlier life,
+    or ``host:pid`` ids of this host whose process is gone. Other hosts' leases expire."""
+    dead = []
+    for owner in owners:
+        name, _, pid = owner.rpartition(":")
+        if (owner == me and not me.endswith(f":{os.getpid()}")) or (name == host and pid.isdigit() and owner != me and not alive(int(pid))):
+            dead.append(owner)
+    return sorted(dead)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return False
-    trigger = CronTrigger.from_crontab(alert.schedule, timezone=alert.timezone)
-    fire = trigger.get_next_fire_time(None, waiting_since)
-    return fire is not None and fire <= now
+    except PermissionError:
+        return True
+    return True
+
+
+def next_fire(alert: AlertConfig, after: datetime) -> datetime:
+    """The first time the alert's cron fires strictly after ``after``."""
+    trigger = cron_trigger(alert.schedule, alert.timezone)
+    fire: datetime | None = trigger.get_next_fire_time(None, after + timedelta(seconds=1))
+    if fire is None:  # a cron that never fires again cannot be configured, but be safe
+        return after + timedelta(days=3650)
+    return fire.replace(microsecond=0)
+
+
+def schedule_key(alert: AlertConfig) -> str:
+    return f"{alert.schedule} {alert.timezone}"
 
 
 class Daemon:
-    """Owns the scheduler and the pipeline for the life of ``monitor run``."""
+    """Owns the scheduler, the ops endpoint and the current pipeline of ``monitor run``."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, reload: Callable[[], Pipeline] | None = None) -> None:
         self.pipeline = pipeline
+        self.owner = replica_id(pipeline.config)
+        self._reload = reload
         self.scheduler = AsyncIOScheduler(
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
         )
         self.scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
         self._stop = asyncio.Event()
+        self.ops: OpsServer | None = None
+        metrics.LEDGER.source = self._ledger_counts
+
+    def _ledger_counts(self) -> dict[tuple[str, str, str], int]:
+        # Looked up on every scrape: a reload may have swapped the pipeline.
+        return self.pipeline.store.delivery_counts()
 
     def _on_error(self, event: JobExecutionEvent) -> None:
-        log.error("job %s failed: %r", event.job_id, event.exception)
+        log.error("job %s failed: %r", event.job_id, event.exception, extra={"replica": self.owner})
+
+    # --- the loops ---------------------------------------------------------------------
+
+    async def poll_tick(self) -> int:
+        """Claim due feeds and poll them, round after round, until none is due."""
+        pipeline = self.pipeline
+        config = pipeline.config
+        by_url = {feed.url: feed for feed in config.feeds}
+        polled = 0
+        for _ in range(MAX_CLAIM_ROUNDS):
+            now = pipeline.clock()
+            claims = pipeline.store.claim_due_feeds(
+                self.owner, now, now + config.replica.feed_lease, config.replica.claim_batch
+            )
+            if not claims:
+                break
+            for claim in claims:
+                if claim.taken_over:
+                    metrics.LEASE_TAKEOVERS.inc()
+                    log.warning(
+                        "feed %s: taking over an expired lease",
+                        claim.url,
+                        extra={"feed": claim.url},
+                    )
+            feeds = [by_url[c.url] for c in claims if c.url in by_url]
+            summary = await pipeline.poll(feeds, owner=self.owner)
+            polled += len(feeds)
+            if summary.new and any(alert.immediate for alert in config.alerts):
+                await asyncio.to_thread(pipeline.send_immediate)
+        return polled
+
+    async def digest_tick(self) -> None:
+        """Send the digest of every alert whose due time has come, if this replica wins it."""
+        pipeline = self.pipeline
+        now = pipeline.clock()
+        for alert in pipeline.config.alerts:
+            due = pipeline.store.alert_schedule(
+                alert.name, schedule_key(alert), next_fire(alert, now)
+            )
+            if due > now:
+                continue
+            if not pipeline.store.claim_alert_run(
+                alert.name, due, next_fire(alert, now), self.owner, now
+            ):
+                continue  # another replica took this run
+            try:
+                await asyncio.to_thread(pipeline.send_digest, alert, False, self.owner)
+            except MonitorError as exc:
+                log.error(
+                    "alert %s: digest run failed: %s", alert.name, exc, extra={"alert": alert.name}
+                )
+
+    async def relay_tick(self) -> None:
+        await asyncio.to_thread(self.pipeline.relay_due, self.owner)
+
+    # --- reload, readiness, life cycle ----------------------------------------------------
+
+    def reload(self) -> bool:
+        """Swap in a freshly loaded config; keep the running one if the new one is invalid."""
+        if self._reload is None:
+            return False
+        try:
+            fresh = self._reload()
+        except MonitorError as exc:
+            metrics.RELOADS.labels("rejected").inc()
+            log.error("config reload rejected; still running the previous config: %s", exc)
+            return False
+        old = self.pipeline
+        self.pipeline = fresh
+        if fresh.store is not old.store:
+            old.store.close()
+        metrics.RELOADS.labels("applied").inc()
+        log.info(
+            "config reloaded: %d feeds, %d watches, %d alerts",
+            len(fresh.config.feeds),
+            len(fresh.config.watches),
+            len(fresh.config.alerts),
+        )
+        return True
+
+    async def readiness(self) -> str | None:
+        if not self.scheduler.running:
+            return "scheduler not running"
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.pipeline.store.ping), timeout=5)
+        except TimeoutError:
+            return "database did not answer within 5 s"
+        except MonitorError as exc:
+            return f"database unreachable: {exc}"
+        return None
 
     def schedule_jobs(self) -> None:
+        replica = self.pipeline.config.replica
+        tick = replica.tick.total_seconds()
         now = self.pipeline.clock()
-        spread = self.pipeline.config.startup_spread.total_seconds()
-        for feed in self.pipeline.config.feeds:
+        jobs: list[tuple[Callable[[], object], float, str]] = [
+            (self.poll_tick, tick, "poll"),
+            (self.digest_tick, tick, "digest"),
+            (
+                self.relay_tick,
+                self.pipeline.config.delivery.relay_interval.total_seconds(),
+                "relay",
+            ),
+        ]
+        for func, seconds, name in jobs:
             self.scheduler.add_job(
-                self._poll,
-                IntervalTrigger(
-                    seconds=feed.interval.total_seconds(), jitter=feed_jitter(feed.interval)
-                ),
-                args=[feed],
-                id=f"poll:{feed.url}",
-                name=f"poll {feed.display_name}",
-                next_run_time=now + timedelta(seconds=random.uniform(0, spread)),
+                func,
+                IntervalTrigger(seconds=seconds),
+                id=name,
+                name=f"{name} tick",
+                next_run_time=now,
                 replace_existing=True,
             )
-        for alert in self.pipeline.config.alerts:
-            self.scheduler.add_job(
-                self._digest,
-                CronTrigger.from_crontab(alert.schedule, timezone=alert.timezone),
-                args=[alert],
-                id=f"digest:{alert.name}",
-                name=f"digest {alert.name}",
-                replace_existing=True,
-            )
-        self.scheduler.add_job(
-            self._relay_due,
-            IntervalTrigger(seconds=self.pipeline.config.delivery.relay_interval.total_seconds()),
-            id="relay",
-            name="relay due deliveries",
-            replace_existing=True,
-        )
-        self.scheduler.add_job(
-            self._catch_up, id="startup", name="relay pending, send missed digests"
-        )
-
-    async def _poll(self, feed: FeedConfig) -> None:
-        summary = await self.pipeline.poll([feed])
-        if summary.new and any(alert.immediate for alert in self.pipeline.config.alerts):
-            await asyncio.to_thread(self.pipeline.send_immediate)
-
-    async def _relay_due(self) -> None:
-        await asyncio.to_thread(self.pipeline.relay_due)
-
-    async def _digest(self, alert: AlertConfig) -> None:
-        try:
-            await asyncio.to_thread(self.pipeline.send_digest, alert)
-        except MonitorError as exc:
-            log.error("alert %s: digest run failed: %s", alert.name, exc)
-
-    async def _catch_up(self) -> None:
-        store, config = self.pipeline.store, self.pipeline.config
-        pending = store.pending_deliveries()
-        if pending:
-            log.info("relaying %d deliveries left pending by an earlier run", len(pending))
-            await asyncio.to_thread(relay, store, config, pending, self.pipeline.clock())
-        now = self.pipeline.clock()
-        for alert in config.alerts:
-            waiting_since = store.oldest_pending_at(alert.name)
-            if missed_schedule(alert, waiting_since, now):
-                log.info(
-                    "alert %s: a scheduled digest was missed while stopped; sending now", alert.name
-                )
-                await self._digest(alert)
 
     def request_stop(self) -> None:
         log.info("stopping: finishing running jobs")
@@ -137,19 +228,36 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        config = self.pipeline.config
+        if config.ops.enabled:
+            self.ops = OpsServer(config.ops.host, config.ops.port, self.readiness)
+            await self.ops.start()
+        stale = orphaned(
+            self.pipeline.store.lease_owners(), self.owner, socket.gethostname(), pid_alive
+        )
+        if stale:
+            released = self.pipeline.store.release_leases(stale)
+            log.info("released %d leases of dead replicas %s", released, ", ".join(stale))
         self.schedule_jobs()
         self.scheduler.start()
+        metrics.UP.set(1)
         log.info(
-            "monitor running: %d feeds, %d watches, %d alerts",
-            len(self.pipeline.config.feeds),
-            len(self.pipeline.config.watches),
-            len(self.pipeline.config.alerts),
+            "monitor running as %s: %d feeds, %d watches, %d alerts",
+            self.owner,
+            len(config.feeds),
+            len(config.watches),
+            len(config.alerts),
+            extra={"replica": self.owner},
         )
         try:
             await self._stop.wait()
         finally:
+            metrics.UP.set(0)
             self.scheduler.shutdown(wait=False)
             await _drain(loop)
+            if self.ops is not None:
+                await self.ops.stop()
             log.info("monitor stopped")
 
 

@@ -81,7 +81,9 @@ def load_yaml(text: str, source: str, env: Mapping[str, str] | None = None) -> Y
         context = ""
         if exc.context and exc.context_mark:
             context = f" ({exc.context} started at line {exc.context_mark.line + 1})"
-        raise ConfigError(f"YAML syntax error at {line}: {exc.problem or exc}{context}", source) from exc
+        raise ConfigError(
+            f"YAML syntax error at {line}: {exc.problem or exc}{context}", source
+        ) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {exc}", source) from exc
     finally:

@@ -92,6 +92,7 @@ def test_dockerfile_and_compose_are_consistent() -> None:
     for dependency in services["monitor"]["depends_on"]:
         assert dependency in services
     url = services["monitor"]["environment"]["MONITOR_DATABASE_URL"]
-    assert url.startswith("postgresql+psycopg://") and "@postgres:5432/" in url
+    assert url.startswith("postgresql+psycopg://")
+    assert "@postgres:5432/" in url
     for volume in compose.get("volumes", {}):
         assert any(volume + ":" in str(s.get("volumes", "")) for s in services.values())

@@ -86,7 +86,7 @@ def _send_webhook(delivery: Delivery, ctx: RelayContext) -> None:
         raise PermanentDeliveryError(
             "webhook", f"alert {ctx.alert.name!r} no longer posts to {delivery.target}"
         )
-    send_webhook(delivery.digest, ctx.alert.webhook, ctx.http)
+    send_webhook(delivery.digest, ctx.alert.webhook, ctx.http, timezone=ctx.alert.timezone)
 
 
 CHANNELS: dict[str, Channel] = {
@@ -115,6 +115,8 @@ class RelayOutcome:
     status: str
     """``sent``, ``retry`` (still pending) or ``failed``."""
     error: str | None = None
+    entry_ids: tuple[int, ...] = ()
+    """The entries the digest carried (for first-sight-to-delivery timing)."""
 
 
 def relay(
@@ -151,6 +153,7 @@ def _outcome(delivery: Delivery, status: str, error: str | None = None) -> Relay
         delivery.digest.item_count,
         status,
         error,
+        tuple(item.entry_id for section in delivery.digest.sections for item in section.items),
     )
 
 
@@ -165,6 +168,12 @@ def _relay_one(
     where = (
         f"alert {delivery.alert}, {delivery.channel} {delivery.target}, digest {delivery.digest.id}"
     )
+    context = {
+        "alert": delivery.alert,
+        "delivery": delivery.id,
+        "channel": delivery.channel,
+        "digest": delivery.digest.id,
+    }
     try:
         channel = CHANNELS.get(delivery.channel)
         if channel is None:
@@ -176,7 +185,7 @@ def _relay_one(
         store.mark_failed(delivery.id, now, str(exc))
         if exc.disable:
             store.disable_target(delivery.alert, delivery.channel, delivery.target, exc.reason, now)
-        log.error("delivery %s failed for good (%s): %s", delivery.id, where, exc)
+        log.error("delivery %s failed for good (%s): %s", delivery.id, where, exc, extra=context)
         return _outcome(delivery, "failed", str(exc))
     except (TransientDeliveryError, MonitorError, OSError) as exc:
         # A config error (alert removed) or an unexpected OS error is retried like a
@@ -189,14 +198,21 @@ def _relay_one(
         if when is None:
             reason = f"gave up after {config.delivery.give_up_after}: {error}"
             store.mark_failed(delivery.id, now, reason)
-            log.error("delivery %s failed for good (%s): %s", delivery.id, where, reason)
+            log.error(
+                "delivery %s failed for good (%s): %s", delivery.id, where, reason, extra=context
+            )
             return _outcome(delivery, "failed", reason)
         store.mark_retry(delivery.id, now, error, when)
         log.warning(
-            "delivery %s will retry at %s (%s): %s", delivery.id, f"{when:%H:%M:%S}", where, error
+            "delivery %s will retry at %s (%s): %s",
+            delivery.id,
+            f"{when:%H:%M:%S}",
+            where,
+            error,
+            extra=context,
         )
         return _outcome(delivery, "retry", error)
     store.mark_sent(delivery.id, now)
     failpoint("after-mark")
-    log.info("delivered %s: %d items", where, delivery.digest.item_count)
+    log.info("delivered %s: %d items", where, delivery.digest.item_count, extra=context)
     return _outcome(delivery, "sent")

@@ -1,13 +1,34 @@
 """Download feeds over HTTP, politely and within limits.
 
-* One whole-request deadline (``fetch.timeout``): httpx's read timeout restarts
-  on every chunk, so a server dripping a byte a second would otherwise hold a
-  slot for ever.
-* A cap on the *decoded* body (``fetch.max_body_bytes``), counted while
-  streaming, so a gzip bomb or an endless body is cut off, not buffered.
+* One whole-request deadline (``fetch.timeout``) over the redirect chain and
+  the body: httpx's read timeout restarts on every chunk, so a server
+  dripping a byte a second would otherwise hold a slot for ever. Waiting for
+  a concurrency slot does not count against it.
+* A cap on the *decoded* body (``fetch.max_body_bytes``): the raw bytes are
+  decoded here (:mod:`monitor.fetch.decode`), a bounded step at a time, so a
+  gzip or deflate bomb, stacked encodings or an endless body are cut off at
+  the cap instead of being inflated in memory. A ``Content-Length`` over the
+  cap is refused before reading; a wrong one is harmless, because the count
+  is of bytes actually decoded.
+* Redirects are followed here, not by httpx, so each hop is checked: at most
+  ``fetch.max_redirects``, ``http``/``https`` only (a redirect to ``file:``
+  or ``ftp:`` is refused). A chain that *starts* with permanent redirects
+  (301/308) reports where they led in ``FetchResult.permanent_redirect``; a
+  temporary hop (302/303/307) ends that, since the feed did not move for good.
 * Conditional GET: the stored ETag / Last-Modified go out as If-None-Match /
   If-Modified-Since, and a 304 comes back as an empty :class:`FetchResult`.
-* A User-Agent that names the project.
+* 429 and 503 carry the server's Retry-After (seconds or an HTTP date, capped
+  by ``fetch.retry_after_cap``) on the :class:`TransientFetchError`; the
+  jitter on top is the scheduling policy's (:mod:`monitor.fetch.policy`).
+* Optionally (``fetch.ssrf_guard``) no connection to internal addresses, checked on
+  the connected peer (:mod:`monitor.fetch.guard`).
+
+:class:`Fetcher` is one poll cycle's downloader: it owns the shared
+``httpx.AsyncClient`` (connection pooling across feeds), a global semaphore
+(``fetch.concurrency``) and one per host (``fetch.per_host_concurrency``),
+taken host first so that feeds queued behind a busy host never sit on a
+global slot. :func:`fetch_feed` is the same download on a caller's client,
+without the semaphores.
 
 Failures become :class:`TransientFetchError` (try again later) or
 :class:`PermanentFetchError` (will not fix itself), each naming the feed URL.
@@ -18,33 +39,59 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import ssl
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
+from types import TracebackType
+from urllib.parse import urlsplit
 
 import httpx
 
 from monitor.config import FetchSettings
 from monitor.errors import PermanentFetchError, TransientFetchError
+from monitor.fetch.decode import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder, Codings, DecodeError
+from monitor.fetch.guard import GuardedTransport, blocked_cause, parse_networks
 from monitor.types import FetchResult
 
-RETRY_AFTER_CAP_SECONDS = 24 * 3600  # a publisher asking for more than a day is treated as a day
+Clock = Callable[[], datetime]
+
+RETRY_AFTER_CAP_SECONDS = 24 * 3600
+"""Default cap of :func:`retry_after` for callers without settings (webhook delivery)."""
+
+_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+_RETRY_AFTER_STATUSES = frozenset({429, 503})
+_DRAIN_LIMIT = 64 * 1024  # bytes of an unwanted body read to keep its connection alive
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def make_client(settings: FetchSettings) -> httpx.AsyncClient:
     """The shared client of one poll cycle (connection pooling across feeds)."""
     seconds = settings.timeout.total_seconds()
-    return httpx.AsyncClient(
-        headers={"User-Agent": settings.user_agent, "Accept": _ACCEPT},
-        timeout=httpx.Timeout(seconds, connect=settings.connect_timeout.total_seconds()),
-        follow_redirects=True,
-        max_redirects=settings.max_redirects,
-        limits=httpx.Limits(
-            max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
-        ),
+    limits = httpx.Limits(
+        max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
     )
-
-
-_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+    transport = (
+        GuardedTransport(parse_networks(settings.ssrf_allowed_networks), limits)
+        if settings.ssrf_guard
+        else None
+    )
+    return httpx.AsyncClient(
+        headers={
+            "User-Agent": settings.user_agent,
+            "Accept": _ACCEPT,
+            "Accept-Encoding": ACCEPT_ENCODING,
+        },
+        timeout=httpx.Timeout(seconds, connect=settings.connect_timeout.total_seconds()),
+        follow_redirects=False,  # followed by hand, hop by hop: see _get
+        limits=limits,
+        transport=transport,
+        trust_env=not settings.ssrf_guard,
+    )
 
 
 async def fetch_feed(
@@ -53,7 +100,7 @@ async def fetch_feed(
     settings: FetchSettings,
     etag: str | None = None,
     last_modified: str | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Clock = utc_now,
 ) -> FetchResult:
     """GET ``url`` once, conditionally; raise a FetchError subclass on failure."""
     headers = {}
@@ -68,20 +115,20 @@ async def fetch_feed(
         raise TransientFetchError(
             url, f"no complete answer within {settings.timeout.total_seconds():g}s"
         ) from exc
-    except httpx.TooManyRedirects as exc:
-        raise PermanentFetchError(url, f"more than {settings.max_redirects} redirects") from exc
     except httpx.TimeoutException as exc:
         raise TransientFetchError(url, f"timed out ({exc.__class__.__name__})") from exc
     except httpx.ConnectError as exc:
+        if (blocked := blocked_cause(exc)) is not None:
+            raise PermanentFetchError(url, str(blocked)) from exc
         raise TransientFetchError(url, f"cannot connect: {_reason(exc)}") from exc
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         raise PermanentFetchError(url, f"not a fetchable URL: {exc}") from exc
-    except httpx.DecodingError as exc:
-        raise PermanentFetchError(url, f"body could not be decoded: {exc}") from exc
     except httpx.TransportError as exc:
         raise TransientFetchError(url, f"network error: {_reason(exc)}") from exc
     except ssl.SSLError as exc:
         raise TransientFetchError(url, f"TLS error: {exc}") from exc
+    except OSError as exc:
+        raise TransientFetchError(url, f"network error: {exc}") from exc
 
 
 async def _get(
@@ -89,44 +136,117 @@ async def _get(
     url: str,
     headers: dict[str, str],
     settings: FetchSettings,
-    clock: Callable[[], datetime],
+    clock: Clock,
 ) -> FetchResult:
-    async with client.stream("GET", url, headers=headers) as response:
-        status = response.status_code
-        if status == 304:
-            return _result(url, response, b"", clock)
-        if status == 429 or status >= 500:
-            raise TransientFetchError(
-                url,
-                f"HTTP {status} {response.reason_phrase}",
-                retry_after(response.headers.get("Retry-After"), clock()),
-            )
-        if status == 410:
+    current = httpx.URL(url)
+    permanent: str | None = None
+    moved_for_good = True  # the chain so far is all 301/308
+    for _hop in range(settings.max_redirects + 1):
+        if current.scheme not in ("http", "https"):
             raise PermanentFetchError(
-                url, "HTTP 410 Gone: the publisher removed this feed", gone=True
+                url, f"refused to follow a redirect to a {current.scheme}: URL"
             )
-        if status >= 400:
-            raise PermanentFetchError(url, f"HTTP {status} {response.reason_phrase}")
-        if status != 200:
-            raise PermanentFetchError(url, f"unexpected HTTP {status} {response.reason_phrase}")
-        body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > settings.max_body_bytes:
-                raise PermanentFetchError(
-                    url,
-                    f"body larger than fetch.max_body_bytes ({settings.max_body_bytes} bytes decoded)",
-                )
-        return _result(url, response, bytes(body), clock)
+        async with client.stream(
+            "GET", current, headers=headers, follow_redirects=False
+        ) as response:
+            status = response.status_code
+            location = response.headers.get("Location")
+            if status in _REDIRECTS and location:
+                try:
+                    target = current.join(location.strip())
+                except httpx.InvalidURL as exc:
+                    raise PermanentFetchError(url, f"bad redirect target {location!r}") from exc
+                if moved_for_good and status in _PERMANENT:
+                    permanent = str(target)
+                else:
+                    moved_for_good = False
+                current = target
+                await _drain(response)
+                continue
+            if status != 200:
+                await _drain(response)
+            return await _answer(url, response, permanent, settings, clock)
+    raise PermanentFetchError(url, f"more than {settings.max_redirects} redirects")
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read a small unwanted body (304, redirect, error page) so the connection can be reused.
+
+    An unread body forces httpx to close the connection; reading a short one
+    lets the next feed of the same host skip a new TCP (and TLS) handshake. A
+    long one is not worth it: stop, and let the connection close.
+    """
+    seen = 0
+    async for raw in response.aiter_raw():
+        seen += len(raw)
+        if seen > _DRAIN_LIMIT:
+            return
+
+
+async def _answer(
+    url: str,
+    response: httpx.Response,
+    permanent: str | None,
+    settings: FetchSettings,
+    clock: Clock,
+) -> FetchResult:
+    status = response.status_code
+    if status == 304:
+        return _result(url, response, b"", permanent, clock)
+    if status in _RETRY_AFTER_STATUSES:
+        raise TransientFetchError(
+            url,
+            f"HTTP {status} {response.reason_phrase}",
+            retry_after(
+                response.headers.get("Retry-After"),
+                clock(),
+                settings.retry_after_cap.total_seconds(),
+            ),
+        )
+    if status >= 500:
+        raise TransientFetchError(url, f"HTTP {status} {response.reason_phrase}")
+    if status == 410:
+        raise PermanentFetchError(url, "HTTP 410 Gone: the publisher removed this feed", gone=True)
+    if status >= 400:
+        raise PermanentFetchError(url, f"HTTP {status} {response.reason_phrase}")
+    if status != 200:
+        raise PermanentFetchError(url, f"unexpected HTTP {status} {response.reason_phrase}")
+    body = await read_body(url, response, settings)
+    return _result(url, response, body, permanent, clock)
+
+
+async def read_body(url: str, response: httpx.Response, settings: FetchSettings) -> bytes:
+    """The decoded body of ``response``, streamed and capped."""
+    limit = settings.max_body_bytes
+    too_large = f"body larger than fetch.max_body_bytes ({limit} bytes decoded)"
+    try:
+        codings = Codings.parse(
+            response.headers.get("Content-Encoding"), settings.max_content_encodings
+        )
+    except DecodeError as exc:
+        raise PermanentFetchError(url, f"body could not be decoded: {exc}") from exc
+    declared = response.headers.get("Content-Length", "")
+    if not codings.names and declared.strip().isdigit() and int(declared) > limit:
+        raise PermanentFetchError(url, too_large)  # no need to download what will be refused
+    decoder = BoundedDecoder(codings, limit)
+    try:
+        async for raw in response.aiter_raw():
+            decoder.feed(raw)
+        decoder.close()
+    except BodyTooLarge as exc:
+        raise PermanentFetchError(url, too_large) from exc
+    except DecodeError as exc:
+        raise PermanentFetchError(url, f"body could not be decoded: {exc}") from exc
+    return decoder.body
 
 
 def _result(
-    url: str, response: httpx.Response, body: bytes, clock: Callable[[], datetime]
+    url: str,
+    response: httpx.Response,
+    body: bytes,
+    permanent: str | None,
+    clock: Clock,
 ) -> FetchResult:
-    permanent = None
-    for hop in response.history:
-        if hop.status_code in (301, 308) and "location" in hop.headers:
-            permanent = str(hop.url.join(hop.headers["location"]))
     return FetchResult(
         url=url,
         final_url=str(response.url),
@@ -140,20 +260,22 @@ def _result(
     )
 
 
-def retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or HTTP date), capped."""
+def retry_after(
+    value: str | None, now: datetime, cap: float = RETRY_AFTER_CAP_SECONDS
+) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or HTTP date), capped at ``cap``."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(min(int(value), RETRY_AFTER_CAP_SECONDS))
+        return float(min(int(value), cap))
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, min((when - now).total_seconds(), RETRY_AFTER_CAP_SECONDS))
+    return max(0.0, min((when - now).total_seconds(), cap))
 
 
 def _reason(exc: Exception) -> str:
@@ -165,3 +287,75 @@ def _reason(exc: Exception) -> str:
     ):
         return "host name could not be resolved (is this machine offline?)"
     return text
+
+
+def host_key(url: str) -> str:
+    """The host a feed's requests count against (lower-case name, without the port)."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+class Fetcher:
+    """One poll cycle's downloader: the shared client, a global and per-host limits.
+
+    Use as ``async with Fetcher(settings) as fetcher: await fetcher.fetch(url, ...)``.
+    ``peak_per_host`` and ``peak_total`` record the most requests that were in
+    flight at once, to each host and in all (for tests and benchmarks).
+    """
+
+    def __init__(
+        self,
+        settings: FetchSettings,
+        clock: Clock = utc_now,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._client = client
+        self._owns_client = client is None
+        self._global = asyncio.Semaphore(settings.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._in_flight: Counter[str] = Counter()
+        self.peak_per_host: Counter[str] = Counter()
+        self.peak_total = 0
+
+    async def __aenter__(self) -> Fetcher:
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._owns_client:
+            await self._client.aclose()
+            self._client = None
+
+    async def fetch(
+        self, url: str, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """Download ``url`` once within both limits; raise a FetchError subclass on failure."""
+        if self._client is None:
+            raise RuntimeError("use Fetcher as an async context manager")
+        host = host_key(url)
+        per_host = self._hosts.setdefault(
+            host, asyncio.Semaphore(self.settings.per_host_concurrency)
+        )
+        async with per_host, self._global:
+            self._in_flight[host] += 1
+            self.peak_per_host[host] = max(self.peak_per_host[host], self._in_flight[host])
+            self.peak_total = max(self.peak_total, self._in_flight.total())
+            try:
+                return await fetch_feed(
+                    self._client, url, self.settings, etag, last_modified, self.clock
+                )
+            finally:
+                self._in_flight[host] -= 1

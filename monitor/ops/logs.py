@@ -1,18 +1,50 @@
-"""Logging set-up: one readable line per event on stderr."""
+"""Logging: JSON lines for machines, readable lines for people.
+
+``auto`` picks JSON when stderr is not a terminal (a container, systemd, a
+pipe into a log shipper) and readable lines on a terminal. Log calls add the
+ids they are about with ``extra={"feed": url}``, ``{"alert": name}``,
+``{"delivery": id}`` or ``{"replica": id}``: JSON puts them in fields of
+their own, so "every log line of this feed" is one query.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
+from datetime import UTC, datetime
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+CONTEXT_KEYS = ("feed", "alert", "delivery", "digest", "replica", "channel")
 
 
-def setup_logging(level: str | None = None) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, context ids, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in CONTEXT_KEYS:
+            value = getattr(record, key, None)
+            if value is not None:
+                line[key] = value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def setup_logging(level: str | None = None, style: str = "auto") -> None:
     chosen = (level or os.environ.get("MONITOR_LOG_LEVEL") or "INFO").upper()
+    use_json = style == "json" or (style == "auto" and not sys.stderr.isatty())
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT, "%Y-%m-%dT%H:%M:%S%z"))
+    handler.setFormatter(
+        JsonFormatter() if use_json else logging.Formatter(LOG_FORMAT, "%Y-%m-%dT%H:%M:%S%z")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(chosen)

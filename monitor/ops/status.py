@@ -84,17 +84,33 @@ def render_status(config: Config, store: Store, now: datetime, broken_only: bool
             table.add_column(column, overflow="fold")
         for target in disabled:
             table.add_row(
-                target.alert, target.channel, target.target, _when(target.disabled_at, now), target.reason
+                target.alert,
+                target.channel,
+                target.target,
+                _when(target.disabled_at, now),
+                target.reason,
             )
         console.print(table)
-        console.print("Re-enable a target with `monitor deliveries retry ID` on one of its deliveries.")
+        console.print(
+            "Re-enable a target with `monitor deliveries retry ID` on one of its deliveries."
+        )
     return buffer.getvalue()
 
 
 def render_deliveries(rows: Sequence[Delivery]) -> str:
     """The delivery ledger as a table."""
     table = Table(title="Deliveries", title_justify="left")
-    for column in ("id", "alert", "channel", "target", "status", "tries", "items", "digest", "note"):
+    for column in (
+        "id",
+        "alert",
+        "channel",
+        "target",
+        "status",
+        "tries",
+        "items",
+        "digest",
+        "note",
+    ):
         table.add_column(column, overflow="fold")
     for row in rows:
         if row.status == "sent" and row.sent_at:

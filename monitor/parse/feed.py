@@ -1,4 +1,10 @@
-"""Feed bytes to :class:`~monitor.types.ParsedFeed`, with feedparser.
+"""Feed bytes to :class:`~monitor.types.ParsedFeed`: a fast path, feedparser behind it.
+
+The declared encoding is checked against the bytes first
+(:mod:`monitor.parse.encoding`). Then a well-formed UTF-8 feed is read by the
+lxml fast path (:mod:`monitor.parse.fast`), which builds the same item
+dictionaries feedparser would and hands them to the same
+:func:`entry_from_raw`; whatever it is unsure of goes to feedparser.
 
 feedparser only ever sees bytes we fetched: handed a ``str`` it would treat it
 as a URL or a path and fetch it itself, so this module never passes one.
@@ -12,19 +18,64 @@ from __future__ import annotations
 
 import calendar
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
 
 from monitor.errors import ParseError
+from monitor.parse.encoding import EncodingProblem, settle_encoding
+from monitor.parse.fast import parse_raw
 from monitor.parse.html import html_to_text, plain_text
 from monitor.parse.urls import canonical_url
 from monitor.types import Entry, ParsedFeed
 
 
-def parse_feed(content: bytes, url: str, name: str, content_type: str | None = None) -> ParsedFeed:
-    """Parse one feed document fetched from ``url`` (named ``name``)."""
+def parse_feed(
+    content: bytes, url: str, name: str, content_type: str | None = None, fast: bool = True
+) -> ParsedFeed:
+    """Parse one feed document fetched from ``url`` (named ``name``).
+
+    The declared encoding is first checked against the bytes
+    (:mod:`monitor.parse.encoding`): never mojibake. With ``fast`` (the
+    default), a well-formed feed then goes through the lxml fast
+    path (:mod:`monitor.parse.fast`), which gives the same entries; anything it
+    is unsure of, and everything when ``fast`` is false, goes to feedparser.
+    """
+    try:
+        settled = settle_encoding(content, content_type)
+    except EncodingProblem as exc:
+        raise ParseError(url, f"cannot decode the feed: {exc}") from exc
+    content, content_type = settled.content, settled.content_type
+    parsed: ParsedFeed | None = None
+    if fast:
+        raw = parse_raw(content, url, content_type)
+        if raw is not None:
+            parsed = feed_from_raw(raw, url, name, warning=None)
+    if parsed is None:
+        parsed = parse_with_feedparser(content, url, name, content_type)
+    if settled.note and parsed.warning is None:
+        parsed = replace(parsed, warning=f"encoding corrected ({settled.note})")
+    return parsed
+
+
+def parse_fast(
+    content: bytes, url: str, name: str, content_type: str | None = None
+) -> ParsedFeed | None:
+    """The fast path alone: the feed, or None where only feedparser can be trusted."""
+    try:
+        settled = settle_encoding(content, content_type)
+    except EncodingProblem:
+        return None
+    raw = parse_raw(settled.content, url, settled.content_type)
+    return None if raw is None else feed_from_raw(raw, url, name, warning=None)
+
+
+def parse_with_feedparser(
+    content: bytes, url: str, name: str, content_type: str | None = None
+) -> ParsedFeed:
+    """Parse with feedparser alone: the reference the fast path is held to."""
     headers = {"content-type": content_type} if content_type else {}
     headers["content-location"] = url
     try:
@@ -37,13 +88,18 @@ def parse_feed(content: bytes, url: str, name: str, content_type: str | None = N
         raise ParseError(url, f"not an RSS or Atom feed (no feed elements found{detail})")
     if not parsed.entries and problem:
         raise ParseError(url, problem)
-    feed_language = _language(parsed.feed.get("language"))
-    entries = tuple(_entry(raw, url, name, feed_language) for raw in parsed.entries)
+    return feed_from_raw(parsed, url, name, warning=problem)
+
+
+def feed_from_raw(parsed: Any, url: str, name: str, warning: str | None) -> ParsedFeed:
+    """A :class:`ParsedFeed` from feedparser's result, or the fast path's look-alike of it."""
+    feed_language = _language(parsed["feed"].get("language"))
+    entries = tuple(entry_from_raw(raw, url, name, feed_language) for raw in parsed["entries"])
     return ParsedFeed(
         url=url,
-        title=plain_text(parsed.feed.get("title", "") or ""),
+        title=plain_text(parsed["feed"].get("title", "") or ""),
         entries=entries,
-        warning=problem,
+        warning=warning,
     )
 
 
@@ -62,7 +118,8 @@ def _bozo_reason(parsed: Any) -> str | None:
     return f"malformed feed ({name}: {exc})"
 
 
-def _entry(raw: Any, url: str, name: str, feed_language: str | None) -> Entry:
+def entry_from_raw(raw: Any, url: str, name: str, feed_language: str | None) -> Entry:
+    """One Entry from feedparser's dict for an item (or the fast path's look-alike)."""
     link = (raw.get("link") or "").strip() or None
     guid = (raw.get("id") or "").strip() or None
     summary = _text_field(raw, "summary")

@@ -68,6 +68,22 @@ class FeedRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     consecutive_failures: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    active: bool = True
+    """False once the feed left the config: kept (its entries point here), never polled."""
+    next_poll_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    """Due time of the next poll (interval, backoff, Retry-After); None means at once."""
+    lease_owner: str | None = Field(default=None, max_length=200)
+    """The replica polling it now."""
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """After this, another replica may take the poll over."""
+    fetch_url: str | None = Field(default=None, max_length=2048)
+    """Where a permanent redirect (301/308) moved the feed; fetched instead of ``url``."""
+    body_hash: str | None = Field(default=None, max_length=100)
+    """SHA-256 of the last body parsed: an identical body is not parsed again."""
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """Set when the publisher answered 410 Gone: never polled again until re-enabled."""
+    broken_reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When digests last carried this feed in "feeds needing attention" (once per streak)."""
 
 
 class EntryRow(SQLModel, table=True):
@@ -155,7 +171,23 @@ class DeliveryRow(SQLModel, table=True):
     last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     """Not before this time (backoff, Retry-After); None means at once."""
+    lease_owner: str | None = Field(default=None, max_length=200)
+    """The replica sending it now; others leave it alone until ``lease_until``."""
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AlertScheduleRow(SQLModel, table=True):
+    """When an alert's next digest is due: replicas advance it by compare-and-set."""
+
+    __tablename__: ClassVar[str] = "alert_schedules"
+
+    alert: str = Field(primary_key=True, max_length=100)
+    schedule: str = Field(max_length=200)
+    """The cron and timezone ``next_run_at`` was computed from; a config change resets it."""
+    next_run_at: datetime = Field(sa_type=UTCDateTime)
+    last_run_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_run_by: str | None = Field(default=None, max_length=200)
 
 
 class ChannelStateRow(SQLModel, table=True):

@@ -29,6 +29,7 @@ from monitor.store.models import (
     PENDING,
     SENT,
     AlertItemRow,
+    AlertScheduleRow,
     ChannelStateRow,
     DeliveryRow,
     DigestRow,
@@ -53,6 +54,41 @@ class FeedState:
     last_success_at: datetime | None
     last_error: str | None
     consecutive_failures: int
+    next_poll_at: datetime | None = None
+    fetch_url: str | None = None
+    """Where a permanent redirect moved the feed (fetch this instead of ``url``)."""
+    body_hash: str | None = None
+    disabled_at: datetime | None = None
+    broken_reported_at: datetime | None = None
+    lease_owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """What one poll of one feed leaves behind."""
+
+    now: datetime
+    next_poll_at: datetime
+    """Due time of the next poll (interval, backoff and Retry-After already applied)."""
+    error: str | None = None
+    """None on success (200 or 304)."""
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    """Hash of a body that was parsed (None: keep the stored one, e.g. after a 304)."""
+    moved_to: str | None = None
+    """A permanent redirect's target."""
+    gone: bool = False
+    """The publisher answered 410 Gone: disable the feed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A feed leased to this replica for one poll."""
+
+    url: str
+    taken_over: bool
+    """True when the previous lease had expired unfinished (its replica died or hung)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,19 +161,20 @@ class Store:
     # --- feeds ---------------------------------------------------------------------------
 
     def sync_feeds(self, feeds: Iterable[tuple[str, str]]) -> None:
-        """Make sure a row exists for every (url, name); update names that changed."""
+        """Rows for every configured (url, name); feeds no longer configured become inactive."""
         wanted = dict(feeds)
         with self.session() as session:
-            rows = {
-                row.url: row
-                for row in session.exec(select(FeedRow).where(col(FeedRow.url).in_(wanted)))
-            }
+            rows = {row.url: row for row in session.exec(select(FeedRow))}
             for url, name in wanted.items():
                 row = rows.get(url)
                 if row is None:
                     session.add(FeedRow(url=url, name=name))
-                elif row.name != name:
-                    row.name = name
+                elif row.name != name or not row.active:
+                    row.name, row.active = name, True
+                    session.add(row)
+            for url, row in rows.items():
+                if url not in wanted and row.active:
+                    row.active = False
                     session.add(row)
 
     def feed_state(self, url: str) -> FeedState:
@@ -151,25 +188,140 @@ class Store:
         with self.session() as session:
             return [_feed_state(row) for row in session.exec(select(FeedRow).order_by(FeedRow.url))]
 
-    def record_fetch_success(
-        self, url: str, now: datetime, etag: str | None, last_modified: str | None
-    ) -> None:
-        """A fetch worked (200 or 304): keep its validators, clear the error streak."""
+    def record_poll(self, url: str, record: PollRecord, owner: str | None = None) -> FeedState:
+        """Store a poll's outcome, set the feed's next due time and release its lease."""
         with self.session() as session:
             row = _feed_row(session, url)
-            row.etag, row.last_modified = etag, last_modified
-            row.last_polled_at = row.last_success_at = now
-            row.first_polled_at = row.first_polled_at or now
-            row.last_error, row.consecutive_failures = None, 0
+            row.last_polled_at = record.now
+            row.next_poll_at = record.next_poll_at
+            if owner is None or row.lease_owner == owner:
+                row.lease_owner = row.lease_until = None
+            if record.error is None:
+                row.etag, row.last_modified = record.etag, record.last_modified
+                row.last_success_at = record.now
+                row.first_polled_at = row.first_polled_at or record.now
+                row.last_error, row.consecutive_failures = None, 0
+                row.broken_reported_at = None
+                if record.body_hash is not None:
+                    row.body_hash = record.body_hash
+            else:
+                row.last_error = record.error
+                row.consecutive_failures += 1
+            if record.moved_to:
+                row.fetch_url = record.moved_to
+            if record.gone:
+                row.disabled_at = record.now
+            session.add(row)
+            return _feed_state(row)
+
+    def claim_due_feeds(
+        self, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Claim]:
+        """Lease up to ``limit`` active feeds that are due and not leased by a live replica.
+
+        PostgreSQL skips rows other replicas are claiming this instant (``FOR UPDATE
+        SKIP LOCKED``); on SQLite the conditional update is itself the compare-and-set.
+        """
+        free = sa.or_(col(FeedRow.lease_until).is_(None), col(FeedRow.lease_until) < now)
+        due = sa.or_(col(FeedRow.next_poll_at).is_(None), col(FeedRow.next_poll_at) <= now)
+        with self.session() as session:
+            query = (
+                select(FeedRow.id, FeedRow.lease_owner)
+                .where(col(FeedRow.active), col(FeedRow.disabled_at).is_(None), due, free)
+                .order_by(col(FeedRow.next_poll_at).asc().nulls_first(), col(FeedRow.id))
+                .limit(limit)
+            )
+            if self.backend == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            candidates = dict(session.exec(query).all())
+            if not candidates:
+                return []
+            updated = session.execute(
+                sa.update(FeedRow)
+                .where(col(FeedRow.id).in_(candidates), free)
+                .values(lease_owner=owner, lease_until=lease_until)
+                .returning(col(FeedRow.id), col(FeedRow.url))
+            ).all()
+        return [Claim(url, candidates.get(feed_id) is not None) for feed_id, url in updated]
+
+    def release_feed(self, url: str, owner: str) -> None:
+        """Give a lease back unfinished (shutting down): another replica may poll at once."""
+        with self.session() as session:
+            session.execute(
+                sa.update(FeedRow)
+                .where(col(FeedRow.url) == url, col(FeedRow.lease_owner) == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    def lease_owners(self) -> set[str]:
+        """Every replica id that holds a lease on a feed or a delivery now."""
+        with self.session() as session:
+            feeds = session.exec(
+                select(FeedRow.lease_owner).where(col(FeedRow.lease_owner).is_not(None))
+            )
+            sends = session.exec(
+                select(DeliveryRow.lease_owner).where(col(DeliveryRow.lease_owner).is_not(None))
+            )
+            return {owner for owner in [*feeds, *sends] if owner}
+
+    def release_leases(self, owners: Sequence[str]) -> int:
+        """Drop every lease held by ``owners`` (replicas known to be dead); return how many."""
+        if not owners:
+            return 0
+        with self.session() as session:
+            released = 0
+            for model in (FeedRow, DeliveryRow):
+                result = session.execute(
+                    sa.update(model)
+                    .where(col(model.lease_owner).in_(owners))
+                    .values(lease_owner=None, lease_until=None)
+                )
+                released += int(result.rowcount)  # type: ignore[attr-defined]
+            return released
+
+    def mark_broken_reported(self, urls: Sequence[str], now: datetime) -> None:
+        with self.session() as session:
+            session.execute(
+                sa.update(FeedRow).where(col(FeedRow.url).in_(urls)).values(broken_reported_at=now)
+            )
+
+    def enable_feed(self, url: str) -> None:
+        """Undo a 410 disable (the publisher brought the feed back)."""
+        with self.session() as session:
+            row = _feed_row(session, url)
+            row.disabled_at, row.next_poll_at, row.consecutive_failures = None, None, 0
             session.add(row)
 
-    def record_fetch_failure(self, url: str, now: datetime, error: str) -> None:
+    # --- alert schedules -----------------------------------------------------------------
+
+    def alert_schedule(self, alert: str, schedule: str, first_run: datetime) -> datetime:
+        """The alert's next due time; (re)set to ``first_run`` if new or its schedule changed."""
         with self.session() as session:
-            row = _feed_row(session, url)
-            row.last_polled_at = now
-            row.last_error = error
-            row.consecutive_failures += 1
+            row = session.get(AlertScheduleRow, alert)
+            if row is None:
+                row = AlertScheduleRow(alert=alert, schedule=schedule, next_run_at=first_run)
+            elif row.schedule != schedule:
+                row.schedule, row.next_run_at = schedule, first_run
+            else:
+                return row.next_run_at
             session.add(row)
+            session.flush()
+            return row.next_run_at
+
+    def claim_alert_run(
+        self, alert: str, due: datetime, following: datetime, owner: str, now: datetime
+    ) -> bool:
+        """Move the alert's due time from ``due`` to ``following``: True for the one winner."""
+        with self.session() as session:
+            result = session.execute(
+                sa.update(AlertScheduleRow)
+                .where(
+                    col(AlertScheduleRow.alert) == alert,
+                    col(AlertScheduleRow.next_run_at) == due,
+                )
+                .values(next_run_at=following, last_run_at=now, last_run_by=owner)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     # --- entries -------------------------------------------------------------------------
 
@@ -282,6 +434,11 @@ class Store:
                 rows = _load_stored(session, ids)
             yield from rows
             last_id = ids[-1]
+
+    def first_seen_times(self, ids: Sequence[int]) -> list[datetime]:
+        with self.session() as session:
+            query = select(EntryRow.first_seen_at).where(col(EntryRow.id).in_(ids))
+            return list(session.exec(query))
 
     def stored_entries(self, ids: Sequence[int]) -> list[StoredEntry]:
         """Entries by id, with their matches, in the order of ``ids``."""
@@ -403,6 +560,45 @@ class Store:
         """Unsent deliveries whose backoff has run out."""
         return self.deliveries(PENDING, alert, due_by=now)
 
+    def claim_deliveries(
+        self,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        alert: str | None = None,
+        due_only: bool = True,
+        digest_id: str | None = None,
+    ) -> list[Delivery]:
+        """Lease pending deliveries to ``owner``, so no other replica sends them meanwhile."""
+        free = sa.or_(col(DeliveryRow.lease_until).is_(None), col(DeliveryRow.lease_until) < now)
+        with self.session() as session:
+            query = select(DeliveryRow.id).where(DeliveryRow.status == PENDING, free)
+            if alert is not None:
+                query = query.where(DeliveryRow.alert == alert)
+            if digest_id is not None:
+                query = query.where(DeliveryRow.digest_id == digest_id)
+            if due_only:
+                query = query.where(
+                    sa.or_(
+                        col(DeliveryRow.next_attempt_at).is_(None),
+                        col(DeliveryRow.next_attempt_at) <= now,
+                    )
+                )
+            query = query.order_by(col(DeliveryRow.id)).limit(1000)
+            if self.backend == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(session.exec(query))
+            if not ids:
+                return []
+            claimed = session.execute(
+                sa.update(DeliveryRow)
+                .where(col(DeliveryRow.id).in_(ids), free)
+                .values(lease_owner=owner, lease_until=lease_until)
+                .returning(col(DeliveryRow.id))
+            ).scalars()
+            claimed_ids = sorted(claimed)
+        return [self.delivery(i) for i in claimed_ids]
+
     def delivery(self, delivery_id: int) -> Delivery:
         with self.session() as session:
             row = _delivery_row(session, delivery_id)
@@ -414,6 +610,7 @@ class Store:
         """The channel accepted the digest: record it in the ledger."""
         with self.session() as session:
             row = _delivery_row(session, delivery_id)
+            row.lease_owner = row.lease_until = None
             row.status, row.sent_at, row.last_attempt_at = SENT, now, now
             row.attempts += 1
             row.last_error = None
@@ -426,6 +623,7 @@ class Store:
         """A send failed for now: keep the row pending, not before ``next_attempt_at``."""
         with self.session() as session:
             row = _delivery_row(session, delivery_id)
+            row.lease_owner = row.lease_until = None
             row.attempts += 1
             row.last_attempt_at = now
             row.last_error = error
@@ -438,6 +636,7 @@ class Store:
         """A send failed for good: the row stays in the ledger as failed."""
         with self.session() as session:
             row = _delivery_row(session, delivery_id)
+            row.lease_owner = row.lease_until = None
             if attempted:
                 row.attempts += 1
                 row.last_attempt_at = now
@@ -536,6 +735,12 @@ def _feed_state(row: FeedRow) -> FeedState:
         last_success_at=row.last_success_at,
         last_error=row.last_error,
         consecutive_failures=row.consecutive_failures,
+        next_poll_at=row.next_poll_at,
+        fetch_url=row.fetch_url,
+        body_hash=row.body_hash,
+        disabled_at=row.disabled_at,
+        broken_reported_at=row.broken_reported_at,
+        lease_owner=row.lease_owner,
     )
 
 

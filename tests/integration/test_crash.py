@@ -24,6 +24,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from tests.conftest import WEBHOOK_SECRET
+from tests.support.daemon import DaemonProcess
 from tests.support.feeds import Item, rss
 from tests.support.servers import HttpServer, Request, Route, SmtpServer
 
@@ -80,7 +81,8 @@ def test_kill_at_each_step_loses_nothing_and_doubles_nothing_but_the_send_in_fli
         [feed],
         smtp_port=smtp_server.port,
         webhook_url=http_server.add("/hook", Route(responder=hook)),
-        startup_spread="100ms",
+        replica={"tick": "500ms"},
+        ops={"port": 0},
     )
     # Hits of the usmca watch go out at once, so the daemon sends right after its first poll.
     config.write_text(
@@ -98,16 +100,16 @@ def test_kill_at_each_step_loses_nothing_and_doubles_nothing_but_the_send_in_fli
         pytest.fail(f"the failpoint {failpoint} was never reached:\n{err}")
     assert crashed.returncode == -signal.SIGKILL, err
 
-    restarted = daemon(config)
+    restarted = DaemonProcess(config)
     try:
         assert wait_until(lambda: len(smtp_server.messages) >= 1 and len(hooks) >= 1, 30), (
-            f"after the restart: {len(smtp_server.messages)} mails, {len(hooks)} webhooks"
+            f"after the restart: {len(smtp_server.messages)} mails, {len(hooks)} webhooks\n"
+            f"first run:\n{err}\nrestart:\n{restarted.log}"
         )
         time.sleep(1.0)  # anything sent twice would arrive now
     finally:
-        restarted.send_signal(signal.SIGTERM)
-        _, err = restarted.communicate(timeout=30)
-    assert restarted.returncode == 0, err
+        code = restarted.stop()
+    assert code == 0, restarted.log
 
     mail_ids = Counter(m["Message-ID"] for m in smtp_server.messages)
     hook_ids = Counter(r.headers["webhook-id"] for r in hooks)
