@@ -155,7 +155,7 @@ class Pipeline:
         self.rng = rng or random.Random()
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.rules = compile_rules(config)
-        store.sync_feeds((f.url, f.display_name) for f in config.feeds)
+        store.sync_feeds((f.url, f.display_name, f.interval) for f in config.feeds)
 
     # --- poll ----------------------------------------------------------------------------
 

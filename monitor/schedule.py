@@ -39,6 +39,7 @@ from monitor.config import AlertConfig, Config
 from monitor.cron import cron_trigger
 from monitor.errors import MonitorError
 from monitor.ops import metrics
+from monitor.ops.failpoints import failpoint
 from monitor.ops.server import OpsServer
 from monitor.pipeline import Pipeline
 
@@ -122,6 +123,7 @@ class Daemon:
             )
             if not claims:
                 break
+            failpoint("after-claim")
             for claim in claims:
                 if claim.taken_over:
                     metrics.LEASE_TAKEOVERS.inc()

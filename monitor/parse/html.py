@@ -68,16 +68,84 @@ class _TextCollector(HTMLParser):
             self.parts.append(data)
 
 
+# The tokens of a "tidy" fragment: comments and well-formed tags. For fragments
+# made only of these and text, _tidy_parts reproduces _TextCollector's output
+# with one regex pass instead of HTMLParser's Python-level state machine.
+_TOKEN = re.compile(
+    r"<!--(?!-?>)(?:(?!--)[^<])*-->"
+    r"|<(/?)([A-Za-z][A-Za-z0-9]*)"
+    r"((?:\s+[A-Za-z_][-A-Za-z0-9_.]*(?:\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s\"'=<>`]+))?)*)"
+    r"\s*(/?)>"
+)
+_RAW_TEXT = frozenset({"script", "style"})  # HTMLParser reads their content as raw text
+
+
+def _tidy_parts(fragment: str) -> list[str] | None:
+    """What _TextCollector would collect, or None when the fragment is not tidy enough.
+
+    Tidy: every ``<`` opens a comment or a well-formed tag, end tags carry no
+    attributes, and script/style hold no ``<`` before their end tag. Anything
+    else (stray ``<``, declarations, CDATA, odd quoting) goes to HTMLParser.
+    """
+    parts: list[str] = []
+    skipping = 0
+    raw_text: str | None = None
+    position = 0
+    for token in _TOKEN.finditer(fragment):
+        data = fragment[position : token.start()]
+        position = token.end()
+        if "<" in data:
+            return None
+        name = (token.group(2) or "").lower()
+        if raw_text is not None:
+            if not (token.group(1) and name == raw_text and not token.group(3)):
+                return None
+            raw_text = None
+        elif data and not skipping:
+            parts.append(html.unescape(data))
+        if not name:
+            continue  # a comment
+        if token.group(1):
+            if token.group(3) or token.group(4):
+                return None
+            ends = (name,)
+            starts: tuple[str, ...] = ()
+        else:
+            starts = (name,)
+            ends = (name,) if token.group(4) else ()
+            if name in _RAW_TEXT and not token.group(4):
+                raw_text = name
+        for tag in starts:
+            if tag in _SKIP_TAGS:
+                skipping += 1
+            elif tag in _BLOCK_TAGS:
+                parts.append("\n")
+        for tag in ends:
+            if tag in _SKIP_TAGS:
+                skipping = max(0, skipping - 1)
+            elif tag in _BLOCK_TAGS:
+                parts.append("\n")
+    tail = fragment[position:]
+    if raw_text is not None or "<" in tail:
+        return None
+    if tail and not skipping:
+        parts.append(html.unescape(tail))
+    return parts
+
+
 def html_to_text(fragment: str) -> str:
     """Plain text of an HTML fragment: tags dropped, entities decoded, spaces tidied."""
     if not fragment:
         return ""
     if "<" not in fragment and "&" not in fragment:
         return normalize_space(fragment)
-    collector = _TextCollector()
-    collector.feed(fragment)
-    collector.close()
-    return normalize_space("".join(collector.parts))
+    parts = _tidy_parts(fragment)
+    if parts is None:
+        collector = _TextCollector()
+        collector.feed(fragment)
+        collector.close()
+        parts = collector.parts
+    return normalize_space("".join(parts))
 
 
 def plain_text(value: str) -> str:

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -160,18 +160,28 @@ class Store:
 
     # --- feeds ---------------------------------------------------------------------------
 
-    def sync_feeds(self, feeds: Iterable[tuple[str, str]]) -> None:
-        """Rows for every configured (url, name); feeds no longer configured become inactive."""
-        wanted = dict(feeds)
+    def sync_feeds(self, feeds: Iterable[tuple[str, str, timedelta]]) -> None:
+        """Rows for every configured (url, name, interval); feeds no longer configured
+        become inactive. A healthy feed whose next poll lies further out than its
+        (possibly shortened) interval allows is brought forward, so a new interval
+        applies at once; a failing feed keeps its backoff."""
+        wanted = {url: (name, interval) for url, name, interval in feeds}
         with self.session() as session:
             rows = {row.url: row for row in session.exec(select(FeedRow))}
-            for url, name in wanted.items():
+            for url, (name, interval) in wanted.items():
                 row = rows.get(url)
                 if row is None:
                     session.add(FeedRow(url=url, name=name))
-                elif row.name != name or not row.active:
-                    row.name, row.active = name, True
-                    session.add(row)
+                    continue
+                row.name, row.active = name, True
+                if (
+                    row.consecutive_failures == 0
+                    and row.next_poll_at is not None
+                    and row.last_polled_at is not None
+                    and row.next_poll_at > row.last_polled_at + interval
+                ):
+                    row.next_poll_at = row.last_polled_at + interval
+                session.add(row)
             for url, row in rows.items():
                 if url not in wanted and row.active:
                     row.active = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import PG_URL
@@ -108,5 +110,43 @@ def test_readyz_follows_the_database(
         assert http_get(base + "/healthz")[0] == 200  # alive all the same
         proxy.start()  # and comes back
         assert wait_for_status(base + "/readyz", 200, 20)[0] == 200
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_sighup_reloads_and_keeps_running_on_a_broken_config(
+    db_url: str, http_server: HttpServer, write_config: Callable[..., Path]
+) -> None:
+    now = datetime.now(UTC)
+    route = Route(body=rss([Item("Lumber duties rise", "https://n.example/l1", "x", now, "l1")]))
+    config = write_config(
+        db_url, [http_server.add("/f.xml", route)], replica={"tick": "300ms"}, ops={"port": 0}
+    )
+    daemon = DaemonProcess(config)
+    try:
+        base = daemon.ops_url()
+        daemon.wait_for_log(r"^poll: 1 feeds")
+        data = yaml.safe_load(config.read_text())
+        data["watches"].append({"name": "lumber", "query": "lumber OR softwood"})
+        data["alerts"][0]["watches"].append("lumber")
+        data["feeds"][0]["interval"] = "1s"
+        config.write_text(yaml.safe_dump(data))
+        route.body = rss([Item("Softwood lumber talks", "https://n.example/l2", "x", now, "l2")])
+        daemon.process.send_signal(signal.SIGHUP)
+        daemon.wait_for_log(r"^config reloaded: 1 feeds, 3 watches, 1 alerts")
+        daemon.wait_for_log(r"^poll: 1 feeds .* 1 new entries, 1 matched")
+
+        config.write_text("feeds:\n  - url: not a url\n")
+        daemon.process.send_signal(signal.SIGHUP)
+        rejected = daemon.wait_for_log(
+            r"(?s)^config reload rejected; still running the previous config: (.*)"
+        )
+        assert "feeds[0].url (line 2)" in rejected.group(0)
+        assert http_get(base + "/healthz")[0] == 200
+        assert daemon.process.poll() is None
+        _, text = http_get(base + "/metrics")
+        values = samples(text)
+        assert values[("monitor_config_reloads_total", (("result", "applied"),))] == 1
+        assert values[("monitor_config_reloads_total", (("result", "rejected"),))] == 1
     finally:
         assert daemon.stop() == 0

@@ -1,0 +1,65 @@
+"""Near-duplicate detection: one story, however many feeds carry it.
+
+Readers must not see forty syndicated copies of one wire story, nor a story
+they already know. An incoming article is a duplicate of a stored one when:
+
+* both links are one article address (``monitor.parse.urls.canonical_url``:
+  tracking, AMP, mobile, scheme and redirect-wrapper spellings folded);
+* both carry one feed guid;
+* both bodies are equal after cleaning and folding (``text_hash``); or
+* the bodies are near-copies by exact shingle scores: Jaccard for copies of
+  similar length, containment for trimmed copies and headline-plus-two-
+  sentences feed items, with guards that keep different stories on one topic
+  apart: differing figures and days, a lead of its own (a follow-up that
+  recycles old paragraphs), an opening of its own (a roundup quoting a story).
+
+Candidates are found through keys stored per article (exact keys, the first
+words of the opening sentences, MinHash LSH bands of the body and of its lead)
+and then compared exactly. Modules, in the order data flows through them::
+
+    text.py        clean furniture, fold spelling, tokens, lead, opening, facts, text hash
+    signature.py   shingle hashes, MinHash (fixed, documented seeds), band and exact keys
+    features.py    Features: the fingerprint of one article
+    similarity.py  exact Jaccard, containment, title similarity
+    settings.py    DedupSettings: every threshold, with its reason
+    decide.py      decide(): the pure verdict over fingerprints
+    index.py       DedupIndex Protocol, MemoryIndex, find_duplicate()
+    evaluation.py  labelled pairs, seed-derived pairs, precision and recall
+
+(``keys.py`` is identity, a different question: is this the *same feed item*
+we already stored?)
+
+Everything is a pure function of values and settings; storage is reached only
+through the :class:`~monitor.dedup.index.DedupIndex` Protocol.
+"""
+
+from monitor.dedup.decide import DuplicateDecision, Signal, decide
+from monitor.dedup.features import Features, fingerprint, fingerprint_entry
+from monitor.dedup.index import (
+    DedupIndex,
+    MemoryIndex,
+    StoredDocument,
+    find_duplicate,
+    index_document,
+    remember,
+)
+from monitor.dedup.settings import DedupSettings
+from monitor.dedup.signature import V1, SignatureScheme
+
+__all__ = [
+    "V1",
+    "DedupIndex",
+    "DedupSettings",
+    "DuplicateDecision",
+    "Features",
+    "MemoryIndex",
+    "Signal",
+    "SignatureScheme",
+    "StoredDocument",
+    "decide",
+    "find_duplicate",
+    "fingerprint",
+    "fingerprint_entry",
+    "index_document",
+    "remember",
+]

@@ -1,0 +1,166 @@
+"""The fingerprint of one article: everything the duplicate decision looks at.
+
+:func:`fingerprint` turns a title, a body and the identifiers a feed gave
+(link, guid, feed URL) into :class:`Features`. It is a pure function of its
+inputs and the :class:`~monitor.dedup.signature.SignatureScheme`, so a stored
+article's features are recomputed from its stored text whenever they are
+needed; only the lookup keys (:attr:`Features.keys`) are stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from monitor.dedup import signature as sig
+from monitor.dedup.text import facts, prepare, text_hash, title_tokens
+from monitor.parse.urls import canonical_url, url_fragment
+from monitor.types import Entry
+
+# A guid with a scheme or this long is taken to be unique across feeds;
+# anything shorter ("12345") is only unique within its own feed.
+_GLOBAL_GUID_MIN_LENGTH = 24
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Features:
+    """What duplicate detection knows about one article."""
+
+    doc_id: int | None
+    """Id of the stored article; None for an incoming one."""
+    canonical_url: str | None
+    """The link's canonical form (see ``monitor.parse.urls``), if it has a link."""
+    url_fragment: str
+    """The link's fragment: items of one page told apart by ``#anchor``."""
+    url_is_specific: bool
+    """False for links to a site's root, which many items may share."""
+    guid_key: str | None
+    """The guid, scoped by feed unless it is globally unique (a URL, a tag: URI)."""
+    title: str
+    """The headline as given."""
+    title_words: frozenset[str]
+    """The headline's content words."""
+    token_count: int
+    """How many comparison tokens the cleaned body has."""
+    text_hash: str | None
+    """Hash of the cleaned, folded body; None for an empty body."""
+    shingles: frozenset[int]
+    """Hashes of the body's word shingles."""
+    shingle_order: tuple[int, ...]
+    """The same hashes in body order, repeats included (to find the body's head)."""
+    lead_shingles: frozenset[int]
+    """Hashes of the lead's shingles (the first sentence or two)."""
+    facts: frozenset[str]
+    """Numbers, weekdays and months in the body."""
+    exact_keys: tuple[int, ...]
+    """Keys of the canonical URL, the guid and the text hash (those present)."""
+    opening_keys: tuple[int, ...]
+    """Keys of the first words of the opening sentences: strong, specific evidence."""
+    band_keys: tuple[int, ...]
+    """MinHash LSH band keys of the body and of the lead: many, each weak alone."""
+
+    @property
+    def keys(self) -> tuple[int, ...]:
+        """Every key to store for this article."""
+        return self.exact_keys + self.opening_keys + self.band_keys
+
+
+def guid_key(guid: str | None, feed_url: str | None) -> str | None:
+    """The comparable form of a guid, or None when it cannot identify an article."""
+    if guid is None or not guid.strip():
+        return None
+    value = guid.strip()
+    if value.lower().startswith(("http://", "https://")):
+        return "url:" + canonical_url(value)
+    if value.lower().startswith(("urn:", "tag:")) or len(value) >= _GLOBAL_GUID_MIN_LENGTH:
+        return "id:" + value
+    if feed_url:
+        return f"feed:{canonical_url(feed_url)}#{value}"
+    return None
+
+
+def fingerprint(
+    title: str,
+    text: str,
+    link: str | None = None,
+    guid: str | None = None,
+    feed_url: str | None = None,
+    doc_id: int | None = None,
+    scheme: sig.SignatureScheme = sig.V1,
+    keys: bool = True,
+) -> Features:
+    """The features of one article (see the module docstring).
+
+    With ``keys=False`` no lookup keys are computed (they are empty): enough to
+    compare a stored candidate, and half the work.
+    """
+    prepared = prepare(
+        text,
+        scheme.lead_min_tokens,
+        scheme.lead_max_tokens,
+        scheme.opening_sentences,
+        scheme.opening_tokens,
+    )
+    words = prepared.tokens
+    shingle_array = sig.shingle_hashes(words, scheme.shingle_size)
+    # Shingles lying wholly inside the lead (or the lead's one short shingle).
+    lead_count = 0
+    if prepared.lead_length:
+        lead_count = min(max(prepared.lead_length - scheme.shingle_size + 1, 1), len(shingle_array))
+    canonical = canonical_url(link) if link and link.strip() else None
+    specific = canonical is not None and urlsplit(canonical).path not in ("", "/")
+    digest = text_hash(words) if words else None
+    order = tuple(shingle_array.tolist())
+    gkey = guid_key(guid, feed_url)
+
+    exact: list[int] = []
+    opening: tuple[int, ...] = ()
+    bands: tuple[int, ...] = ()
+    if keys:
+        if canonical is not None and specific:
+            exact.append(sig.exact_key(b"U", canonical, scheme.version))
+        if gkey is not None:
+            exact.append(sig.exact_key(b"G", gkey, scheme.version))
+        if digest is not None:
+            exact.append(sig.exact_key(b"T", digest, scheme.version))
+        opening = tuple(
+            dict.fromkeys(
+                sig.exact_key(b"S", " ".join(sentence[: scheme.opening_tokens]), scheme.version)
+                for sentence in prepared.opening
+            )
+        )
+        bands = sig.lsh_keys(shingle_array, lead_count, scheme)
+
+    return Features(
+        doc_id=doc_id,
+        canonical_url=canonical,
+        url_fragment=url_fragment(link) if link else "",
+        url_is_specific=specific,
+        guid_key=gkey,
+        title=title,
+        title_words=title_tokens(title),
+        token_count=len(words),
+        text_hash=digest,
+        shingles=frozenset(order),
+        shingle_order=order,
+        lead_shingles=frozenset(shingle_array[:lead_count].tolist()),
+        facts=facts(words),
+        exact_keys=tuple(exact),
+        opening_keys=opening,
+        band_keys=bands,
+    )
+
+
+def fingerprint_entry(
+    entry: Entry, doc_id: int | None = None, scheme: sig.SignatureScheme = sig.V1
+) -> Features:
+    """The features of a parsed feed entry (title, summary + content, link, guid)."""
+    return fingerprint(
+        title=entry.title,
+        text=entry.text,
+        link=entry.link or entry.canonical_link,
+        guid=entry.guid,
+        feed_url=entry.feed_url,
+        doc_id=doc_id,
+        scheme=scheme,
+    )

@@ -1,0 +1,131 @@
+"""Thresholds of the duplicate decision, with the reason for each default.
+
+The defaults were set from first principles and then checked against the
+labelled pairs in ``tests/data/dedup/pairs.jsonl`` (see ``bench/dedup_quality.py``
+for the measured distributions). When in doubt they lean towards keeping two
+articles apart: a reader who sees a story twice is mildly annoyed, a reader who
+never sees a story because it was taken for another one is badly served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from monitor.dedup.signature import V1, SignatureScheme
+from monitor.errors import ConfigError
+
+_FRACTIONS = (
+    "jaccard",
+    "copy_lead_containment",
+    "unanchored_jaccard",
+    "containment",
+    "lead_containment",
+    "opening_containment",
+    "titled_containment",
+    "title_similarity",
+    "conflict_jaccard",
+)
+
+# Counting settings and the least value that makes sense for each.
+_COUNTS = {
+    "min_shingles": 1,
+    "min_exact_tokens": 1,
+    "max_candidates": 1,
+    "max_postings_per_key": 1,
+    "single_band_candidates": 0,
+    "head_tokens": 1,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DedupSettings:
+    """Everything the decision and the lookup may be tuned by."""
+
+    scheme: SignatureScheme = field(default=V1)
+    """How keys are made; changing it means re-indexing stored articles."""
+
+    jaccard: float = 0.5
+    """Body Jaccard at which two texts are copies, if their leads agree (see
+    ``copy_lead_containment``): a copy with a paragraph cut and a few words
+    changed stays above 0.7; different stories on one topic measure under 0.2,
+    a follow-up brief that recycles four paragraphs of an earlier story 0.4-0.5."""
+
+    copy_lead_containment: float = 0.5
+    """Share of the shorter text's lead that a Jaccard copy must have at the
+    longer text's head. Looser than ``lead_containment``: two reworded phrases
+    in a lead leave about 0.65, a new lead on recycled paragraphs leaves 0."""
+
+    unanchored_jaccard: float = 0.8
+    """Body Jaccard at which two texts are copies even with different leads (an
+    "UPDATE" that rewrote only the first paragraph of a long story)."""
+
+    containment: float = 0.8
+    """Share of the shorter body's shingles in the longer one that makes it a
+    trimmed copy or a summary of it. A verbatim summary or trimmed copy scores
+    0.95-1.0; a short story that reuses one background paragraph of another
+    stays under 0.6."""
+
+    lead_containment: float = 0.8
+    """Share of the shorter body's *lead* that must be in the longer one for a
+    containment match: stories are told apart by their leads, and a different
+    story built around a reused background paragraph has a lead of its own."""
+
+    head_tokens: int = 60
+    """How far into the longer body the shorter one's lead must be found for a
+    containment match: the lead sentence or two (up to 40 words) plus room for
+    a deck or caption before it. A roundup or live page quoting a story's lead
+    as its second or later item does not thereby become a copy of it."""
+
+    opening_containment: float = 0.5
+    """When the *incoming* body is the longer one and only containment links it
+    to a stored one, this share of the incoming body's own lead must be in the
+    stored text: the full article of a stored summary opens with what the
+    summary quotes, a roundup that quotes the stored story opens with its own
+    introduction. (Half, so a summary cut off mid-sentence still counts.)"""
+
+    titled_containment: float = 0.6
+    """A lower containment accepted when the headlines also agree (a lightly
+    reworded summary under the article's own headline)."""
+
+    title_similarity: float = 0.8
+    """Headline similarity that counts as agreeing, for ``titled_containment``."""
+
+    conflict_jaccard: float = 0.85
+    """Body Jaccard required when the shorter text has numbers, weekdays or
+    months the longer lacks: templated reports of different days ("rose 0.3
+    percent on Tuesday") read alike everywhere except there."""
+
+    min_shingles: int = 10
+    """Fewest shingles (about 14 words) the shorter body needs before any text
+    comparison counts: below that, shared stock phrases decide too much."""
+
+    min_exact_tokens: int = 20
+    """Fewest tokens for equal text hashes to count: equal one-liners ("Read the
+    full story") prove nothing."""
+
+    max_candidates: int = 12
+    """Stored articles examined per key query, most shared keys first: true
+    copies share many keys and rank first; bounds the worst-case lookup time."""
+
+    max_postings_per_key: int = 256
+    """Article ids read per key, newest first. A stock key (a boilerplate
+    sentence, a common opening) can be shared by thousands of articles; reading
+    them all would make one lookup slow without finding anything better."""
+
+    single_band_candidates: int = 4
+    """Of the articles sharing just one MinHash band (typically two short items
+    with one stock phrase in common), how many are still examined."""
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"dedup.{name}: must be between 0 and 1, got {getattr(self, name)}"
+            for name in _FRACTIONS
+            if not 0.0 <= getattr(self, name) <= 1.0
+        ]
+        problems += [
+            f"dedup.{name}: must be at least {least}, got {getattr(self, name)}"
+            for name, least in _COUNTS.items()
+            if getattr(self, name) < least
+        ]
+        if problems:
+            raise ConfigError(problems)

@@ -1,0 +1,249 @@
+"""Shingles, MinHash signatures and the lookup keys derived from them.
+
+Everything here is part of what gets *stored*: the keys written to the index
+today must be computed identically by every process and every later release,
+or stored articles silently stop matching. So nothing depends on Python's
+``hash()`` (salted per process), on numpy's random generators, or on a third
+party's defaults. The whole scheme is written down here and pinned by golden
+values in the tests; changing any of it means a new ``SignatureScheme.version``
+and re-indexing (the store keeps :attr:`SignatureScheme.tag` to notice).
+
+The scheme, version ``v1``:
+
+* **Token hash** ``t(w)``: the first 8 bytes, little-endian, of
+  ``blake2b(w.encode("utf-8"), digest_size=8, person=b"monitor-dedup-tk")``.
+* **Shingle hash** over ``k`` consecutive tokens ``w_i … w_{i+k-1}`` (word
+  shingles, ``k = 5``): ``h = mix(t(w_i))``, then ``h = mix(h XOR t(w_{i+j}))``
+  for ``j = 1 … k-1``, where ``mix`` is the SplitMix64 finaliser (below), all
+  arithmetic modulo 2**64. Order matters ("tariffs on Canada" ≠ "Canada on
+  tariffs"). A text shorter than ``k`` tokens is one shingle of all of them.
+* **Permutations** ``p = 0 … n-1``: ``a_p`` is the little-endian integer of
+  ``blake2b(f"{version}:a:{p}", digest_size=8, person=b"monitor-dedup-mh")``
+  with its lowest bit set (odd, so ``x -> a_p x + b_p`` is a bijection), and
+  ``b_p`` likewise from ``f"{version}:b:{p}"``.
+* **MinHash** value ``p`` of a shingle set ``S``: ``min over s in S of
+  (a_p * s + b_p) mod 2**64``. The shingle hashes are already well mixed, so
+  this affine step suffices (checked in the tests: unbiased Jaccard estimates
+  with binomial variance).
+* **Band keys**: the signature is cut into bands of ``r`` values; band ``j``'s
+  key is the signed 64-bit little-endian integer of ``blake2b(version + b"\\0"
+  + kind + j (one byte) + the r values as 8-byte little-endian,
+  digest_size=8, person=b"monitor-dedup-ky")``, ``kind`` being ``b"F"`` for
+  the whole body and ``b"L"`` for the lead. Signed, so it fits SQL ``BIGINT``.
+* **Exact keys** (canonical URL, guid, text hash, opening sentence): the same
+  blake2b over ``version + b"\\0" + kind + value.encode("utf-8")`` with kinds
+  ``b"U"``, ``b"G"``, ``b"T"``, and ``b"S"`` for the first ``opening_tokens``
+  tokens of one opening sentence joined by single spaces.
+
+Why two signatures: Jaccard over whole bodies finds copies of the same length
+(syndicated, lightly edited), but a feed item that is a headline and two
+sentences shares under a tenth of a 500-word article's shingles, far below
+anything banding can find. It does share the article's *lead*, so the first
+sentence or two get their own, smaller signature and bands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import cast
+
+import numpy as np
+import numpy.typing as npt
+
+U64 = npt.NDArray[np.uint64]
+
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+_SHIFT_30 = np.uint64(30)
+_SHIFT_27 = np.uint64(27)
+_SHIFT_31 = np.uint64(31)
+
+# Token hashes are looked up once per token occurrence; news vocabulary is
+# Zipfian, so a bounded cache absorbs almost all of them.
+_TOKEN_CACHE_SIZE = 1 << 18
+_KEY_PERSON = b"monitor-dedup-ky"
+# A band's index is hashed as one byte.
+_MAX_BANDS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureScheme:
+    """How shingles, signatures and keys are made. Stored keys depend on every field.
+
+    Defaults (``v1``), with the reason for each:
+
+    * ``shingle_size = 5``: five-word shingles are specific enough that two
+      different stories on one topic share few of them (stock phrases like
+      "prime minister mark carney said" are rare at this length), and short
+      enough that a light edit costs only five shingles per changed word.
+    * ``full_bands x full_rows = 20 x 3`` (60 values): a pair is found with
+      probability 0.73 at Jaccard 0.4, 0.93 at 0.5, 0.99 at 0.6, and 0.0002 at
+      0.02 (typical for same-topic different stories), so lookups stay few.
+    * ``lead_bands x lead_rows = 12 x 3`` (the first 36 values): a summary
+      that is the article's lead has lead Jaccard near 1 (found with
+      probability ~1); one whose lead is half-edited (0.5) is still found 80%
+      of the time, and the full-body bands get a second chance.
+    * ``lead_min_tokens = 12``, ``lead_max_tokens = 40``: the lead is the first
+      sentence, or two if the first is shorter than 12 words, cut at 40 words,
+      so a one-sentence summary and the article both yield the same lead.
+    * ``opening_sentences = 4``, ``opening_tokens = 12``: the first twelve
+      words of each of the first four sentences that long also get an exact
+      key, so a summary still finds its article when a deck, a standfirst or a
+      caption we did not recognise comes before the article's first sentence.
+      A prefix, not the whole sentence, because feeds cut summaries off
+      mid-sentence ("… said on Wednesday, […]"); twelve words, because ten
+      still collide on stock openings ("Prime Minister Mark Carney said on
+      Tuesday that Canada …").
+    """
+
+    version: str = "v1"
+    shingle_size: int = 5
+    full_bands: int = 20
+    full_rows: int = 3
+    lead_bands: int = 12
+    lead_rows: int = 3
+    lead_min_tokens: int = 12
+    lead_max_tokens: int = 40
+    opening_sentences: int = 4
+    opening_tokens: int = 12
+
+    def __post_init__(self) -> None:
+        for name in (
+            "shingle_size",
+            "full_bands",
+            "full_rows",
+            "lead_bands",
+            "lead_rows",
+            "opening_tokens",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"SignatureScheme.{name} must be at least 1")
+        if max(self.full_bands, self.lead_bands) > _MAX_BANDS:
+            raise ValueError(f"SignatureScheme allows at most {_MAX_BANDS} bands")
+        if not 1 <= self.lead_min_tokens <= self.lead_max_tokens:
+            raise ValueError("SignatureScheme needs 1 <= lead_min_tokens <= lead_max_tokens")
+
+    @property
+    def num_perm(self) -> int:
+        """How many MinHash values are computed (lead bands reuse the first ones)."""
+        return max(self.full_bands * self.full_rows, self.lead_bands * self.lead_rows)
+
+    @property
+    def tag(self) -> str:
+        """A string naming every parameter; stored next to keys to detect a change."""
+        return (
+            f"{self.version}-k{self.shingle_size}-f{self.full_bands}x{self.full_rows}"
+            f"-l{self.lead_bands}x{self.lead_rows}-lead{self.lead_min_tokens}:{self.lead_max_tokens}"
+            f"-open{self.opening_sentences}:{self.opening_tokens}"
+        )
+
+
+V1 = SignatureScheme()
+
+
+def _blake64(data: bytes, person: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8, person=person).digest(), "little")
+
+
+@lru_cache(maxsize=_TOKEN_CACHE_SIZE)
+def token_hash(word: str) -> int:
+    """The 64-bit hash of one token (see the module docstring)."""
+    return _blake64(word.encode("utf-8"), b"monitor-dedup-tk")
+
+
+def mix64(values: U64) -> U64:
+    """SplitMix64's finaliser on every element (a bijection of 64-bit integers)."""
+    z: U64 = values ^ (values >> _SHIFT_30)
+    z = z * _MIX_1
+    z = z ^ (z >> _SHIFT_27)
+    z = z * _MIX_2
+    return cast("U64", z ^ (z >> _SHIFT_31))
+
+
+def shingle_hashes(words: tuple[str, ...] | list[str], size: int) -> U64:
+    """Hashes of every ``size``-word shingle of ``words``, in order (with repeats)."""
+    if not words:
+        return np.zeros(0, dtype=np.uint64)
+    hashed = np.fromiter(map(token_hash, words), dtype=np.uint64, count=len(words))
+    width = min(size, len(hashed))
+    count = len(hashed) - width + 1
+    result = mix64(hashed[:count])
+    for offset in range(1, width):
+        result = mix64(result ^ hashed[offset : offset + count])
+    return result
+
+
+@lru_cache(maxsize=8)
+def permutations(version: str, count: int) -> tuple[U64, U64]:
+    """The ``(a, b)`` multipliers and offsets of the ``count`` permutations."""
+    a = np.array(
+        [_blake64(f"{version}:a:{p}".encode(), b"monitor-dedup-mh") | 1 for p in range(count)],
+        dtype=np.uint64,
+    )
+    b = np.array(
+        [_blake64(f"{version}:b:{p}".encode(), b"monitor-dedup-mh") for p in range(count)],
+        dtype=np.uint64,
+    )
+    a.setflags(write=False)
+    b.setflags(write=False)
+    return a, b
+
+
+def minhash_matrix(shingles: U64, scheme: SignatureScheme) -> U64:
+    """Every permutation of every shingle: shape ``(len(shingles), num_perm)``."""
+    a, b = permutations(scheme.version, scheme.num_perm)
+    # Broadcasting with an in-place add: several times quicker than ufunc.outer.
+    matrix: U64 = shingles[:, np.newaxis] * a
+    matrix += b
+    return matrix
+
+
+def signature(shingles: U64, scheme: SignatureScheme, width: int | None = None) -> U64:
+    """The MinHash signature (first ``width`` values) of a shingle array."""
+    width = scheme.num_perm if width is None else width
+    if len(shingles) == 0:
+        return np.full(width, np.iinfo(np.uint64).max, dtype=np.uint64)
+    matrix = minhash_matrix(shingles, scheme)[:, :width]
+    result: U64 = matrix.min(axis=0)
+    return result
+
+
+def _to_signed(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def band_keys(sig: U64, kind: bytes, bands: int, rows: int, version: str) -> list[int]:
+    """One signed 64-bit key per band of ``rows`` values of ``sig``."""
+    prefix = version.encode("utf-8") + b"\0" + kind
+    raw = sig.astype("<u8").tobytes()
+    keys = []
+    for band in range(bands):
+        chunk = raw[band * rows * 8 : (band + 1) * rows * 8]
+        keys.append(_to_signed(_blake64(prefix + bytes([band]) + chunk, _KEY_PERSON)))
+    return keys
+
+
+def exact_key(kind: bytes, value: str, version: str) -> int:
+    """The signed 64-bit key of an exact identity (URL, guid, text hash)."""
+    data = version.encode("utf-8") + b"\0" + kind + value.encode("utf-8")
+    return _to_signed(_blake64(data, _KEY_PERSON))
+
+
+def lsh_keys(shingles: U64, lead_count: int, scheme: SignatureScheme) -> tuple[int, ...]:
+    """Band keys of the whole body and of its lead (the first ``lead_count`` shingles).
+
+    No keys for an empty body. One permutation matrix serves both signatures.
+    """
+    if len(shingles) == 0:
+        return ()
+    matrix = minhash_matrix(shingles, scheme)
+    full_width = scheme.full_bands * scheme.full_rows
+    lead_width = scheme.lead_bands * scheme.lead_rows
+    full = matrix[:, :full_width].min(axis=0)
+    keys = band_keys(full, b"F", scheme.full_bands, scheme.full_rows, scheme.version)
+    if lead_count > 0:
+        lead = matrix[:lead_count, :lead_width].min(axis=0)
+        keys += band_keys(lead, b"L", scheme.lead_bands, scheme.lead_rows, scheme.version)
+    return tuple(keys)

@@ -1,0 +1,147 @@
+"""Three `monitor run` processes on one PostgreSQL database and 500 feeds.
+
+Every feed must be fetched once per interval (never twice in one), the digest
+items must each go out in exactly one digest, and when one replica is killed
+with SIGKILL holding leases, the others take its feeds over after the lease
+expires.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from tests.conftest import PG_URL, WATCHES
+from tests.support.daemon import DaemonProcess
+from tests.support.feeds import Item, rss
+from tests.support.servers import HttpServer, Request, Route
+
+FEEDS = 500
+INTERVAL = 10.0
+LEASE = 4.0
+TICK = 0.5
+RUN_FOR = 26.0
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    schema = f"rep_{int(time.time() * 1000) % 10**9}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.mark.slow
+def test_three_replicas_share_500_feeds_and_survive_a_kill(
+    pg_schema: str, http_server: HttpServer, tmp_path: Path
+) -> None:
+    fetched: dict[str, list[float]] = defaultdict(list)
+    lock = threading.Lock()
+    now = datetime.now(UTC)
+
+    def serve(body: bytes) -> Route:
+        def respond(request: Request) -> tuple[int, dict[str, str], bytes]:
+            with lock:
+                fetched[request.path].append(time.monotonic())
+            time.sleep(0.02)  # a little latency, so polls are in flight
+            return 200, {"Content-Type": "application/rss+xml"}, body
+
+        return Route(responder=respond)
+
+    urls = []
+    for n in range(FEEDS):
+        title = f"USMCA story {n}" if n % 50 == 0 else f"Local story {n}"
+        body = rss(
+            [Item(title, f"https://n.example/{n}", "x", now - timedelta(minutes=1), f"r{n}")]
+        )
+        urls.append(http_server.add(f"/feed{n}.xml", serve(body)))
+    hooks: list[Request] = []
+    hook_lock = threading.Lock()
+
+    def hook(request: Request) -> tuple[int, dict[str, str], bytes]:
+        with hook_lock:
+            hooks.append(request)
+        return 200, {}, b""
+
+    config = {
+        "database": pg_schema,
+        "fetch": {"timeout": "3s", "concurrency": 20, "per_host_concurrency": 50},
+        # A named replica's leases are not released by others on start (they could be another
+        # host's): they must expire, as after a crash on another machine.
+        "replica": {
+            "id": "${REPLICA_ID:-}",
+            "tick": f"{TICK}s",
+            "feed_lease": f"{LEASE}s",
+            "claim_batch": 50,
+        },
+        "delivery": {"relay_interval": "1s"},
+        "ops": {"port": 0},
+        "feeds": [{"url": url, "interval": f"{INTERVAL}s"} for url in urls],
+        "watches": WATCHES,
+        "alerts": [
+            {
+                "name": "desk",
+                "watches": ["usmca"],
+                "immediate": ["usmca"],
+                "schedule": "0 8 * * *",
+                "webhook": {
+                    "url": http_server.add("/hook", Route(responder=hook)),
+                    "secret": "${TEST_WEBHOOK_SECRET}",
+                },
+            }
+        ],
+    }
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+
+    started = time.monotonic()
+    # Dies by SIGKILL right after leasing its first 50 feeds, as a replica on another host might.
+    doomed = DaemonProcess(path, MONITOR_FAILPOINTS="after-claim", REPLICA_ID="replica-on-host-b")
+    doomed.process.wait(timeout=60)
+    survivors = [DaemonProcess(path) for _ in range(2)]
+    try:
+        time.sleep(RUN_FOR)
+    finally:
+        codes = [d.stop() for d in survivors]
+        doomed.kill()
+    assert codes == [0, 0], "\n".join(d.log for d in survivors)
+    assert doomed.process.returncode == -9
+
+    # Every feed was fetched, and never twice within one interval.
+    assert len(fetched) == FEEDS
+    gaps = [b - a for times in fetched.values() for a, b in itertools.pairwise(times)]
+    assert gaps, "no feed was fetched twice in the run"
+    assert min(gaps) > 0.6 * INTERVAL, (
+        f"a feed was fetched twice in one interval: gap {min(gaps):.2f}s"
+    )
+    assert max(gaps) < INTERVAL * 1.1 + 4, f"a feed waited {max(gaps):.1f}s between polls"
+    # The feeds the dead replica had leased were taken over once its leases expired.
+    first = min(times[0] for times in fetched.values())
+    latest_first = max(times[0] for times in fetched.values())
+    assert latest_first - first <= LEASE + 3 * TICK + 3
+    takeovers = sum(d.log.count("taking over an expired lease") for d in survivors)
+    assert takeovers == 50, takeovers
+    assert time.monotonic() - started > RUN_FOR
+
+    # Each matching story went out in exactly one digest.
+    digests_of: dict[str, set[str]] = defaultdict(set)
+    for request in hooks:
+        body = json.loads(request.body)
+        for item in body["items"]:
+            digests_of[item["title"]].add(request.headers["webhook-id"])
+    assert sorted(digests_of) == sorted(f"USMCA story {n}" for n in range(0, FEEDS, 50))
+    assert all(len(ids) == 1 for ids in digests_of.values()), digests_of
