@@ -58,7 +58,9 @@ def orphaned(owners: set[str], me: str, host: str, alive: Callable[[int], bool])
     dead = []
     for owner in owners:
         name, _, pid = owner.rpartition(":")
-        if (owner == me and not me.endswith(f":{os.getpid()}")) or (name == host and pid.isdigit() and owner != me and not alive(int(pid))):
+        if (owner == me and not me.endswith(f":{os.getpid()}")) or (
+            name == host and pid.isdigit() and owner != me and not alive(int(pid))
+        ):
             dead.append(owner)
     return sorted(dead)
 
