@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the heavy imports wait until a command needs them
     from monitor.store.queries import Store
 
 Handler = Callable[[argparse.Namespace], int]
+CommandMaker = Callable[[str, Handler, str], argparse.ArgumentParser]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,6 +109,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retry.add_argument("id", type=int, help="delivery id (see `monitor deliveries`)")
     retry.set_defaults(handler=cmd_deliveries_retry)
+    _feed_commands(command, common)
+    _rules_commands(command, common)
+    _seed_commands(command, common)
+    _db_commands(command, common)
+    return parser
+
+
+def _feed_commands(command: CommandMaker, common: argparse.ArgumentParser) -> None:
+    """monitor feeds import | export (OPML)."""
+    feeds = command("feeds", _group_help, "subscription lists: import and export OPML")
+    feed_commands = feeds.add_subparsers(title="feeds commands", metavar="FEEDS_COMMAND")
+    opml_in = feed_commands.add_parser(
+        "import",
+        parents=[common],
+        help="merge the feeds of an OPML file into the config's feeds_opml file",
+        description="Merge the feeds of FILE (OPML, from any feed reader) into the first file "
+        "named by the config's feeds_opml (created if missing). Feeds already configured are "
+        "skipped. Running daemons pick them up on SIGHUP.",
+    )
+    opml_in.add_argument("file", help="an OPML file")
+    opml_in.set_defaults(handler=cmd_feeds_import)
+    opml_out = feed_commands.add_parser(
+        "export",
+        parents=[common],
+        help="print every configured feed as OPML 2.0",
+        description="print every configured feed as OPML 2.0",
+    )
+    opml_out.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    opml_out.set_defaults(handler=cmd_feeds_export)
+
+
+def _rules_commands(command: CommandMaker, common: argparse.ArgumentParser) -> None:
+    """monitor rules test | backtest"""
     rules = command("rules", _group_help, "try watch queries before they go live: test, backtest")
     rule_commands = rules.add_subparsers(title="rules commands", metavar="RULES_COMMAND")
     test = rule_commands.add_parser(
@@ -139,6 +173,53 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--exclude", help="with --query: an exclude query")
     backtest.add_argument("--since", default="30d", help="how far back (first seen), e.g. 7d, 12h")
     backtest.set_defaults(handler=cmd_rules_backtest)
+
+
+def _seed_commands(command: CommandMaker, common: argparse.ArgumentParser) -> None:
+    """monitor seeds import | list, and monitor explain"""
+    seeds = command("seeds", _group_help, "articles the user already knows: import, list")
+    seed_commands = seeds.add_subparsers(title="seeds commands", metavar="SEEDS_COMMAND")
+    seed_import = seed_commands.add_parser(
+        "import",
+        parents=[common],
+        help="import known articles (text, HTML or JSON Lines) so copies of them never alert",
+        description="Import articles the user already knows. Copies of them (syndicated, "
+        "trimmed, retitled) are then recognised and suppressed. Metadata options apply to "
+        "every article imported by this call. --fingerprints also writes their "
+        "fingerprints (no text) to a file the config's seeds: list can load.",
+    )
+    seed_import.add_argument("paths", nargs="+", metavar="PATH", help="files to import")
+    seed_import.add_argument("--format", choices=["auto", "text", "html", "jsonl"], default="auto")
+    seed_import.add_argument("--title", help="the headline (else the file's title line)")
+    seed_import.add_argument("--url", help="the article's address")
+    seed_import.add_argument("--published", help="ISO date or time, e.g. 2025-09-18")
+    seed_import.add_argument("--source", help="the publisher, e.g. 'The Globe and Mail'")
+    seed_import.add_argument("--fingerprints", metavar="FILE", help="merge fingerprints into FILE")
+    seed_import.add_argument(
+        "--no-store",
+        action="store_true",
+        help="only write --fingerprints; leave the database alone",
+    )
+    seed_import.set_defaults(handler=cmd_seeds_import)
+    seed_list = seed_commands.add_parser(
+        "list",
+        parents=[common],
+        help="list the known articles",
+        description="list the known articles",
+    )
+    seed_list.set_defaults(handler=cmd_seeds_list)
+    explain = command(
+        "explain",
+        cmd_explain,
+        "show why an entry matched, and whether (and of what) it is a duplicate",
+    )
+    explain.add_argument(
+        "entry", help="an entry id (see `monitor rules backtest`), or its link or guid"
+    )
+
+
+def _db_commands(command: CommandMaker, common: argparse.ArgumentParser) -> None:
+    """monitor db upgrade | current"""
     db = command("db", _group_help, "database schema: upgrade, current")
     db_commands = db.add_subparsers(title="db commands", metavar="DB_COMMAND")
     for name, handler, text in (
@@ -147,7 +228,6 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = db_commands.add_parser(name, parents=[common], help=text, description=text)
         sub.set_defaults(handler=handler)
-    return parser
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -191,7 +271,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
             print(f"  unchanged  {outcome.url}")
         else:
             print(
-                f"  ok         {outcome.url}: {outcome.seen} items, {outcome.new} new, {outcome.matched} matched"
+                f"  ok         {outcome.url}: {outcome.seen} items, {outcome.new} new, "
+                f"{outcome.matched} matched, {outcome.duplicates} duplicates"
             )
     print(summary.line())
     return 0
@@ -225,6 +306,131 @@ def cmd_digest(args: argparse.Namespace) -> int:
             )
             failed = failed or outcome.status != "sent"
     return 1 if failed else 0
+
+
+def cmd_feeds_import(args: argparse.Namespace) -> int:
+    from monitor.opml import Subscription, parse_opml, render_opml
+
+    config = _config(args)
+    if not config.feeds_opml:
+        print(
+            "error: the config has no feeds_opml file to import into; add for example\n"
+            "  feeds_opml: [feeds.opml]\nand run this again",
+            file=sys.stderr,
+        )
+        return 1
+    incoming = parse_opml(Path(args.file).read_bytes(), args.file)
+    target = Path(config.feeds_opml[0])
+    current = parse_opml(target.read_bytes(), str(target)) if target.exists() else []
+    configured = {feed.url for feed in config.feeds}
+    added = [sub for sub in incoming if sub.url not in configured]
+    merged: list[Subscription] = current + added
+    target.write_text(render_opml(merged), encoding="utf-8")
+    print(
+        f"{target}: {len(added)} feeds added, {len(incoming) - len(added)} already configured; "
+        f"{len(merged)} feeds in the file"
+    )
+    return 0
+
+
+def cmd_feeds_export(args: argparse.Namespace) -> int:
+    from monitor.opml import Subscription, render_opml
+
+    config = _config(args)
+    subs = [Subscription(f.url, f.display_name, f.tags) for f in config.feeds]
+    document = render_opml(subs)
+    if args.output:
+        Path(args.output).write_text(document, encoding="utf-8")
+        print(f"{args.output}: {len(subs)} feeds")
+    else:
+        print(document, end="")
+    return 0
+
+
+def cmd_seeds_import(args: argparse.Namespace) -> int:
+    from monitor.dedup.seeds import (
+        fingerprint_seed,
+        parse_published,
+        read_seeds,
+        write_fingerprints,
+    )
+
+    published = parse_published(args.published, "--published")
+    seeds = []
+    for path in args.paths:
+        seeds += read_seeds(Path(path), args.format, args.title, args.url, published, args.source)
+    if not args.no_store:
+        pipeline = _pipeline(_config(args))
+        for seed, stored in pipeline.import_seeds(seeds):
+            state = f"stored as entry {stored}" if stored else "already known"
+            print(f"{seed.title or '(untitled)'}: {state}")
+    elif not args.fingerprints:
+        print("error: --no-store needs --fingerprints", file=sys.stderr)
+        return 2
+    if args.fingerprints:
+        total = write_fingerprints(Path(args.fingerprints), [fingerprint_seed(s) for s in seeds])
+        print(f"{args.fingerprints}: {total} known articles (fingerprints only, no text)")
+    return 0
+
+
+def cmd_seeds_list(args: argparse.Namespace) -> int:
+    seeds = _pipeline(_config(args)).store.seeds()
+    if not seeds:
+        print("no known articles (import some with `monitor seeds import`)")
+    for seed in seeds:
+        entry = seed.entry
+        when = f"{entry.published:%Y-%m-%d}" if entry.published else "date unknown"
+        body = "text" if entry.summary else "fingerprint only"
+        print(f"{seed.id:6d}  {when}  {entry.feed_name}: {entry.title or '(untitled)'} [{body}]")
+        if entry.link:
+            print(f"        {entry.link}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from monitor.rules.explain import explain
+
+    store = _pipeline(_config(args)).store
+    ids = [int(args.entry)] if args.entry.isdigit() else store.find_entry_ids(args.entry)
+    if not ids:
+        print(f"error: no stored entry with id, link or guid {args.entry!r}", file=sys.stderr)
+        return 1
+    for entry_id in ids:
+        record = store.entry_record(entry_id)
+        entry = record.stored.entry
+        print(f"entry {entry_id}: {entry.title or '(untitled)'}")
+        print(
+            f"  source {entry.feed_name}; first seen {record.stored.first_seen:%Y-%m-%d %H:%M} UTC"
+        )
+        if entry.link:
+            print(f"  {entry.link}")
+        duplicate = record.duplicate
+        if duplicate is not None:
+            verb = (
+                "joined the story of"
+                if duplicate.outcome == "joined"
+                else "suppressed as a copy of"
+            )
+            print(
+                f"  duplicate: {verb} entry {duplicate.of_id} "
+                f"({record.duplicate_source}: {record.duplicate_title or '(untitled)'})"
+            )
+            print(f"    signal {duplicate.signal}, score {duplicate.score:.2f}: {duplicate.reason}")
+        elif not record.alertable:
+            print("  not alerted: stored as backfill or as a known article")
+        else:
+            print("  original (no duplicate of anything known)")
+        if len(record.story) > 1:
+            print("  story:")
+            for member_id, source, title in record.story:
+                print(f"    {member_id:6d}  {source}: {title}")
+        for alert, digest in record.alerts:
+            print(f"  alert {alert}: " + (f"in digest {digest}" if digest else "pending"))
+        if record.stored.matches:
+            print("  " + explain(entry, record.stored.matches).replace("\n", "\n  "))
+        else:
+            print("  matched no watch")
+    return 0
 
 
 def _html_path(requested: str, alert: str, alerts: int) -> Path:
@@ -293,7 +499,11 @@ def _now() -> datetime:
 
 
 def _group_help(args: argparse.Namespace) -> int:
-    print("usage: monitor db {upgrade,current} | monitor rules {test,backtest}", file=sys.stderr)
+    print(
+        "usage: monitor db {upgrade,current} | monitor rules {test,backtest} | "
+        "monitor seeds {import,list} | monitor feeds {import,export}",
+        file=sys.stderr,
+    )
     return 2
 
 

@@ -349,6 +349,15 @@ class Config(_Model):
     watches: tuple[WatchConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()
     smtp: SmtpConfig | None = None
+    dedup: dict[str, float | int] = Field(default_factory=dict)
+    """Near-duplicate thresholds overriding the defaults of ``monitor.dedup.settings``."""
+    feeds_opml: tuple[str, ...] = ()
+    """OPML files whose feeds are polled too (interval from ``feeds_opml_interval``);
+    relative to this file. ``monitor feeds import`` merges into the first one."""
+    feeds_opml_interval: Duration = timedelta(minutes=15)
+    """Poll interval of the feeds that come from ``feeds_opml``."""
+    seeds: tuple[str, ...] = ()
+    """Fingerprint files of known (baseline) articles, loaded at start; relative to this file."""
     digest_max_items: int = Field(default=200, gt=0)
     """Most stories one digest carries; the rest wait for the next one."""
 
@@ -411,9 +420,19 @@ def parse_config(
         problems += [_describe(doc, err) for err in exc.errors()]
         raise ConfigError(problems, source) from None
     problems += _cross_check(config, doc)
+    root = base_dir or Path(".")
+    opml_files = tuple(str((root / path).resolve()) for path in config.feeds_opml)
+    feeds = list(config.feeds)
+    for index, path in enumerate(opml_files):
+        feeds += _opml_feeds(path, doc, index, config, problems)
+    config = config.model_copy(update={"feeds_opml": opml_files, "feeds": tuple(_unique(feeds))})
+    seeds = tuple(str((root / seed).resolve()) for seed in config.seeds)
+    for index, seed in enumerate(seeds):
+        if not Path(seed).is_file():
+            problems.append(f"{doc.where(('seeds', index))}: no such file: {seed}")
     if problems:
         raise ConfigError(problems, source)
-    return config
+    return config.model_copy(update={"seeds": seeds})
 
 
 def _describe(doc: YamlDocument, error: Any) -> str:
@@ -523,7 +542,57 @@ def _cross_check(config: Config, doc: YamlDocument) -> list[str]:
             f"({config.fetch.timeout}), or a slow poll would be taken over while still running"
         )
     problems += _check_queries(config, doc)
+    problems += _check_dedup(config, doc)
     return problems
+
+
+def _opml_feeds(
+    path: str, doc: YamlDocument, index: int, config: Config, problems: list[str]
+) -> list[FeedConfig]:
+    from monitor.opml import parse_opml
+
+    where = doc.where(("feeds_opml", index))
+    if not Path(path).is_file():  # `monitor feeds import` creates it
+        return []
+    try:
+        subscriptions = parse_opml(Path(path).read_bytes(), path)
+    except ConfigError as exc:
+        problems += [f"{where}: {p}" for p in exc.problems]
+        return []
+    feeds = []
+    for sub in subscriptions:
+        try:
+            feeds.append(
+                FeedConfig(
+                    url=sub.url, name=sub.name, interval=config.feeds_opml_interval, tags=sub.tags
+                )
+            )
+        except ValidationError as exc:
+            problems.append(f"{where}: {path}: feed {sub.url!r}: {exc.errors()[0]['msg']}")
+    return feeds
+
+
+def _unique(feeds: list[FeedConfig]) -> list[FeedConfig]:
+    """Feeds by URL, the config's own entry winning over an OPML one."""
+    seen: dict[str, FeedConfig] = {}
+    for feed in feeds:
+        seen.setdefault(feed.url, feed)
+    return list(seen.values())
+
+
+def _check_dedup(config: Config, doc: YamlDocument) -> list[str]:
+    from monitor.dedup.settings import with_overrides
+
+    try:
+        with_overrides(config.dedup)
+    except ConfigError as exc:
+        # Each problem reads "dedup.NAME: message"; point it at NAME's line.
+        described = []
+        for problem in exc.problems:
+            key, _, message = problem.partition(": ")
+            described.append(f"{doc.where(tuple(key.split('.')))}: {message}")
+        return described
+    return []
 
 
 def _check_queries(config: Config, doc: YamlDocument) -> list[str]:

@@ -22,19 +22,26 @@ no decisions of its own beyond ordering them.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import random
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.config import AlertConfig, Config, FeedConfig, in_quiet_hours
+from monitor.dedup.features import features_to_json, fingerprint_entry
+from monitor.dedup.index import MemoryIndex, StoredDocument, find_duplicate, remember
 from monitor.dedup.keys import entry_key
+from monitor.dedup.layered import LayeredIndex
+from monitor.dedup.seeds import SEED_FEED_URL, SEED_SOURCE, Seed, read_fingerprints
+from monitor.dedup.settings import with_overrides
 from monitor.deliver.relay import RelayOutcome, delivery_targets, relay
 from monitor.digest.build import build_digest
 from monitor.errors import (
@@ -50,9 +57,10 @@ from monitor.fetch.unchanged import body_hash
 from monitor.ops import metrics
 from monitor.ops.failpoints import failpoint
 from monitor.parse.feed import parse_feed
+from monitor.parse.urls import canonical_url
 from monitor.rules import RuleSet, WatchSpec, compile_watches
 from monitor.store.queries import Delivery, FeedState, PollRecord, Store
-from monitor.types import Digest, Entry, Match, NewEntry
+from monitor.types import Digest, DuplicateOf, Entry, Match, NewEntry
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +86,8 @@ class FeedOutcome:
     """New items that matched at least one watch."""
     queued: int = 0
     """New items queued for at least one alert."""
+    duplicates: int = 0
+    """New items that copy an article already known (joined to its story or suppressed)."""
     error: str | None = None
     error_kind: str = ""
     """A metrics label for the error (``timeout``, ``http_5xx``, ``parse``...)."""
@@ -106,9 +116,11 @@ class PollSummary:
     def line(self) -> str:
         seconds = (self.finished_at - self.started_at).total_seconds()
         unchanged = sum(1 for f in self.feeds if f.status == "not_modified")
+        duplicates = sum(f.duplicates for f in self.feeds)
         return (
             f"poll: {len(self.feeds)} feeds in {seconds:.1f}s, {self.new} new entries, "
-            f"{self.matched} matched, {unchanged} unchanged, {len(self.errors)} failed"
+            f"{self.matched} matched, {duplicates} duplicates, {unchanged} unchanged, "
+            f"{len(self.errors)} failed"
         )
 
 
@@ -154,8 +166,57 @@ class Pipeline:
         self.clock = clock
         self.rng = rng or random.Random()
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.dedup = with_overrides(config.dedup)
+        for path in config.seeds:
+            self.load_seed_fingerprints(Path(path))
         self.rules = compile_rules(config)
         store.sync_feeds((f.url, f.display_name, f.interval) for f in config.feeds)
+
+    # --- known articles ------------------------------------------------------------------
+
+    def import_seeds(self, seeds: Sequence[Seed]) -> list[tuple[Seed, int | None]]:
+        """Store known articles with their text; None for one that was known already."""
+        now = self.clock()
+        results = []
+        for seed in seeds:
+            features = seed.features()
+            entry = Entry(
+                feed_url=SEED_FEED_URL,
+                feed_name=seed.source or SEED_SOURCE,
+                title=seed.title,
+                link=seed.url,
+                canonical_link=canonical_url(seed.url) if seed.url else None,
+                guid=None,
+                summary=seed.text,
+                published=seed.published,
+            )
+            stored = self.store.add_seed(seed.key, entry, features.keys, None, now, seed.source)
+            results.append((seed, stored))
+        return results
+
+    def load_seed_fingerprints(self, path: Path) -> int:
+        """Make the known articles of a fingerprint file known (once); return how many were new."""
+        added = 0
+        now = self.clock()
+        for seed in read_fingerprints(path):
+            entry = Entry(
+                feed_url=SEED_FEED_URL,
+                feed_name=seed.source or SEED_SOURCE,
+                title=seed.title,
+                link=seed.url,
+                canonical_link=canonical_url(seed.url) if seed.url else None,
+                guid=None,
+                summary="",
+                published=seed.published,
+            )
+            fingerprint = json.dumps(features_to_json(seed.features))
+            if self.store.add_seed(
+                seed.key, entry, seed.features.keys, fingerprint, now, seed.source
+            ):
+                added += 1
+        if added:
+            log.info("%s: %d known articles loaded", path, added)
+        return added
 
     # --- poll ----------------------------------------------------------------------------
 
@@ -254,23 +315,51 @@ class Pipeline:
             return FeedOutcome(url, "error", error=str(exc), error_kind="store")
 
     def _store_new(self, entries: Sequence[Entry], state: FeedState, now: datetime) -> FeedOutcome:
-        keyed = {
-            entry_key(entry): entry for entry in entries
-        }  # identify; a repeat inside one feed is one item
+        # identify: one key per entry; a repeat inside one feed document is one item
+        keyed = {entry_key(entry): entry for entry in entries}
         known = self.store.known_keys(keyed)
         fresh = [(key, entry) for key, entry in keyed.items() if key not in known]
         items: list[NewEntry] = []
         routes: dict[str, tuple[str, ...]] = {}
-        for key, entry in fresh:
-            alertable = not is_backfill(entry, state, now, self.config)
-            matches = tuple(self.rules.match(entry))
-            items.append(NewEntry(key, entry, alertable, matches))
-            if alertable and matches:
-                routes[key] = route(matches, self.config.alerts)
+        settings = self.dedup
+        batch = MemoryIndex()
+        with self.store.dedup_index() as archive:
+            index = LayeredIndex(archive, batch)
+            for position, (key, entry) in enumerate(fresh):
+                alertable = not is_backfill(entry, state, now, self.config)
+                matches = tuple(self.rules.match(entry))
+                features = fingerprint_entry(entry, scheme=settings.scheme)
+                decision = find_duplicate(features, index, settings)
+                duplicate = None
+                if decision.is_duplicate and decision.of_id is not None:
+                    duplicate = DuplicateOf(
+                        decision.of_id,
+                        decision.signal or "",
+                        decision.score,
+                        decision.reason,
+                        self._story_outcome(decision.of_id, items, routes),
+                    )
+                    keys = features.exact_keys  # a copy adds no new text to recognise
+                else:
+                    document = StoredDocument(
+                        -(position + 1),
+                        entry.title,
+                        entry.text,
+                        entry.link,
+                        entry.guid,
+                        entry.feed_url,
+                    )
+                    remember(document, features, batch)
+                    keys = features.keys
+                items.append(NewEntry(key, entry, alertable, matches, duplicate, keys))
+                if alertable and matches and duplicate is None:
+                    routes[key] = route(matches, self.config.alerts)
         stored = self.store.add_entries(state.url, items, routes, now)
         for item in items:
             for match in item.matches:
                 metrics.MATCHES.labels(match.watch).inc()
+            if item.duplicate is not None:
+                metrics.ENTRIES.labels(f"duplicate_{item.duplicate.outcome}").inc()
         return FeedOutcome(
             state.url,
             "updated",
@@ -278,7 +367,19 @@ class Pipeline:
             new=len(stored),
             matched=sum(1 for item in items if item.matches),
             queued=len(routes),
+            duplicates=sum(1 for item in items if item.duplicate is not None),
         )
+
+    def _story_outcome(
+        self, of_id: int, batch: Sequence[NewEntry], routes: Mapping[str, Sequence[str]]
+    ) -> str:
+        """``joined`` when the original still waits for a digest, else ``suppressed``."""
+        if of_id < 0:
+            original = batch[-of_id - 1]
+            waiting = original.duplicate is None and original.alertable and original.key in routes
+            return "joined" if waiting else "suppressed"
+        story = self.store.story_state(of_id)
+        return "joined" if story.pending and not story.is_seed else "suppressed"
 
     # --- digests -------------------------------------------------------------------------
 
@@ -371,6 +472,11 @@ class Pipeline:
         digest = build_digest(
             digest_id, alert.name, alert.watches, pending, now, max_items=alert.max_items
         )
+        notices = self.store.feeds_needing_attention(
+            alert.name, self.config.fetch.broken_after_failures
+        )
+        if notices:
+            digest = digest.model_copy(update={"attention": tuple(notices)})
         if 0 < digest.item_count < alert.min_items:
             log.info(
                 "alert %s: %d items, fewer than min_items %d; they wait",
@@ -386,6 +492,8 @@ class Pipeline:
         if not self.store.create_digest(digest, ids, targets, now):
             log.info("alert %s: items were claimed by another process; skipping", alert.name)
             return None
+        if notices and targets:
+            self.store.mark_noticed(alert.name, [n.url for n in notices], now)
         log.info(
             "alert %s: queued digest %s with %d items", alert.name, digest.id, digest.item_count
         )

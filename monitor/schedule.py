@@ -114,11 +114,15 @@ class Daemon:
 
     async def poll_tick(self) -> int:
         """Claim due feeds and poll them, round after round, until none is due."""
+        if self._stop.is_set():
+            return 0  # stopping: claim nothing new
         pipeline = self.pipeline
         config = pipeline.config
         by_url = {feed.url: feed for feed in config.feeds}
         polled = 0
         for _ in range(MAX_CLAIM_ROUNDS):
+            if self._stop.is_set():
+                break
             now = pipeline.clock()
             claims = pipeline.store.claim_due_feeds(
                 self.owner, now, now + config.replica.feed_lease, config.replica.claim_batch
@@ -143,6 +147,8 @@ class Daemon:
 
     async def digest_tick(self) -> None:
         """Send the digest of every alert whose due time has come, if this replica wins it."""
+        if self._stop.is_set():
+            return
         pipeline = self.pipeline
         now = pipeline.clock()
         for alert in pipeline.config.alerts:
@@ -163,7 +169,8 @@ class Daemon:
                 )
 
     async def relay_tick(self) -> None:
-        await asyncio.to_thread(self.pipeline.relay_due, self.owner)
+        if not self._stop.is_set():
+            await asyncio.to_thread(self.pipeline.relay_due, self.owner)
 
     # --- reload, readiness, life cycle ----------------------------------------------------
 
@@ -265,9 +272,13 @@ class Daemon:
             log.info("monitor stopped")
 
 
-async def _drain(loop: asyncio.AbstractEventLoop) -> None:
-    # Let jobs already running (a poll writing its entries) finish before the loop closes.
+async def _drain(loop: asyncio.AbstractEventLoop, seconds: float = 30) -> None:
+    # Let jobs already running (a poll writing its entries) finish before the loop closes,
+    # including one the scheduler handed over just as it stopped.
     current = asyncio.current_task()
-    pending = [t for t in asyncio.all_tasks(loop) if t is not current and not t.done()]
-    if pending:
-        await asyncio.wait(pending, timeout=30)
+    deadline = loop.time() + seconds
+    while (remaining := deadline - loop.time()) > 0:
+        pending = [t for t in asyncio.all_tasks(loop) if t is not current and not t.done()]
+        if not pending:
+            return
+        await asyncio.wait(pending, timeout=remaining)

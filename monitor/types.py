@@ -172,6 +172,18 @@ class DigestSection(_Frozen):
     """Items of this watch left out by the digest's ``max_items`` ("and N more")."""
 
 
+class FeedNotice(_Frozen):
+    """A feed that keeps failing, shown once in each alert's next digest."""
+
+    name: str
+    url: str
+    failures: int
+    """Consecutive failed polls."""
+    last_error: str | None
+    disabled: bool = False
+    """The publisher answered 410 Gone: monitor stopped polling it."""
+
+
 class Digest(_Frozen):
     """Everything one alert sends in one run, independent of the channel."""
 
@@ -187,6 +199,9 @@ class Digest(_Frozen):
     omitted: int = 0
     """Stories left out by ``max_items``: counted, named in "and N more", not shown."""
 
+    attention: tuple[FeedNotice, ...] = ()
+    """Feeds needing attention (failing or gone), each carried once per alert."""
+
     @property
     def item_count(self) -> int:
         """How many stories the digest carries."""
@@ -196,6 +211,22 @@ class Digest(_Frozen):
     def total_count(self) -> int:
         """How many new stories there were: those carried plus those left out."""
         return self.item_count + self.omitted
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateOf:
+    """Why an entry is not new: the duplicate decision, as stored and explained."""
+
+    of_id: int
+    """The stored entry (or seed) it duplicates; a negative number -(i + 1) points at
+    the i-th entry of the same batch, not stored yet."""
+    signal: str
+    """``canonical_url``, ``guid``, ``text_hash`` or ``near_duplicate``."""
+    score: float
+    reason: str
+    outcome: str
+    """``joined``: a copy of a story still waiting to be delivered, shown as "also";
+    ``suppressed``: a copy of something delivered, known (a seed) or never alerted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +241,10 @@ class NewEntry:
     """False for backfill (too old on a feed's first poll): stored, never alerted."""
     matches: tuple[Match, ...] = ()
     """The watches that fired on it."""
+    duplicate: DuplicateOf | None = None
+    """Set when it copies an article already known: then it is never queued itself."""
+    dedup_keys: tuple[int, ...] = ()
+    """Near-duplicate index keys to store for it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,3 +259,5 @@ class StoredEntry:
     """When this monitor first stored it."""
     matches: tuple[Match, ...]
     """The watches that fired on it."""
+    also: tuple[str, ...] = ()
+    """Other sources whose copies of this story joined it (near-duplicates)."""

@@ -164,3 +164,64 @@ def fingerprint_entry(
         doc_id=doc_id,
         scheme=scheme,
     )
+
+
+def features_to_json(features: Features) -> dict[str, object]:
+    """A JSON-able form of ``features`` without the text: hashes, counts, the headline.
+
+    This is what ships for baseline articles whose text the project may not
+    hold: shingle hashes cannot be turned back into the words.
+    """
+    return {
+        "canonical_url": features.canonical_url,
+        "url_fragment": features.url_fragment,
+        "url_is_specific": features.url_is_specific,
+        "guid_key": features.guid_key,
+        "title": features.title,
+        "title_words": sorted(features.title_words),
+        "token_count": features.token_count,
+        "text_hash": features.text_hash,
+        "shingle_order": list(features.shingle_order),
+        "lead_shingles": sorted(features.lead_shingles),
+        "facts": sorted(features.facts),
+        "exact_keys": list(features.exact_keys),
+        "opening_keys": list(features.opening_keys),
+        "band_keys": list(features.band_keys),
+    }
+
+
+def features_from_json(data: dict[str, object], doc_id: int | None = None) -> Features:
+    """The inverse of :func:`features_to_json`."""
+
+    def ints(key: str) -> tuple[int, ...]:
+        value = data.get(key) or []
+        assert isinstance(value, list)
+        return tuple(int(v) for v in value)
+
+    def strings(key: str) -> frozenset[str]:
+        value = data.get(key) or []
+        assert isinstance(value, list)
+        return frozenset(str(v) for v in value)
+
+    order = ints("shingle_order")
+    canonical = data.get("canonical_url")
+    gkey = data.get("guid_key")
+    digest = data.get("text_hash")
+    return Features(
+        doc_id=doc_id,
+        canonical_url=str(canonical) if canonical else None,
+        url_fragment=str(data.get("url_fragment") or ""),
+        url_is_specific=bool(data.get("url_is_specific")),
+        guid_key=str(gkey) if gkey else None,
+        title=str(data.get("title") or ""),
+        title_words=strings("title_words"),
+        token_count=int(str(data.get("token_count") or 0)),
+        text_hash=str(digest) if digest else None,
+        shingles=frozenset(order),
+        shingle_order=order,
+        lead_shingles=frozenset(ints("lead_shingles")),
+        facts=strings("facts"),
+        exact_keys=ints("exact_keys"),
+        opening_keys=ints("opening_keys"),
+        band_keys=ints("band_keys"),
+    )

@@ -52,6 +52,8 @@ class StoredDocument:
     link: str | None = None
     guid: str | None = None
     feed_url: str | None = None
+    features: Features | None = None
+    """Precomputed features, for an article stored without its text (a shipped seed)."""
 
 
 class DedupIndex(Protocol):
@@ -77,6 +79,8 @@ def stored_features(document: StoredDocument, settings: DedupSettings) -> Featur
 
     Without lookup keys: a candidate is only compared, never looked up.
     """
+    if document.features is not None:
+        return document.features
     return fingerprint(
         title=document.title,
         text=document.text,

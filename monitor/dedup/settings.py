@@ -9,7 +9,9 @@ never sees a story because it was taken for another one is badly served.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from monitor.dedup.signature import V1, SignatureScheme
 from monitor.errors import ConfigError
@@ -129,3 +131,18 @@ class DedupSettings:
         ]
         if problems:
             raise ConfigError(problems)
+
+
+def with_overrides(values: Mapping[str, float]) -> DedupSettings:
+    """Defaults changed by the config's ``dedup:`` mapping (the scheme is not a setting).
+
+    Raises ConfigError naming ``dedup.<key>`` for an unknown key or a bad value.
+    """
+    tunable = DedupSettings.__dataclass_fields__.keys() - {"scheme"}
+    unknown = sorted(set(values) - tunable)
+    if unknown:
+        raise ConfigError(
+            [f"dedup.{key}: unknown key (known: {', '.join(sorted(tunable))})" for key in unknown]
+        )
+    changes: dict[str, Any] = dict(values)  # each is range-checked in __post_init__
+    return replace(DedupSettings(), **changes)

@@ -4,9 +4,9 @@ Input: the entries queued for one alert (with their matches), the alert's
 watch order, a digest id and ``now``. Output: a :class:`~monitor.types.Digest`
 that every channel renders the same way.
 
-* **Stories, then watches.** Each story appears once. A story is one entry
-  today; when the dedup stage groups entries into stories it fills
-  ``DigestItem.also`` with the other sources and the digest shows them. An
+* **Stories, then watches.** Each story appears once, as its first entry;
+  the other sources that carried it (near-duplicates grouped by the dedup
+  stage) come as ``DigestItem.also`` and the digest shows them. An
   entry matching several of the alert's watches is listed under the first of
   them in the alert's order; its other matches travel with it, so the reader
   sees every reason.
@@ -116,6 +116,7 @@ def _item(stored: StoredEntry, matches: tuple[Match, ...], width: int) -> Digest
         snippet=snippet,
         snippet_field=field,
         title_parts=_title_parts(entry.title, matches),
+        also=stored.also,
     )
 
 

@@ -30,7 +30,7 @@ from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from monitor.types import Digest, DigestItem
+from monitor.types import Digest, DigestItem, FeedNotice
 
 Part = tuple[str, bool]
 """A segment of text and whether it is a highlighted hit."""
@@ -160,6 +160,8 @@ class DigestView:
     shown: int
     omitted: int
     timezone: str
+    attention: tuple[FeedNotice, ...] = ()
+    """Feeds needing attention, as the digest carries them."""
 
     @property
     def total(self) -> int:
@@ -220,6 +222,15 @@ def digest_view(digest: Digest, timezone: str = "UTC") -> DigestView:
         shown=digest.item_count,
         omitted=digest.omitted,
         timezone=timezone,
+        attention=tuple(
+            notice.model_copy(
+                update={
+                    "name": clean(notice.name),
+                    "last_error": clean(notice.last_error or "") or None,
+                }
+            )
+            for notice in digest.attention
+        ),
     )
 
 

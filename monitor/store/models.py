@@ -105,6 +105,46 @@ class EntryRow(SQLModel, table=True):
     author: str | None = Field(default=None, max_length=500)
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     alertable: bool = True
+    duplicate_of: int | None = Field(default=None, foreign_key="entries.id", index=True)
+    """The stored article (or seed) this entry duplicates; None for an original."""
+    dup_signal: str | None = Field(default=None, max_length=30)
+    """How it was recognised: canonical_url, guid, text_hash or near_duplicate."""
+    dup_score: float | None = None
+    dup_reason: str | None = Field(default=None, sa_type=sa.Text)
+    """The decision in words: which article, which signal, the scores."""
+    dup_outcome: str | None = Field(default=None, max_length=20)
+    """``joined`` (a copy of an undelivered story: shown as "also") or ``suppressed``."""
+    story_id: int | None = Field(default=None, index=True)
+    """The first entry of the story this one belongs to (itself for an original)."""
+    fingerprint: str | None = Field(default=None, sa_type=sa.Text)
+    """Dedup features as JSON, for articles known only by fingerprint (shipped seeds)."""
+    source: str | None = Field(default=None, max_length=300)
+    """The publisher of a known (seed) article; feed entries take their feed's name."""
+
+
+class FeedNoticeRow(SQLModel, table=True):
+    """A failing feed already reported in one alert's digest (forgotten when it recovers)."""
+
+    __tablename__: ClassVar[str] = "feed_notices"
+    __table_args__ = (sa.UniqueConstraint("alert", "feed_id", name="uq_feed_notices_alert_feed"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert: str = Field(max_length=100)
+    feed_id: int = Field(foreign_key="feeds.id", index=True)
+    reported_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DedupKeyRow(SQLModel, table=True):
+    """The near-duplicate index: lookup key -> entry (see monitor.dedup.index)."""
+
+    __tablename__: ClassVar[str] = "dedup_keys"
+
+    key: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    entry_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("entries.id"), primary_key=True, autoincrement=False
+        )
+    )
 
 
 class MatchRow(SQLModel, table=True):

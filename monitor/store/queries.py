@@ -22,8 +22,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from monitor.dedup.seeds import SEED_FEED_URL, SEED_SOURCE
 from monitor.errors import StoreError
 from monitor.store.db import create_engine, safe_url, upgrade
+from monitor.store.dedup_index import DatabaseDedupIndex
 from monitor.store.models import (
     FAILED,
     PENDING,
@@ -31,13 +33,24 @@ from monitor.store.models import (
     AlertItemRow,
     AlertScheduleRow,
     ChannelStateRow,
+    DedupKeyRow,
     DeliveryRow,
     DigestRow,
     EntryRow,
+    FeedNoticeRow,
     FeedRow,
     MatchRow,
 )
-from monitor.types import Digest, Entry, Match, NewEntry, Span, StoredEntry
+from monitor.types import (
+    Digest,
+    DuplicateOf,
+    Entry,
+    FeedNotice,
+    Match,
+    NewEntry,
+    Span,
+    StoredEntry,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +93,35 @@ class PollRecord:
     """A permanent redirect's target."""
     gone: bool = False
     """The publisher answered 410 Gone: disable the feed."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoryState:
+    """Where a stored entry's story stands, for a new copy of it."""
+
+    root_id: int
+    """The story's first entry."""
+    is_seed: bool
+    """The story is a known (baseline) article."""
+    pending: bool
+    """Some alert still waits to deliver it: a new copy joins it."""
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRecord:
+    """Everything ``monitor explain`` shows about one stored entry."""
+
+    stored: StoredEntry
+    key: str
+    alertable: bool
+    duplicate: DuplicateOf | None
+    duplicate_title: str | None
+    duplicate_source: str | None
+    story_id: int | None
+    story: tuple[tuple[int, str, str], ...]
+    """Every entry of its story: (id, source, title)."""
+    alerts: tuple[tuple[str, str | None], ...]
+    """(alert, digest id or None while pending)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +254,10 @@ class Store:
                 row.first_polled_at = row.first_polled_at or record.now
                 row.last_error, row.consecutive_failures = None, 0
                 row.broken_reported_at = None
+                if row.disabled_at is None:  # recovered: a new failure streak is news again
+                    session.execute(
+                        sa.delete(FeedNoticeRow).where(col(FeedNoticeRow.feed_id) == row.id)
+                    )
                 if record.body_hash is not None:
                     row.body_hash = record.body_hash
             else:
@@ -289,11 +335,40 @@ class Store:
                 released += int(result.rowcount)  # type: ignore[attr-defined]
             return released
 
-    def mark_broken_reported(self, urls: Sequence[str], now: datetime) -> None:
+    def feeds_needing_attention(self, alert: str, min_failures: int) -> list[FeedNotice]:
+        """Active feeds failing ``min_failures`` times in a row, or gone (410), that
+        ``alert`` has not been told about during this streak."""
         with self.session() as session:
-            session.execute(
-                sa.update(FeedRow).where(col(FeedRow.url).in_(urls)).values(broken_reported_at=now)
+            told = select(FeedNoticeRow.feed_id).where(FeedNoticeRow.alert == alert)
+            rows = session.exec(
+                select(FeedRow)
+                .where(
+                    col(FeedRow.active),
+                    sa.or_(
+                        col(FeedRow.consecutive_failures) >= min_failures,
+                        col(FeedRow.disabled_at).is_not(None),
+                    ),
+                    col(FeedRow.id).not_in(told),
+                )
+                .order_by(col(FeedRow.url))
             )
+            return [
+                FeedNotice(
+                    name=row.name,
+                    url=row.url,
+                    failures=row.consecutive_failures,
+                    last_error=row.last_error,
+                    disabled=row.disabled_at is not None,
+                )
+                for row in rows
+            ]
+
+    def mark_noticed(self, alert: str, urls: Sequence[str], now: datetime) -> None:
+        """``alert``'s digest carried these feeds: do not repeat them this streak."""
+        with self.session() as session:
+            for feed_id in session.exec(select(FeedRow.id).where(col(FeedRow.url).in_(urls))):
+                if feed_id is not None:
+                    session.add(FeedNoticeRow(alert=alert, feed_id=feed_id, reported_at=now))
 
     def enable_feed(self, url: str) -> None:
         """Undo a 410 disable (the publisher brought the feed back)."""
@@ -333,6 +408,81 @@ class Store:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    # --- near-duplicates ------------------------------------------------------------------
+
+    @contextmanager
+    def dedup_index(self) -> Iterator[DatabaseDedupIndex]:
+        """The near-duplicate index, read in one session (for a batch of lookups)."""
+        with self.session() as session:
+            yield DatabaseDedupIndex(session)
+
+    def story_state(self, entry_id: int) -> StoryState:
+        with self.session() as session:
+            row = session.get(EntryRow, entry_id)
+            if row is None:
+                raise StoreError(f"no entry with id {entry_id}")
+            root = row.story_id or row.id
+            assert root is not None
+            feed = session.get(FeedRow, row.feed_id)
+            members = select(EntryRow.id).where(
+                sa.or_(col(EntryRow.id) == root, col(EntryRow.story_id) == root)
+            )
+            pending = session.exec(
+                select(sa.func.count()).where(
+                    col(AlertItemRow.entry_id).in_(members), col(AlertItemRow.digest_id).is_(None)
+                )
+            ).one()
+            return StoryState(root, feed is not None and feed.url == SEED_FEED_URL, bool(pending))
+
+    # --- baseline (seed) articles ----------------------------------------------------------
+
+    def add_seed(
+        self,
+        key: str,
+        entry: Entry,
+        keys: Sequence[int],
+        fingerprint: str | None,
+        now: datetime,
+        source: str | None = None,
+    ) -> int | None:
+        """Store a known article (with its text, or only its fingerprint) and index it.
+
+        Returns its id, or None when an article with this key was known already.
+        """
+        with self.session() as session:
+            feed = session.exec(select(FeedRow).where(FeedRow.url == SEED_FEED_URL)).one_or_none()
+            if feed is None:
+                feed = FeedRow(url=SEED_FEED_URL, name=SEED_SOURCE, active=False)
+                session.add(feed)
+                session.flush()
+            item = NewEntry(key, entry, alertable=False, dedup_keys=tuple(keys))
+            entry_id = self._insert_entry(session, feed.id, item, now, fingerprint, source)
+            if entry_id is not None:
+                self._insert_keys(session, entry_id, keys)
+            return entry_id
+
+    def seeds(self) -> list[StoredEntry]:
+        with self.session() as session:
+            ids = session.exec(
+                select(EntryRow.id)
+                .join(FeedRow, col(FeedRow.id) == EntryRow.feed_id)
+                .where(FeedRow.url == SEED_FEED_URL)
+                .order_by(col(EntryRow.id))
+            ).all()
+            return _load_stored(session, [i for i in ids if i is not None])
+
+    def _insert_keys(self, session: Session, entry_id: int, keys: Iterable[int]) -> None:
+        distinct = sorted(set(keys))
+        if not distinct:
+            return
+        table = cast(sa.Table, DedupKeyRow.__table__)  # type: ignore[attr-defined]
+        insert = postgresql.insert(table) if self.backend == "postgresql" else sqlite.insert(table)
+        session.execute(
+            insert.values(
+                [{"key": key, "entry_id": entry_id} for key in distinct]
+            ).on_conflict_do_nothing()
+        )
+
     # --- entries -------------------------------------------------------------------------
 
     def known_keys(self, keys: Iterable[str]) -> set[str]:
@@ -352,23 +502,30 @@ class Store:
         routes: Mapping[str, Sequence[str]],
         now: datetime,
     ) -> list[int]:
-        """Store new entries with their matches and queue them for alerts, atomically.
+        """Store new entries with their matches, duplicate decisions and index keys, and
+        queue the originals for alerts, atomically.
 
         ``routes`` maps an entry key to the alerts it must reach. An entry whose
         key is already stored (say, by another process a moment ago) is skipped,
-        with its matches and routes: only newly stored entries are alerted.
-        Returns the ids of the entries actually stored.
+        with its matches and routes: only newly stored entries are alerted. A
+        duplicate is never queued itself; a ``joined`` one becomes part of the
+        story it copies. Returns the ids of the entries actually stored.
         """
         if not items:
             return []
         stored: list[int] = []
+        batch_ids: dict[int, int] = {}  # -(i + 1) -> id, for duplicates of this batch's entries
         with self.session() as session:
             feed_id = _feed_row(session, feed_url).id
-            for item in items:
+            for index, item in enumerate(items):
                 entry_id = self._insert_entry(session, feed_id, item, now)
                 if entry_id is None:
                     continue
+                batch_ids[-(index + 1)] = entry_id
                 stored.append(entry_id)
+                if item.duplicate is not None:
+                    self._link_duplicate(session, entry_id, item.duplicate, batch_ids)
+                self._insert_keys(session, entry_id, item.dedup_keys)
                 for match in item.matches:
                     session.add(
                         MatchRow(
@@ -379,13 +536,39 @@ class Store:
                             matched_at=now,
                         )
                     )
-                if item.alertable:
+                if item.alertable and item.duplicate is None:
                     for alert in routes.get(item.key, ()):
                         session.add(AlertItemRow(alert=alert, entry_id=entry_id, created_at=now))
         return stored
 
+    def _link_duplicate(
+        self, session: Session, entry_id: int, duplicate: DuplicateOf, batch_ids: Mapping[int, int]
+    ) -> None:
+        of_id = batch_ids.get(duplicate.of_id) if duplicate.of_id < 0 else duplicate.of_id
+        original = session.get(EntryRow, of_id) if of_id is not None else None
+        row = session.get(EntryRow, entry_id)
+        assert row is not None
+        if original is None:  # the original was not stored after all (a race): keep the reason only
+            row.dup_reason = duplicate.reason
+            session.add(row)
+            return
+        row.duplicate_of = original.id
+        row.dup_signal = duplicate.signal
+        row.dup_score = duplicate.score
+        row.dup_reason = duplicate.reason
+        row.dup_outcome = duplicate.outcome
+        row.story_id = original.story_id or original.id
+        row.alertable = False
+        session.add(row)
+
     def _insert_entry(
-        self, session: Session, feed_id: int | None, item: NewEntry, now: datetime
+        self,
+        session: Session,
+        feed_id: int | None,
+        item: NewEntry,
+        now: datetime,
+        fingerprint: str | None = None,
+        source: str | None = None,
     ) -> int | None:
         entry = item.entry
         values: dict[str, Any] = {
@@ -402,6 +585,8 @@ class Store:
             "author": (entry.author or "")[:500] or None,
             "first_seen_at": now,
             "alertable": item.alertable,
+            "fingerprint": fingerprint,
+            "source": (source or "")[:300] or None,
         }
         table = cast(sa.Table, EntryRow.__table__)  # type: ignore[attr-defined]
         insert = postgresql.insert(table) if self.backend == "postgresql" else sqlite.insert(table)
@@ -412,6 +597,64 @@ class Store:
         )
         result = session.execute(statement).scalar_one_or_none()
         return int(result) if result is not None else None
+
+    def entry_record(self, entry_id: int) -> EntryRecord:
+        """An entry with its matches, duplicate decision, story and alert queue state."""
+        with self.session() as session:
+            row = session.get(EntryRow, entry_id)
+            if row is None:
+                raise StoreError(f"no entry with id {entry_id}")
+            (stored,) = _load_stored(session, [entry_id])
+            duplicate = None
+            original_title = original_source = None
+            if row.duplicate_of is not None:
+                duplicate = DuplicateOf(
+                    row.duplicate_of,
+                    row.dup_signal or "",
+                    row.dup_score or 0.0,
+                    row.dup_reason or "",
+                    row.dup_outcome or "",
+                )
+                original = session.get(EntryRow, row.duplicate_of)
+                if original is not None:
+                    original_title = original.title
+                    feed = session.get(FeedRow, original.feed_id)
+                    original_source = original.source or (feed.name if feed else None)
+            root = row.story_id or row.id
+            story = session.exec(
+                select(EntryRow.id, sa.func.coalesce(EntryRow.source, FeedRow.name), EntryRow.title)
+                .join(FeedRow, col(FeedRow.id) == EntryRow.feed_id)
+                .where(sa.or_(col(EntryRow.id) == root, col(EntryRow.story_id) == root))
+                .order_by(col(EntryRow.id))
+            ).all()
+            alerts = session.exec(
+                select(AlertItemRow.alert, AlertItemRow.digest_id).where(
+                    AlertItemRow.entry_id == entry_id
+                )
+            ).all()
+            return EntryRecord(
+                stored=stored,
+                key=row.key,
+                alertable=row.alertable,
+                duplicate=duplicate,
+                duplicate_title=original_title,
+                duplicate_source=original_source,
+                story_id=row.story_id,
+                story=tuple((int(i or 0), name, title) for i, name, title in story),
+                alerts=tuple((alert, digest) for alert, digest in alerts),
+            )
+
+    def find_entry_ids(self, text: str) -> list[int]:
+        """Entries whose link, canonical link or guid is ``text`` (for ``monitor explain URL``)."""
+        with self.session() as session:
+            query = select(EntryRow.id).where(
+                sa.or_(
+                    col(EntryRow.link) == text,
+                    col(EntryRow.canonical_link) == text,
+                    col(EntryRow.guid) == text,
+                )
+            )
+            return [i for i in session.exec(query.order_by(col(EntryRow.id))) if i is not None]
 
     def entry_count(self) -> int:
         with self.session() as session:
@@ -772,12 +1015,22 @@ def _load_stored(session: Session, ids: Sequence[int]) -> list[StoredEntry]:
     ):
         spans = tuple(Span(**span) for span in match.spans)
         matches.setdefault(match.entry_id, []).append(Match(match.watch, match.score, spans))
+    also: dict[int, list[str]] = {}
+    members = session.exec(
+        select(EntryRow.story_id, FeedRow.name)
+        .join(FeedRow, col(FeedRow.id) == EntryRow.feed_id)
+        .where(col(EntryRow.story_id).in_(ids), col(EntryRow.dup_outcome) == "joined")
+        .order_by(col(EntryRow.id))
+    )
+    for story_id, source in members:
+        if story_id is not None:
+            also.setdefault(story_id, []).append(source)
     by_id: dict[int, StoredEntry] = {}
     for entry_row, feed_row in rows:
         assert entry_row.id is not None
         entry = Entry(
             feed_url=feed_row.url,
-            feed_name=feed_row.name,
+            feed_name=entry_row.source or feed_row.name,
             title=entry_row.title,
             link=entry_row.link,
             canonical_link=entry_row.canonical_link,
@@ -793,6 +1046,7 @@ def _load_stored(session: Session, ids: Sequence[int]) -> list[StoredEntry]:
             entry=entry,
             first_seen=entry_row.first_seen_at,
             matches=tuple(matches.get(entry_row.id, ())),
+            also=tuple(dict.fromkeys(n for n in also.get(entry_row.id, ()) if n != feed_row.name)),
         )
     return [by_id[i] for i in ids if i in by_id]
 

@@ -112,6 +112,7 @@ def test_three_replicas_share_500_feeds_and_survive_a_kill(
     # Dies by SIGKILL right after leasing its first 50 feeds, as a replica on another host might.
     doomed = DaemonProcess(path, MONITOR_FAILPOINTS="after-claim", REPLICA_ID="replica-on-host-b")
     doomed.process.wait(timeout=60)
+    died = time.monotonic()
     survivors = [DaemonProcess(path) for _ in range(2)]
     try:
         time.sleep(RUN_FOR)
@@ -128,13 +129,26 @@ def test_three_replicas_share_500_feeds_and_survive_a_kill(
     assert min(gaps) > 0.6 * INTERVAL, (
         f"a feed was fetched twice in one interval: gap {min(gaps):.2f}s"
     )
-    assert max(gaps) < INTERVAL * 1.1 + 4, f"a feed waited {max(gaps):.1f}s between polls"
-    # The feeds the dead replica had leased were taken over once its leases expired.
-    first = min(times[0] for times in fetched.values())
-    latest_first = max(times[0] for times in fetched.values())
-    assert latest_first - first <= LEASE + 3 * TICK + 3
-    takeovers = sum(d.log.count("taking over an expired lease") for d in survivors)
-    assert takeovers == 50, takeovers
+    # No feed starves: the next poll comes within its interval plus jitter (10 %), plus a
+    # lease's worth of slack for the 2-core machine being busy with everything else.
+    assert max(gaps) < INTERVAL * 1.1 + LEASE + 4, f"a feed waited {max(gaps):.1f}s between polls"
+    # The 50 feeds the dead replica had leased were taken over: not before its leases
+    # expired, and within lease + a tick (+ slack for process start-up on a busy machine).
+    taken = [
+        json.loads(line)["feed"]
+        for d in survivors
+        for line in d.lines
+        if "taking over an expired lease" in line
+    ]
+    assert len(taken) == 50, len(taken)
+    for url in taken:
+        first_fetch = fetched[url.removeprefix(http_server.base)][0]
+        assert first_fetch - died >= LEASE - 0.5, (
+            "a leased feed was fetched before its lease expired"
+        )
+        assert first_fetch - died <= LEASE + TICK + 6, (
+            f"taken over {first_fetch - died:.1f}s after the kill"
+        )
     assert time.monotonic() - started > RUN_FOR
 
     # Each matching story went out in exactly one digest.

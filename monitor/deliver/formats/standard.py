@@ -45,6 +45,16 @@ def body(digest: Digest, timezone: str = "UTC") -> dict[str, Any]:
         "items": [
             _item(item, section.watch) for section in digest.sections for item in section.items
         ],
+        "attention": [
+            {
+                "feed": notice.name,
+                "url": notice.url,
+                "failures": notice.failures,
+                "last_error": notice.last_error,
+                "disabled": notice.disabled,
+            }
+            for notice in digest.attention
+        ],
     }
 
 

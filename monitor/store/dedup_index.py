@@ -1,0 +1,78 @@
+"""The near-duplicate index in the database: :class:`monitor.dedup.index.DedupIndex`.
+
+``dedup_keys`` holds (key, entry id) pairs. A lookup reads, for each of its
+keys, at most ``per_key`` postings, newest entry first, and counts how many
+keys each entry shares: one bounded index range scan per key, whatever the
+size of the archive, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from monitor.dedup.features import features_from_json
+from monitor.dedup.index import StoredDocument
+from monitor.store.models import EntryRow, FeedRow
+
+MAX_KEYS_PER_QUERY = 200  # bound on the UNION's size; an article has about 40 keys
+
+
+class DatabaseDedupIndex:
+    """Candidates and documents for the duplicate lookup, read through one session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def candidates(self, keys: Sequence[int], limit: int, per_key: int) -> list[tuple[int, int]]:
+        distinct = list(dict.fromkeys(keys))[:MAX_KEYS_PER_QUERY]
+        if not distinct:
+            return []
+        parts = [
+            f"SELECT * FROM (SELECT entry_id AS doc_id FROM dedup_keys WHERE key = :k{i} "
+            f"ORDER BY entry_id DESC LIMIT :per_key) AS p{i}"
+            for i in range(len(distinct))
+        ]
+        query = sa.text(
+            "SELECT doc_id, COUNT(*) AS shared FROM ("
+            + " UNION ALL ".join(parts)
+            + ") AS postings GROUP BY doc_id ORDER BY shared DESC, doc_id DESC LIMIT :limit"
+        )
+        params: dict[str, int] = {f"k{i}": key for i, key in enumerate(distinct)}
+        params.update(per_key=per_key, limit=limit)
+        return [(int(doc), int(shared)) for doc, shared in self.session.execute(query, params)]
+
+    def documents(self, ids: Sequence[int]) -> list[StoredDocument]:
+        if not ids:
+            return []
+        rows = self.session.exec(
+            select(EntryRow, FeedRow.url)
+            .join(FeedRow, col(FeedRow.id) == EntryRow.feed_id)
+            .where(col(EntryRow.id).in_(ids))
+        ).all()
+        documents = []
+        for row, feed_url in rows:
+            assert row.id is not None
+            features = None
+            if row.fingerprint:
+                features = features_from_json(json.loads(row.fingerprint), doc_id=row.id)
+            text = row.content if row.summary and row.summary in row.content else None
+            body = text or "\n".join(part for part in (row.summary, row.content) if part)
+            documents.append(
+                StoredDocument(
+                    doc_id=row.id,
+                    title=row.title,
+                    text=body,
+                    link=row.link,
+                    guid=row.guid,
+                    feed_url=feed_url,
+                    features=features,
+                )
+            )
+        return documents
+
+    def add(self, document: StoredDocument, keys: Sequence[int]) -> None:
+        raise NotImplementedError("entries and their keys are stored by Store.add_entries")

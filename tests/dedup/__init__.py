@@ -1,0 +1,1 @@
+"""Tests of near-duplicate detection (``monitor.dedup``) and canonical URLs."""
