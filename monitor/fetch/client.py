@@ -15,6 +15,8 @@
   or ``ftp:`` is refused). A chain that *starts* with permanent redirects
   (301/308) reports where they led in ``FetchResult.permanent_redirect``; a
   temporary hop (302/303/307) ends that, since the feed did not move for good.
+* A request that meets a server hanging up before any answer (a keep-alive
+  connection closed as it was reused) is sent once more, on a new connection.
 * Conditional GET: the stored ETag / Last-Modified go out as If-None-Match /
   If-Modified-Since, and a 304 comes back as an empty :class:`FetchResult`.
 * 429 and 503 carry the server's Retry-After (seconds or an HTTP date, capped
@@ -37,10 +39,11 @@ Failures become :class:`TransientFetchError` (try again later) or
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import ssl
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -146,9 +149,7 @@ async def _get(
             raise PermanentFetchError(
                 url, f"refused to follow a redirect to a {current.scheme}: URL"
             )
-        async with client.stream(
-            "GET", current, headers=headers, follow_redirects=False
-        ) as response:
+        async with _open(client, current, headers) as response:
             status = response.status_code
             location = response.headers.get("Location")
             if status in _REDIRECTS and location:
@@ -169,6 +170,32 @@ async def _get(
     raise PermanentFetchError(url, f"more than {settings.max_redirects} redirects")
 
 
+@contextlib.asynccontextmanager
+async def _open(
+    client: httpx.AsyncClient, url: httpx.URL, headers: dict[str, str]
+) -> AsyncIterator[httpx.Response]:
+    """``client.stream("GET", ...)``, tried a second time if the server hung up before answering.
+
+    A server may close an idle keep-alive connection just as it is reused for
+    the next feed of the same host ("Server disconnected without sending a
+    response"). A GET is safe to repeat, and the second try opens a fresh
+    connection; the overall deadline still bounds both.
+    """
+    for attempt in (1, 2):
+        request = client.build_request("GET", url, headers=headers)
+        try:
+            response = await client.send(request, stream=True, follow_redirects=False)
+        except httpx.RemoteProtocolError:
+            if attempt == 2:
+                raise
+            continue
+        try:
+            yield response
+        finally:
+            await response.aclose()
+        return
+
+
 async def _drain(response: httpx.Response) -> None:
     """Read a small unwanted body (304, redirect, error page) so the connection can be reused.
 
@@ -177,10 +204,11 @@ async def _drain(response: httpx.Response) -> None:
     long one is not worth it: stop, and let the connection close.
     """
     seen = 0
-    async for raw in response.aiter_raw():
-        seen += len(raw)
-        if seen > _DRAIN_LIMIT:
-            return
+    with contextlib.suppress(httpx.TransportError):  # best effort: the status is the answer
+        async for raw in response.aiter_raw():
+            seen += len(raw)
+            if seen > _DRAIN_LIMIT:
+                return
 
 
 async def _answer(
@@ -234,9 +262,14 @@ async def read_body(url: str, response: httpx.Response, settings: FetchSettings)
             decoder.feed(raw)
         decoder.close()
     except BodyTooLarge as exc:
+        decoder.discard()  # the error outlives this frame in logs and tracebacks; 10 MB must not
         raise PermanentFetchError(url, too_large) from exc
     except DecodeError as exc:
+        decoder.discard()
         raise PermanentFetchError(url, f"body could not be decoded: {exc}") from exc
+    except BaseException:
+        decoder.discard()  # deadline, reset: same reason
+        raise
     return decoder.body
 
 

@@ -136,6 +136,11 @@ class BoundedDecoder:
     def body(self) -> bytes:
         return bytes(self._out)
 
+    def discard(self) -> None:
+        """Free what was decoded so far (an error's traceback would otherwise pin it)."""
+        self._out = bytearray()
+        self._layers = []
+
     def feed(self, raw: bytes) -> None:
         self._push(0, raw)
 

