@@ -22,7 +22,8 @@ from monitor.ops.logs import setup_logging
 from monitor.store.db import create_engine, current_revision, safe_url, upgrade
 
 if TYPE_CHECKING:  # the heavy imports wait until a command needs them
-    from monitor.pipeline import Pipeline
+    from monitor.config import FeedConfig
+    from monitor.pipeline import Pipeline, PollSummary
     from monitor.store.queries import Store
 
 Handler = Callable[[argparse.Namespace], int]
@@ -263,7 +264,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
                 f"error: no feed named {', '.join(sorted(missing))} in the config", file=sys.stderr
             )
             return 1
-    summary = asyncio.run(pipeline.poll(feeds))
+    summary = asyncio.run(_poll_with_progress(pipeline, feeds))
+    pipeline.close()
     for outcome in summary.feeds:
         if outcome.status == "error":
             print(f"  FAILED     {outcome.url}: {outcome.error}")
@@ -276,6 +278,18 @@ def cmd_poll(args: argparse.Namespace) -> int:
             )
     print(summary.line())
     return 0
+
+
+async def _poll_with_progress(pipeline: Pipeline, feeds: Sequence[FeedConfig]) -> PollSummary:
+    """A progress bar on a terminal; plain log lines (one per cycle and per failure) otherwise."""
+    if not sys.stdout.isatty():
+        return await pipeline.poll(feeds)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task("poll", total=len(feeds))
+        return await pipeline.poll(feeds, progress=lambda _: bar.advance(task))
 
 
 def cmd_digest(args: argparse.Namespace) -> int:

@@ -57,10 +57,11 @@ from monitor.fetch.unchanged import body_hash
 from monitor.ops import metrics
 from monitor.ops.failpoints import failpoint
 from monitor.parse.feed import parse_feed
+from monitor.parse.pool import ParserPool
 from monitor.parse.urls import canonical_url
 from monitor.rules import RuleSet, WatchSpec, compile_watches
 from monitor.store.queries import Delivery, FeedState, PollRecord, Store
-from monitor.types import Digest, DuplicateOf, Entry, Match, NewEntry
+from monitor.types import Digest, DuplicateOf, Entry, FetchResult, Match, NewEntry, ParsedFeed
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,7 @@ class Pipeline:
         self.rng = rng or random.Random()
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.dedup = with_overrides(config.dedup)
+        self._parsers: ParserPool | None = None
         for path in config.seeds:
             self.load_seed_fingerprints(Path(path))
         self.rules = compile_rules(config)
@@ -221,7 +223,10 @@ class Pipeline:
     # --- poll ----------------------------------------------------------------------------
 
     async def poll(
-        self, feeds: Sequence[FeedConfig] | None = None, owner: str | None = None
+        self,
+        feeds: Sequence[FeedConfig] | None = None,
+        owner: str | None = None,
+        progress: Callable[[FeedOutcome], None] | None = None,
     ) -> PollSummary:
         """Poll ``feeds`` (default: all) once, within the global and per-host limits.
 
@@ -231,9 +236,14 @@ class Pipeline:
         chosen = tuple(self.config.feeds if feeds is None else feeds)
         started = self.clock()
         async with Fetcher(self.config.fetch, self.clock) as fetcher:
-            outcomes = await asyncio.gather(
-                *(self._poll_feed(fetcher, feed, started, owner) for feed in chosen)
-            )
+
+            async def one(feed: FeedConfig) -> FeedOutcome:
+                outcome = await self._poll_feed(fetcher, feed, started, owner)
+                if progress is not None:
+                    progress(outcome)
+                return outcome
+
+            outcomes = await asyncio.gather(*(one(feed) for feed in chosen))
         summary = PollSummary(tuple(outcomes), started, self.clock())
         for outcome in outcomes:
             metrics.POLLS.labels(outcome.status).inc()
@@ -265,9 +275,7 @@ class Pipeline:
                 digest = body_hash(result.content)
                 outcome = FeedOutcome(url, "not_modified")
                 if digest != state.body_hash:  # an identical body is not parsed again
-                    parsed = await asyncio.to_thread(
-                        parse_feed, result.content, url, feed.display_name, result.content_type
-                    )
+                    parsed = await self._parse(result, feed)
                     if parsed.warning:
                         log.warning(
                             "feed %s: %s (kept %d items)",
@@ -313,6 +321,25 @@ class Pipeline:
         except StoreError as exc:
             log.error("feed %s: could not store: %s", url, exc, extra={"feed": url})
             return FeedOutcome(url, "error", error=str(exc), error_kind="store")
+
+    async def _parse(self, result: FetchResult, feed: FeedConfig) -> ParsedFeed:
+        settings = self.config.fetch
+        args = (result.content, feed.url, feed.display_name, result.content_type)
+        if len(result.content) >= settings.pool_parse_min_bytes:
+            if self._parsers is None:
+                self._parsers = ParserPool(settings.parse_workers, settings.fast_parse)
+            return await self._parsers.parse(*args, base=result.final_url)
+        return await asyncio.to_thread(
+            parse_feed, *args, fast=settings.fast_parse, base=result.final_url
+        )
+
+    def close(self, keep_store: bool = False) -> None:
+        """Stop the parser processes and (unless kept for a successor) release the database."""
+        if self._parsers is not None:
+            self._parsers.close()
+            self._parsers = None
+        if not keep_store:
+            self.store.close()
 
     def _store_new(self, entries: Sequence[Entry], state: FeedState, now: datetime) -> FeedOutcome:
         # identify: one key per entry; a repeat inside one feed document is one item

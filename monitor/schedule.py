@@ -186,8 +186,7 @@ class Daemon:
             return False
         old = self.pipeline
         self.pipeline = fresh
-        if fresh.store is not old.store:
-            old.store.close()
+        old.close(keep_store=fresh.store is old.store)
         metrics.RELOADS.labels("applied").inc()
         log.info(
             "config reloaded: %d feeds, %d watches, %d alerts",
@@ -269,6 +268,7 @@ class Daemon:
             await _drain(loop)
             if self.ops is not None:
                 await self.ops.stop()
+            self.pipeline.close()
             log.info("monitor stopped")
 
 

@@ -87,7 +87,7 @@ def open_pipeline(clock: Callable[[], datetime]) -> Iterator[Callable[..., Pipel
 
     yield open_
     for pipeline in opened:
-        pipeline.store.close()
+        pipeline.close()
 
 
 WATCHES: list[dict[str, Any]] = [

@@ -199,3 +199,23 @@ def test_repeated_item_inside_one_feed_is_stored_once(
     url = http_server.add("/dup.xml", Route(body=rss(recent_items()[:1] * repeat)))
     pipeline = open_pipeline(write_config(db_url, [url]))
     assert asyncio.run(pipeline.poll()).new == 1
+
+
+def test_large_bodies_are_parsed_in_worker_processes(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    filler = "Trade notes. " * 6000  # about 78 KB: over the pool threshold
+    items = [
+        *recent_items(),
+        Item("Long read", "https://news.example/long", filler, FROZEN_NOW - HOUR, "a-9"),
+    ]
+    url = http_server.add("/big.xml", Route(body=rss(items)))
+    config = write_config(db_url, [url], fetch={"pool_parse_min_bytes": 65536, "parse_workers": 1})
+    pipeline = open_pipeline(config)
+    summary = asyncio.run(pipeline.poll())
+    assert summary.new == 4
+    assert pipeline._parsers is not None  # the pool did the parsing
+    assert pipeline.store.entry_count() == 4
