@@ -160,7 +160,11 @@ def test_run_daemon_relays_what_a_failed_run_left_and_stops_on_sigterm(
         assert len(http_server.requests_to("/rss.xml")) == 1
     finally:
         process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=30)
+        try:
+            _, err = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a daemon behind a failed test
+            _, err = process.communicate()
     assert process.returncode == 0, err
     assert "monitor running as " in err
     assert ": 1 feeds, 2 watches, 1 alerts" in err

@@ -67,7 +67,13 @@ class DaemonProcess:
     def stop(self, timeout: float = 30) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=timeout)
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # never leave a daemon behind a failed test
+            self.process.wait(timeout=30)
+            self._close()
+            raise
         self._close()
         return code
 
