@@ -264,8 +264,11 @@ class Daemon:
             await self._stop.wait()
         finally:
             metrics.UP.set(0)
-            self.scheduler.shutdown(wait=False)
+            # Pause first: shutting the scheduler down would cancel the jobs still running
+            # (a relay mid-send), while its thread went on sending as the process exited.
+            self.scheduler.pause()
             await _drain(loop)
+            self.scheduler.shutdown(wait=False)
             if self.ops is not None:
                 await self.ops.stop()
             self.pipeline.close()

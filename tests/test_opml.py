@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ from monitor.config import load_config
 from monitor.errors import ConfigError
 from monitor.opml import Subscription, parse_opml, render_opml
 from tests.conftest import WEBHOOK_SECRET
+from tests.support.cli import monitor
 
 READER_EXPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="1.0"><head><title>My reader</title></head><body>
@@ -54,18 +52,6 @@ def test_render_then_parse_is_the_same_list() -> None:
 def test_bad_opml_is_refused_with_a_reason(document: bytes, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):
         parse_opml(document, "bad.opml")
-
-
-def monitor(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TEST_WEBHOOK_SECRET": WEBHOOK_SECRET}
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_import_merges_into_the_configured_file_and_export_round_trips(tmp_path: Path) -> None:

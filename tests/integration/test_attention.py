@@ -11,7 +11,7 @@ from monitor.pipeline import Pipeline
 from tests.conftest import FROZEN_NOW
 from tests.support.clock import ManualClock
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route
+from tests.support.servers import HttpServer, Request, Route, recorder
 
 
 def test_a_broken_feed_is_reported_once_per_streak(
@@ -21,9 +21,7 @@ def test_a_broken_feed_is_reported_once_per_streak(
     open_pipeline: Callable[..., Pipeline],
 ) -> None:
     received: list[Request] = []
-    hook = http_server.add(
-        "/hook", Route(responder=lambda r: (received.append(r), (200, {}, b""))[1])
-    )
+    hook = http_server.add("/hook", recorder(received))
     news = Route(body=rss([]))
     broken = Route(status=500)
     feeds = [http_server.add("/news.xml", news), http_server.add("/broken.xml", broken)]

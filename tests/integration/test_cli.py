@@ -15,6 +15,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from tests.conftest import WEBHOOK_SECRET
+from tests.support.cli import monitor
 from tests.support.feeds import Item, rss
 from tests.support.servers import HttpServer, Request, Route, SmtpServer
 
@@ -38,18 +39,6 @@ def fresh_items() -> list[Item]:
         ),
         Item("Gardening tips", "https://news.example/garden", "Tomatoes.", now, "c-3"),
     ]
-
-
-def monitor(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TEST_WEBHOOK_SECRET": WEBHOOK_SECRET}
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def test_poll_then_digest_send_delivers_one_correct_digest(
@@ -170,5 +159,5 @@ def test_run_daemon_relays_what_a_failed_run_left_and_stops_on_sigterm(
     assert ": 1 feeds, 2 watches, 1 alerts" in err
     assert "delivered alert desk, webhook" in err
     assert "monitor stopped" in err
-    assert "Traceback" not in err
+    assert "Traceback" not in err, err
     assert len(received) == 2

@@ -10,17 +10,15 @@ with `monitor seeds import`.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SHARED, WEBHOOK_SECRET
+from tests.conftest import REPO, SHARED
+from tests.support.cli import monitor
 from tests.support.feeds import Item, rss
 from tests.support.servers import HttpServer, Route, SmtpServer
 
@@ -44,18 +42,6 @@ def paragraphs(path: Path) -> list[str]:
     if blocks and blocks[0].lower().startswith("open this photo"):
         blocks = blocks[2:]  # the photo marker and its caption are not the article
     return [b for b in blocks if len(b.split()) > 12]  # body paragraphs, not datelines
-
-
-def monitor(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TEST_WEBHOOK_SECRET": WEBHOOK_SECRET}
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
 
 
 def serve_copies(http_server: HttpServer) -> str:

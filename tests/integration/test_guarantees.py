@@ -14,7 +14,7 @@ from monitor.pipeline import Pipeline
 from tests.conftest import FROZEN_NOW, WEBHOOK_SECRET
 from tests.support.clock import ManualClock
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route, SmtpServer
+from tests.support.servers import HttpServer, Request, Route, SmtpServer, recorder
 
 HOUR = timedelta(hours=1)
 
@@ -267,9 +267,7 @@ def test_min_items_and_quiet_hours_hold_the_digest(
     open_pipeline: Callable[..., Pipeline],
 ) -> None:
     received: list[Request] = []
-    hook = http_server.add(
-        "/hook", Route(responder=lambda r: (received.append(r), (200, {}, b""))[1])
-    )
+    hook = http_server.add("/hook", recorder(received))
     route = Route(body=rss(items("m", 1)))
     feed = http_server.add("/rss.xml", route)
     config = write_config(db_url, [feed], webhook_url=hook)
@@ -301,9 +299,7 @@ def test_immediate_watch_sends_without_waiting_for_the_schedule(
     open_pipeline: Callable[..., Pipeline],
 ) -> None:
     received: list[Request] = []
-    hook = http_server.add(
-        "/hook", Route(responder=lambda r: (received.append(r), (200, {}, b""))[1])
-    )
+    hook = http_server.add("/hook", recorder(received))
     feed = http_server.add("/rss.xml", Route(body=rss(items())))
     config = write_config(db_url, [feed], webhook_url=hook)
     config.write_text(

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.conftest import REPO, WEBHOOK_SECRET
+from tests.conftest import REPO
+from tests.support.cli import monitor as run_monitor
 from tests.support.feeds import Item, rss
 from tests.support.servers import HttpServer, Route
 
 
 def monitor(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TEST_WEBHOOK_SECRET": WEBHOOK_SECRET}
-    return subprocess.run(
-        [sys.executable, "-m", "monitor", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return run_monitor(None, *args)  # each call names its --config (or none)
 
 
 def test_rules_test_uses_the_shipped_aliases_and_explains() -> None:

@@ -11,7 +11,7 @@ from monitor.pipeline import Pipeline
 from tests.conftest import FROZEN_NOW
 from tests.support.clock import ManualClock
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route
+from tests.support.servers import HttpServer, Request, Route, recorder
 
 STORY = (
     "Canada and Mexico will open a joint customs office at the port of Manzanillo next spring, "
@@ -36,9 +36,7 @@ def test_copies_in_other_feeds_join_the_story_and_later_copies_are_suppressed(
     open_pipeline: Callable[..., Pipeline],
 ) -> None:
     received: list[Request] = []
-    hook = http_server.add(
-        "/hook", Route(responder=lambda r: (received.append(r), (200, {}, b""))[1])
-    )
+    hook = http_server.add("/hook", recorder(received))
     hour = timedelta(hours=1)
     wire = Item(
         "Canada, Mexico to open joint customs office",

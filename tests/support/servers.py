@@ -47,6 +47,16 @@ class Route:
     responder: Callable[[Request], tuple[int, dict[str, str], bytes]] | None = None
 
 
+def recorder(received: list[Request], status: int = 200) -> Route:
+    """A webhook receiver that keeps every request it gets and answers ``status``."""
+
+    def respond(request: Request) -> tuple[int, dict[str, str], bytes]:
+        received.append(request)
+        return status, {}, b""
+
+    return Route(responder=respond)
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
