@@ -2,4 +2,5 @@
 
 from monitor.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # parser worker processes import this module too (forkserver)
+    raise SystemExit(main())

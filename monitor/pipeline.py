@@ -289,9 +289,10 @@ class Pipeline:
                 failures = state.consecutive_failures + 1
                 delay = exc.retry_after if isinstance(exc, TransientFetchError) else None
                 gone = isinstance(exc, PermanentFetchError) and exc.gone
+                answered = self.clock()  # a Retry-After counts from the answer, not the cycle
                 record = PollRecord(
-                    self.clock(),
-                    next_poll_at(feed.interval, failures, delay, anchor, settings, self.rng),
+                    answered,
+                    next_poll_at(feed.interval, failures, delay, answered, settings, self.rng),
                     exc.reason,
                     gone=gone,
                 )

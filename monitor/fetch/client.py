@@ -29,7 +29,8 @@
 ``httpx.AsyncClient`` (connection pooling across feeds), a global semaphore
 (``fetch.concurrency``) and one per host (``fetch.per_host_concurrency``),
 taken host first so that feeds queued behind a busy host never sit on a
-global slot. :func:`fetch_feed` is the same download on a caller's client,
+global slot, and runs the downloads on an event loop of its own, in a
+thread, so CPU work on the caller's loop cannot eat their deadlines. :func:`fetch_feed` is the same download on a caller's client,
 without the semaphores.
 
 Failures become :class:`TransientFetchError` (try again later) or
@@ -42,10 +43,12 @@ import asyncio
 import contextlib
 import email.utils
 import ssl
+import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -57,6 +60,7 @@ from monitor.fetch.guard import GuardedTransport, blocked_cause, parse_networks
 from monitor.types import FetchResult
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 RETRY_AFTER_CAP_SECONDS = 24 * 3600
 """Default cap of :func:`retry_after` for callers without settings (webhook delivery)."""
@@ -330,12 +334,43 @@ def host_key(url: str) -> str:
         return ""
 
 
+class _IOThread:
+    """A private event loop in a daemon thread: where a Fetcher's network I/O runs."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="monitor-fetch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    async def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` on the I/O loop and await its result from the caller's loop."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self.loop))
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
 class Fetcher:
     """One poll cycle's downloader: the shared client, a global and per-host limits.
 
     Use as ``async with Fetcher(settings) as fetcher: await fetcher.fetch(url, ...)``.
     ``peak_per_host`` and ``peak_total`` record the most requests that were in
     flight at once, to each host and in all (for tests and benchmarks).
+
+    The downloads run on an event loop of their own, in a thread (unless a
+    ``client`` bound to the caller's loop is given). The caller's loop also
+    parses, de-duplicates, matches and writes to the database; CPU work there
+    would otherwise hold up every download in flight until its deadline ran
+    out although the server had answered in time, and a busy poll cycle would
+    report healthy feeds as timed out. On its own loop a download waits at most
+    for the interpreter's thread switch (5 ms), and the deadline measures the
+    server, not the rest of the pipeline.
     """
 
     def __init__(
@@ -348,7 +383,8 @@ class Fetcher:
         self.clock = clock
         self._client = client
         self._owns_client = client is None
-        self._global = asyncio.Semaphore(settings.concurrency)
+        self._io: _IOThread | None = None
+        self._global: asyncio.Semaphore | None = None
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._in_flight: Counter[str] = Counter()
         self.peak_per_host: Counter[str] = Counter()
@@ -356,7 +392,8 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         if self._client is None:
-            self._client = make_client(self.settings)
+            self._io = _IOThread()
+            self._client = await self._io.call(_make_client_async(self.settings))
         return self
 
     async def __aexit__(
@@ -369,8 +406,14 @@ class Fetcher:
 
     async def aclose(self) -> None:
         if self._client is not None and self._owns_client:
-            await self._client.aclose()
-            self._client = None
+            client, self._client = self._client, None
+            if self._io is not None:
+                await self._io.call(client.aclose())
+            else:  # pragma: no cover - a client we own always lives on our I/O loop
+                await client.aclose()
+        if self._io is not None:
+            io, self._io = self._io, None
+            await asyncio.to_thread(io.stop)
 
     async def fetch(
         self, url: str, etag: str | None = None, last_modified: str | None = None
@@ -378,6 +421,16 @@ class Fetcher:
         """Download ``url`` once within both limits; raise a FetchError subclass on failure."""
         if self._client is None:
             raise RuntimeError("use Fetcher as an async context manager")
+        if self._io is None:
+            return await self._fetch(self._client, url, etag, last_modified)
+        return await self._io.call(self._fetch(self._client, url, etag, last_modified))
+
+    async def _fetch(
+        self, client: httpx.AsyncClient, url: str, etag: str | None, last_modified: str | None
+    ) -> FetchResult:
+        """On the I/O loop: wait for a slot of the host, then a global one, then download."""
+        if self._global is None:  # created here: a semaphore belongs to the loop that uses it
+            self._global = asyncio.Semaphore(self.settings.concurrency)
         host = host_key(url)
         per_host = self._hosts.setdefault(
             host, asyncio.Semaphore(self.settings.per_host_concurrency)
@@ -387,8 +440,10 @@ class Fetcher:
             self.peak_per_host[host] = max(self.peak_per_host[host], self._in_flight[host])
             self.peak_total = max(self.peak_total, self._in_flight.total())
             try:
-                return await fetch_feed(
-                    self._client, url, self.settings, etag, last_modified, self.clock
-                )
+                return await fetch_feed(client, url, self.settings, etag, last_modified, self.clock)
             finally:
                 self._in_flight[host] -= 1
+
+
+async def _make_client_async(settings: FetchSettings) -> httpx.AsyncClient:
+    return make_client(settings)

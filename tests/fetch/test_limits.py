@@ -56,3 +56,24 @@ def test_a_slow_feed_delays_nobody_beyond_its_own_deadline() -> None:
     slow, healthy = finished[0], finished[1:]
     assert slow >= 1.9  # cut at its deadline...
     assert max(healthy) < 1.0  # ...while the others, even on its host, were done long before
+
+
+def test_cpu_work_on_the_callers_loop_does_not_eat_the_deadlines() -> None:
+    """The pipeline parses and writes on its loop; downloads in flight must not time out."""
+    config = FarmConfig(feeds=12, items=5, hosts=3, latency=0.2)
+    settings = FetchSettings(timeout=timedelta(seconds=1))
+
+    def busy(seconds: float) -> None:  # CPU work that never yields to the event loop
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            sum(range(1000))
+
+    async def run(urls: list[str]) -> list[int]:
+        async with Fetcher(settings) as fetcher:
+            tasks = [asyncio.create_task(fetcher.fetch(url)) for url in urls]
+            await asyncio.sleep(0.05)  # the downloads start...
+            busy(1.5)  # ...then the loop is held for longer than their deadline
+            return [result.status for result in await asyncio.gather(*tasks)]
+
+    with Farm(config) as farm:
+        assert asyncio.run(run(farm.urls())) == [200] * 12
