@@ -18,9 +18,11 @@ class TcpProxy:
         probe.close()
         self._listener: socket.socket | None = None
         self._sockets: list[socket.socket] = []
+        self._stopped = True
         self._lock = threading.Lock()
 
     def start(self) -> TcpProxy:
+        self._stopped = False
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -31,7 +33,12 @@ class TcpProxy:
 
     def stop(self) -> None:
         with self._lock:
+            self._stopped = True
             if self._listener is not None:
+                # close() alone does not wake a thread blocked in accept() on Linux (it would
+                # accept one more connection); shutdown() does.
+                with contextlib.suppress(OSError):
+                    self._listener.shutdown(socket.SHUT_RDWR)
                 self._listener.close()
                 self._listener = None
             for sock in self._sockets:
@@ -45,6 +52,9 @@ class TcpProxy:
             try:
                 client, _ = listener.accept()
             except OSError:
+                return
+            if self._stopped:
+                client.close()
                 return
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
