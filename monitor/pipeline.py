@@ -238,7 +238,7 @@ class Pipeline:
         async with Fetcher(self.config.fetch, self.clock) as fetcher:
 
             async def one(feed: FeedConfig) -> FeedOutcome:
-                outcome = await self._poll_feed(fetcher, feed, started, owner)
+                outcome = await self._poll_feed(fetcher, feed, owner)
                 if progress is not None:
                     progress(outcome)
                 return outcome
@@ -255,16 +255,20 @@ class Pipeline:
         return summary
 
     async def _poll_feed(
-        self, fetcher: Fetcher, feed: FeedConfig, anchor: datetime, owner: str | None
+        self, fetcher: Fetcher, feed: FeedConfig, owner: str | None
     ) -> FeedOutcome:
         url = feed.url
         settings = self.config.fetch
         try:
             state = self.store.feed_state(url)
-            due_again = next_poll_at(feed.interval, 0, None, anchor, settings, self.rng)
             try:
                 result = await fetcher.fetch(
                     state.fetch_url or url, state.etag, state.last_modified
+                )
+                # The interval counts from this feed's own fetch, not from the batch's start:
+                # a feed fetched late in a long batch must not come due early.
+                due_again = next_poll_at(
+                    feed.interval, 0, None, result.fetched_at, settings, self.rng
                 )
                 if result.not_modified:
                     record = PollRecord(

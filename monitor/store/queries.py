@@ -40,6 +40,7 @@ from monitor.store.models import (
     FeedNoticeRow,
     FeedRow,
     MatchRow,
+    utcnow,
 )
 from monitor.types import (
     Digest,
@@ -213,7 +214,23 @@ class Store:
             for url, (name, interval) in wanted.items():
                 row = rows.get(url)
                 if row is None:
-                    session.add(FeedRow(url=url, name=name))
+                    # Replicas starting together on an empty database insert the same feeds:
+                    # the first wins, the others do nothing.
+                    table = cast(sa.Table, FeedRow.__table__)  # type: ignore[attr-defined]
+                    insert = (
+                        postgresql.insert(table)
+                        if self.backend == "postgresql"
+                        else sqlite.insert(table)
+                    )
+                    session.execute(
+                        insert.values(
+                            url=url,
+                            name=name,
+                            active=True,
+                            consecutive_failures=0,
+                            created_at=utcnow(),
+                        ).on_conflict_do_nothing(index_elements=["url"])
+                    )
                     continue
                 row.name, row.active = name, True
                 if (
