@@ -242,8 +242,13 @@ class Replicas:
     def __enter__(self) -> Replicas:
         env = {"BENCH_WEBHOOK_SECRET": WEBHOOK_SECRET, "MONITOR_LOG_LEVEL": "INFO"}
         self.daemons = [DaemonProcess(self.path, **env) for _ in range(self.count)]
-        for daemon in self.daemons:
-            daemon.wait_for_log(r"monitor running as", timeout=180)
+        try:
+            for daemon in self.daemons:
+                daemon.wait_for_log(r"monitor running as", timeout=180)
+        except BaseException:
+            for daemon in self.daemons:  # one did not start: leave no process behind
+                daemon.kill()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
