@@ -333,7 +333,7 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    incoming = parse_opml(Path(args.file).read_bytes(), args.file)
+    incoming = parse_opml(_read_bytes(args.file), args.file)
     target = Path(config.feeds_opml[0])
     current = parse_opml(target.read_bytes(), str(target)) if target.exists() else []
     configured = {feed.url for feed in config.feeds}
@@ -447,6 +447,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_bytes(path: str) -> bytes:
+    """A file named on the command line; a clear error (not a traceback) when it cannot be read."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
 def _html_path(requested: str, alert: str, alerts: int) -> Path:
     path = Path(requested)
     if alerts == 1:
@@ -535,7 +543,11 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     from monitor.types import Entry
 
     if args.file is not None:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+        text = (
+            sys.stdin.read()
+            if args.file == "-"
+            else _read_bytes(args.file).decode("utf-8", "replace")
+        )
     else:
         text = args.text
     try:
