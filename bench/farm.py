@@ -49,6 +49,12 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from types import TracebackType
 from typing import Any
+from xml.sax.saxutils import escape
+
+try:  # as a script (python bench/farm.py) or as the module bench.farm
+    from newstext import item_story
+except ImportError:  # pragma: no cover - depends on how it was started
+    from bench.newstext import item_story
 
 HAZARDS = (
     "slow_drip",
@@ -107,6 +113,10 @@ class FarmConfig:
     """How long a slow drip goes on before the farm gives up on its own."""
     retry_after: int = 120
     """Seconds a rate-limited feed asks the client to wait."""
+    text: str = "news"
+    """``news`` (distinct stories, some wire copies) or ``template`` (see :func:`rss_body`)."""
+    wire_share: float = 0.05
+    """Share of the items that are wire copies carried by many feeds (``news`` text)."""
 
 
 @dataclass
@@ -139,22 +149,38 @@ def feed_kinds(config: FarmConfig) -> tuple[str, ...]:
     return tuple(kinds)
 
 
-def rss_body(index: int, items: int, encoding: str = "utf-8") -> bytes:
-    """Feed ``index``'s document: ``items`` items, newest first, deterministic."""
+def rss_body(
+    index: int, items: int, encoding: str = "utf-8", text: str = "news", wire_share: float = 0.05
+) -> bytes:
+    """Feed ``index``'s document: ``items`` items, newest first, deterministic.
+
+    ``text="news"``: every item its own story, a ``wire_share`` of them wire
+    copies (:mod:`newstext`); ``text="template"``: every item the same sentence
+    but for its numbers, the worst case for duplicate detection (every item a
+    candidate for every other).
+    """
     parts = [
         f'<?xml version="1.0" encoding="{encoding}"?>\n<rss version="2.0"><channel>'
         f"<title>Farm feed {index}</title><link>http://farm.example/{index}</link>"
-        f"<description>Synthetic feed {index}</description>"
+        f"<description>Synthetic feed {index}: a résumé of the news</description>"
     ]
     for item in range(items):
         when = format_datetime(BASE_TIME - timedelta(hours=item, minutes=index % 60))
+        if text == "template":
+            title = f"Feed {index} story {item}: trade talks résumé"
+            summary = (
+                f"Story {item} of feed {index}: ministers met in "
+                "Ottawa and Mexico City to discuss the USMCA review."
+            )
+        else:
+            story = item_story(index, item, wire_share)
+            title, summary = story.headline, story.summary
         parts.append(
-            f"<item><title>Feed {index} story {item}: trade talks résumé</title>"
+            f"<item><title>{escape(title)}</title>"
             f"<link>http://farm.example/{index}/story/{item}</link>"
             f'<guid isPermaLink="false">farm-{index}-{item}</guid>'
             f"<pubDate>{when}</pubDate>"
-            f"<description>&lt;p&gt;Story {item} of feed {index}: ministers met in "
-            f"Ottawa and Mexico City to discuss the USMCA review.&lt;/p&gt;</description>"
+            f"<description>{escape('<p>' + summary + '</p>')}</description>"
             f"</item>"
         )
     parts.append("</channel></rss>\n")
@@ -305,7 +331,9 @@ class Farm:
         """Feed ``index``'s healthy body and its ETag."""
         cached = self._bodies.get(index)
         if cached is None:
-            data = rss_body(index, self.config.items)
+            data = rss_body(
+                index, self.config.items, text=self.config.text, wire_share=self.config.wire_share
+            )
             cached = (data, '"' + hashlib.sha1(data).hexdigest()[:20] + '"')
             self._bodies[index] = cached
         return cached
@@ -491,8 +519,8 @@ class Farm:
             cut = data.rfind(b"<item>")  # the last item is cut short, tags left open
             return await _send(writer, 200, xml, data[: cut + 40])
         if kind == "wrong_encoding":
-            text = rss_body(index, self.config.items).decode("utf-8")
-            return await _send(writer, 200, xml, text.encode("windows-1252"))
+            data, _ = self.body(index)
+            return await _send(writer, 200, xml, data.decode("utf-8").encode("windows-1252"))
         if kind == "entity_attack":
             return await _send(writer, 200, xml, _billion_laughs())
         if kind == "external_entity":
@@ -563,6 +591,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drip-seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--retry-after", type=int, default=120)
+    parser.add_argument("--text", choices=("news", "template"), default="news")
+    parser.add_argument("--wire-share", type=float, default=0.05)
     args = parser.parse_args(argv)
     config = FarmConfig(
         feeds=args.feeds,
@@ -573,6 +603,8 @@ def main(argv: list[str] | None = None) -> int:
         drip_seconds=args.drip_seconds,
         seed=args.seed,
         retry_after=args.retry_after,
+        text=args.text,
+        wire_share=args.wire_share,
     )
     farm = Farm(config).start()
     print(

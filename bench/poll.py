@@ -27,18 +27,10 @@ parsing, dedup or database), to separate the I/O side from the processing.
 parses every body in its :class:`ParserPool` (the farm's feeds are ~10 KB,
 under the default threshold, so by default they parse in a thread).
 
-Prototypes of recommended changes outside fetch/parse, to measure them
-without touching those modules:
-
-* ``--anchor-now`` makes a Retry-After count from the answer, not from the
-  start of the cycle (the pipeline passes the cycle's start to the policy);
-* ``--two-phase`` downloads every feed first, then lets the unchanged
-  pipeline process the downloads (:class:`TwoPhasePipeline`): what keeping
-  CPU work off the event loop buys;
-* ``--bulk-store`` swaps ``Store.add_entries`` for a bulk version: one
-  multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` for a feed's new
-  entries and one executemany each for their matches and alert items, instead
-  of one ORM round trip per row (:class:`BulkStore`).
+``--text template`` makes every farm item the same sentence but for its
+numbers (the worst case for duplicate detection: every item is a candidate for
+every other); by default each item is its own story and 5 % are wire copies
+carried by many feeds (``--wire-share``).
 """
 
 from __future__ import annotations
@@ -55,25 +47,19 @@ import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 import yaml
-from sqlalchemy.dialects import postgresql, sqlite
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import monitor.pipeline as pipeline_module
-from monitor.config import FeedConfig, load_config
+from monitor.config import load_config
 from monitor.errors import FetchError
 from monitor.fetch.client import Fetcher
 from monitor.pipeline import Pipeline, PollSummary
-from monitor.store.models import AlertItemRow, EntryRow, MatchRow
-from monitor.store.queries import Store, _feed_row, _span_json
-from monitor.types import FetchResult, NewEntry
+from monitor.store.queries import Store
 
 HERE = Path(__file__).resolve().parent
 
@@ -91,6 +77,8 @@ def start_farm(
         f"--latency={args.latency}",
         f"--retry-after={args.retry_after}",
         "--drip-seconds=60",
+        f"--text={args.text}",
+        f"--wire-share={args.wire_share}",
     ]
     farm = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert farm.stdout is not None
@@ -132,145 +120,6 @@ def write_config(directory: Path, urls: list[str], args: argparse.Namespace, int
     return path
 
 
-class BulkStore(Store):
-    """Prototype: ``add_entries`` in three statements per feed instead of ~3 per entry."""
-
-    def add_entries(
-        self,
-        feed_url: str,
-        items: Sequence[NewEntry],
-        routes: Mapping[str, Sequence[str]],
-        now: datetime,
-    ) -> list[int]:
-        if not items:
-            return []
-        table = EntryRow.__table__
-        with self.session() as session:
-            feed_id = _feed_row(session, feed_url).id
-            rows = [_entry_values(item, feed_id, now) for item in items]
-            dialect = postgresql if self.backend == "postgresql" else sqlite
-            statement = (
-                dialect.insert(table)
-                .values(rows)
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(table.c.id, table.c.key)
-            )
-            ids = {key: int(entry_id) for entry_id, key in session.execute(statement)}
-            matches = [
-                {
-                    "entry_id": ids[item.key],
-                    "watch": match.watch,
-                    "score": match.score,
-                    "spans": [_span_json(span) for span in match.spans],
-                    "matched_at": now,
-                }
-                for item in items
-                if item.key in ids
-                for match in item.matches
-            ]
-            alerts = [
-                {"alert": alert, "entry_id": ids[item.key], "created_at": now}
-                for item in items
-                if item.key in ids and item.alertable
-                for alert in routes.get(item.key, ())
-            ]
-            if matches:
-                session.execute(sa.insert(MatchRow.__table__), matches)
-            if alerts:
-                session.execute(sa.insert(AlertItemRow.__table__), alerts)
-        return [ids[item.key] for item in items if item.key in ids]
-
-
-def _entry_values(item: NewEntry, feed_id: int | None, now: datetime) -> dict[str, Any]:
-    entry = item.entry
-    return {
-        "key": item.key,
-        "feed_id": feed_id,
-        "guid": entry.guid,
-        "link": entry.link,
-        "canonical_link": (entry.canonical_link or "")[:2048] or None,
-        "title": entry.title,
-        "summary": entry.summary,
-        "content": entry.content,
-        "published_at": entry.published,
-        "language": (entry.language or "")[:35] or None,
-        "author": (entry.author or "")[:500] or None,
-        "first_seen_at": now,
-        "alertable": item.alertable,
-    }
-
-
-_policy_next_poll_at = pipeline_module.next_poll_at
-
-
-def _anchored_at_the_answer(
-    interval: Any, failures: int, retry_after: float | None, now: datetime, settings: Any, rng: Any
-) -> datetime:
-    """Prototype: a Retry-After counts from when the answer came, not from the cycle's start.
-
-    The pipeline passes the cycle's start as ``now``; a 429 received 40 s into
-    a cycle with ``Retry-After: 30`` then looks already expired.
-    """
-    if retry_after is not None:
-        now = max(now, datetime.now(UTC))
-    return _policy_next_poll_at(interval, failures, retry_after, now, settings, rng)
-
-
-class _Prefetched:
-    """Stands in for the pipeline's Fetcher: answers from downloads already made."""
-
-    def __init__(self, results: dict[str, FetchResult | FetchError]) -> None:
-        self.results = results
-
-    async def __aenter__(self) -> _Prefetched:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-    async def fetch(
-        self, url: str, etag: str | None = None, last_modified: str | None = None
-    ) -> FetchResult:
-        outcome = self.results[url]
-        if isinstance(outcome, FetchError):
-            raise outcome
-        return outcome
-
-
-class TwoPhasePipeline(Pipeline):
-    """Prototype: download every feed first (pure I/O), then run the pipeline's processing.
-
-    With parsing, dedup, matching and SQLite writes on the event loop, the
-    downloads in flight wait for that CPU work and run into their deadline
-    although the servers answered in time. Here the I/O phase has the loop to
-    itself; then the unchanged ``Pipeline.poll`` runs with a Fetcher that
-    answers from what was downloaded.
-    """
-
-    async def poll(
-        self, feeds: Sequence[FeedConfig] | None = None, owner: str | None = None
-    ) -> PollSummary:
-        chosen = tuple(self.config.feeds if feeds is None else feeds)
-        states = {feed.url: self.store.feed_state(feed.url) for feed in chosen}
-        async with Fetcher(self.config.fetch, self.clock) as fetcher:
-
-            async def download(feed: FeedConfig) -> tuple[str, FetchResult | FetchError]:
-                state = states[feed.url]
-                target = state.fetch_url or feed.url
-                try:
-                    return target, await fetcher.fetch(target, state.etag, state.last_modified)
-                except FetchError as exc:
-                    return target, exc
-
-            downloaded = dict(await asyncio.gather(*(download(feed) for feed in chosen)))
-        original = pipeline_module.Fetcher
-        pipeline_module.Fetcher = lambda *_args, **_kwargs: _Prefetched(downloaded)  # type: ignore[assignment,misc]
-        try:
-            return await super().poll(feeds, owner)
-        finally:
-            pipeline_module.Fetcher = original
-
-
 def cycle_line(label: str, summary: PollSummary, seconds: float) -> str:
     statuses = Counter(f.status for f in summary.feeds)
     return (
@@ -292,16 +141,15 @@ def run_benchmark(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         stack.callback(farm.kill)
         config = load_config(write_config(Path(tmp), urls, args, "15m"))
-        store = (BulkStore if args.bulk_store else Store).open(config.database)
+        store = Store.open(config.database)
         stack.callback(store.close)
-        pipeline = (TwoPhasePipeline if args.two_phase else Pipeline)(config, store)
+        pipeline = Pipeline(config, store)
         print(
             f"farm: {len(urls)} feeds x {args.items} items, {args.hosts} hosts, "
             f"{len(urls) - len(healthy)} faulty ({args.faulty:.0%}); fetch.concurrency "
             f"{args.concurrency}, per host {args.per_host}, timeout {args.timeout}s; "
             f"parsing in {'worker processes' if args.parser_pool else 'a thread'}; "
-            f"{'bulk' if args.bulk_store else 'per-row'} entry inserts"
-            f"{'; downloads first, then processing' if args.two_phase else ''}"
+            f"{args.text} text"
         )
         limits = {"cycle 1": 60.0, "cycle 2": 10.0}
         for label in ("cycle 1", "cycle 2"):
@@ -403,9 +251,9 @@ def run_soak(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         stack.callback(farm.kill)
         config = load_config(write_config(Path(tmp), urls, args, "5s"))
-        store = (BulkStore if args.bulk_store else Store).open(config.database)
+        store = Store.open(config.database)
         stack.callback(store.close)
-        pipeline = (TwoPhasePipeline if args.two_phase else Pipeline)(config, store)
+        pipeline = Pipeline(config, store)
         by_url = {feed.url: feed for feed in config.feeds}
         print(
             f"soak: {len(urls)} feeds, {len(urls) - len(healthy)} faulty, {args.cycles} cycles, "
@@ -489,10 +337,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--retry-after", type=int, default=30)
     parser.add_argument("--cycles", type=int, default=10)
+    parser.add_argument(
+        "--text",
+        choices=("news", "template"),
+        default="news",
+        help="farm item text: distinct stories (default) or one templated sentence (worst case)",
+    )
+    parser.add_argument("--wire-share", type=float, default=0.05)
     parser.add_argument("--parser-pool", action="store_true")
-    parser.add_argument("--bulk-store", action="store_true")
-    parser.add_argument("--anchor-now", action="store_true")
-    parser.add_argument("--two-phase", action="store_true")
     parser.add_argument("--fetch-only", action="store_true", help="the Fetcher alone, two cycles")
     args = parser.parse_args(argv)
     args.faulty_set = args.faulty is not None
@@ -500,8 +352,6 @@ def main(argv: list[str] | None = None) -> int:
         args.faulty = 0.2 if args.soak else 0.1
     os.environ.setdefault("BENCH_SECRET", "whsec_" + "YmVuY2gtc2lnbmluZy1rZXktMzJieXRlcyEhISE=")
     warnings.simplefilter("ignore", DeprecationWarning)
-    if args.anchor_now:
-        pipeline_module.next_poll_at = _anchored_at_the_answer  # type: ignore[assignment]
     if args.fetch_only:
         return run_fetch_only(args)
     return run_soak(args) if args.soak else run_benchmark(args)

@@ -3,9 +3,16 @@
 A poll cycle, per feed (feeds run concurrently; one failing never stops the
 others)::
 
-    fetch ──> parse ──> identify ──> dedup ──> match ──> store
-    (HTTP)   (bytes→    (stable      (drop     (watch    (entries, matches and
-              Entry)     key)         known)    rules)    alert queue: one txn)
+    fetch ──> parse ──> identify ──> fingerprint ──> match ──> dedup ──> store
+    (HTTP)   (bytes→    (stable      (dedup           (watch    (drop     (entries, matches,
+              Entry)     key)         features)        rules)    known)    alert queue: one txn)
+             └────────── monitor.prepare: where the parse runs ──┘ └── writer thread ──┘
+
+Downloads run on the fetcher's own event loop. Parsing and the pure per-entry
+work after it run in a worker process (large documents) or a thread. Every
+database step runs in one writer thread, a feed at a time, so a feed's
+entries are stored before the next feed's are judged against them, and the
+event loop stays free for the scheduler and the ops endpoint.
 
 A digest run, per alert::
 
@@ -29,16 +36,16 @@ import random
 import socket
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from monitor.config import AlertConfig, Config, FeedConfig, in_quiet_hours
-from monitor.dedup.features import features_to_json, fingerprint_entry
+from monitor.dedup.cache import CachedIndex, FeatureCache
+from monitor.dedup.features import Features, features_to_json
 from monitor.dedup.index import MemoryIndex, StoredDocument, find_duplicate, remember
-from monitor.dedup.keys import entry_key
 from monitor.dedup.layered import LayeredIndex
 from monitor.dedup.seeds import SEED_FEED_URL, SEED_SOURCE, Seed, read_fingerprints
 from monitor.dedup.settings import with_overrides
@@ -59,13 +66,16 @@ from monitor.ops.failpoints import failpoint
 from monitor.parse.feed import parse_feed
 from monitor.parse.pool import ParserPool
 from monitor.parse.urls import canonical_url
+from monitor.prepare import PreparedEntry, RuleSource, prepare, prepare_parsed
 from monitor.rules import RuleSet, WatchSpec, compile_watches
 from monitor.store.queries import Delivery, FeedState, PollRecord, Store
 from monitor.types import Digest, DuplicateOf, Entry, FetchResult, Match, NewEntry, ParsedFeed
+from monitor.writer import Done, Writer
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+_T = TypeVar("_T")
 
 
 def utc_now() -> datetime:
@@ -134,9 +144,12 @@ class DigestSummary:
     deliveries: tuple[RelayOutcome, ...] = field(default_factory=tuple)
 
 
+def watch_specs(config: Config) -> list[WatchSpec]:
+    return [WatchSpec(w.name, w.query, w.exclude, w.min_score) for w in config.watches]
+
+
 def compile_rules(config: Config) -> RuleSet:
-    specs = [WatchSpec(w.name, w.query, w.exclude, w.min_score) for w in config.watches]
-    return compile_watches(specs, config.aliases)
+    return compile_watches(watch_specs(config), config.aliases)
 
 
 def route(matches: Sequence[Match], alerts: Sequence[AlertConfig]) -> tuple[str, ...]:
@@ -168,10 +181,12 @@ class Pipeline:
         self.rng = rng or random.Random()
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.dedup = with_overrides(config.dedup)
+        self._features = FeatureCache(self.dedup.feature_cache_size)
         self._parsers: ParserPool | None = None
         for path in config.seeds:
             self.load_seed_fingerprints(Path(path))
         self.rules = compile_rules(config)
+        self._rule_source = RuleSource.of(watch_specs(config), config.aliases)
         store.sync_feeds((f.url, f.display_name, f.interval) for f in config.feeds)
 
     # --- known articles ------------------------------------------------------------------
@@ -235,10 +250,18 @@ class Pipeline:
         """
         chosen = tuple(self.config.feeds if feeds is None else feeds)
         started = self.clock()
-        async with Fetcher(self.config.fetch, self.clock) as fetcher:
+        # Database work runs in one writer thread (monitor.writer), in turn and with
+        # group commits: the event loop stays free (the scheduler, the ops endpoint),
+        # and a feed's entries are stored before the next feed's are judged against them.
+        writer = Writer(self.store, on_rollback=self._features.clear)
+        async with writer, Fetcher(self.config.fetch, self.clock) as fetcher:
+            # Backpressure: downloads must not run far ahead of the writer, or parsed
+            # feeds pile up in memory waiting for it.
+            in_flight = asyncio.Semaphore(2 * self.config.fetch.concurrency)
 
             async def one(feed: FeedConfig) -> FeedOutcome:
-                outcome = await self._poll_feed(fetcher, feed, owner)
+                async with in_flight:
+                    outcome = await self._poll_feed(fetcher, feed, owner, writer)
                 if progress is not None:
                     progress(outcome)
                 return outcome
@@ -255,12 +278,16 @@ class Pipeline:
         return summary
 
     async def _poll_feed(
-        self, fetcher: Fetcher, feed: FeedConfig, owner: str | None
+        self, fetcher: Fetcher, feed: FeedConfig, owner: str | None, writer: Writer
     ) -> FeedOutcome:
         url = feed.url
         settings = self.config.fetch
+
+        async def in_writer(call: Callable[..., _T], *args: Any) -> _T:
+            return await writer.run(lambda: Done(call(*args)))
+
         try:
-            state = self.store.feed_state(url)
+            state = await in_writer(self.store.feed_state, url)
             try:
                 result = await fetcher.fetch(
                     state.fetch_url or url, state.etag, state.last_modified
@@ -274,12 +301,13 @@ class Pipeline:
                     record = PollRecord(
                         self.clock(), due_again, None, result.etag, result.last_modified
                     )
-                    self.store.record_poll(url, record, owner)
+                    await in_writer(self.store.record_poll, url, record, owner)
                     return FeedOutcome(url, "not_modified")
                 digest = body_hash(result.content)
-                outcome = FeedOutcome(url, "not_modified")
+                parsed: ParsedFeed | None = None
+                prepared: tuple[PreparedEntry, ...] = ()
                 if digest != state.body_hash:  # an identical body is not parsed again
-                    parsed = await self._parse(result, feed)
+                    parsed, prepared = await self._parse(result, feed)
                     if parsed.warning:
                         log.warning(
                             "feed %s: %s (kept %d items)",
@@ -288,7 +316,6 @@ class Pipeline:
                             len(parsed.entries),
                             extra={"feed": url},
                         )
-                    outcome = self._store_new(parsed.entries, state, result.fetched_at)
             except FeedError as exc:
                 failures = state.consecutive_failures + 1
                 delay = exc.retry_after if isinstance(exc, TransientFetchError) else None
@@ -300,7 +327,7 @@ class Pipeline:
                     exc.reason,
                     gone=gone,
                 )
-                self.store.record_poll(url, record, owner)
+                await in_writer(self.store.record_poll, url, record, owner)
                 log.warning(
                     "feed %s: %s%s",
                     url,
@@ -321,22 +348,35 @@ class Pipeline:
             record = PollRecord(
                 self.clock(), due_again, None, result.etag, result.last_modified, digest, moved
             )
-            self.store.record_poll(url, record, owner)
-            return outcome
+            if parsed is None:
+                await in_writer(self.store.record_poll, url, record, owner)
+                return FeedOutcome(url, "not_modified")
+            seen = len(parsed.entries)
+            return await writer.run(lambda: self._store_feed(prepared, seen, state, record, owner))
         except StoreError as exc:
             log.error("feed %s: could not store: %s", url, exc, extra={"feed": url})
             return FeedOutcome(url, "error", error=str(exc), error_kind="store")
 
-    async def _parse(self, result: FetchResult, feed: FeedConfig) -> ParsedFeed:
+    async def _parse(
+        self, result: FetchResult, feed: FeedConfig
+    ) -> tuple[ParsedFeed, tuple[PreparedEntry, ...]]:
+        """Parse and prepare (:mod:`monitor.prepare`) a body: in a worker process when it is
+        large, else in a thread."""
         settings = self.config.fetch
         args = (result.content, feed.url, feed.display_name, result.content_type)
+        scheme = self.dedup.scheme
         if len(result.content) >= settings.pool_parse_min_bytes:
             if self._parsers is None:
                 self._parsers = ParserPool(settings.parse_workers, settings.fast_parse)
-            return await self._parsers.parse(*args, base=result.final_url)
-        return await asyncio.to_thread(
-            parse_feed, *args, fast=settings.fast_parse, base=result.final_url
-        )
+            return await self._parsers.parse_then(
+                *args, result.final_url, prepare_parsed, self._rule_source, scheme
+            )
+
+        def here() -> tuple[ParsedFeed, tuple[PreparedEntry, ...]]:
+            parsed = parse_feed(*args, fast=settings.fast_parse, base=result.final_url)
+            return parsed, prepare(parsed.entries, self.rules, scheme)
+
+        return await asyncio.to_thread(here)
 
     def close(self, keep_store: bool = False) -> None:
         """Stop the parser processes and (unless kept for a successor) release the database."""
@@ -346,21 +386,58 @@ class Pipeline:
         if not keep_store:
             self.store.close()
 
-    def _store_new(self, entries: Sequence[Entry], state: FeedState, now: datetime) -> FeedOutcome:
-        # identify: one key per entry; a repeat inside one feed document is one item
-        keyed = {entry_key(entry): entry for entry in entries}
-        known = self.store.known_keys(keyed)
-        fresh = [(key, entry) for key, entry in keyed.items() if key not in known]
+    def _store_feed(
+        self,
+        prepared: Sequence[PreparedEntry],
+        seen: int,
+        state: FeedState,
+        record: PollRecord,
+        owner: str | None,
+    ) -> Done[FeedOutcome]:
+        """The writer's part of a changed feed: new entries and the poll record."""
+        items, routes, features_of = self._judge_new(prepared, state, record.now)
+        stored = self.store.add_entries(state.url, items, routes, record.now)
+        self.store.record_poll(state.url, record, owner)
+
+        def after_commit() -> None:
+            # Only committed ids may name cached features.
+            for key, features in features_of.items():
+                if key in stored:
+                    self._features.put(stored[key], features)
+            for new in items:
+                for match in new.matches:
+                    metrics.MATCHES.labels(match.watch).inc()
+                if new.duplicate is not None:
+                    metrics.ENTRIES.labels(f"duplicate_{new.duplicate.outcome}").inc()
+
+        outcome = FeedOutcome(
+            state.url,
+            "updated",
+            seen=seen,
+            new=len(stored),
+            matched=sum(1 for new in items if new.matches),
+            queued=len(routes),
+            duplicates=sum(1 for new in items if new.duplicate is not None),
+        )
+        return Done(outcome, after_commit)
+
+    def _judge_new(
+        self, prepared: Sequence[PreparedEntry], state: FeedState, now: datetime
+    ) -> tuple[list[NewEntry], dict[str, tuple[str, ...]], dict[str, Features]]:
+        """The entries not stored yet, each with its duplicate decision; the alerts each
+        original must reach; the originals' features."""
+        known = self.store.known_keys(item.key for item in prepared)
+        fresh = [item for item in prepared if item.key not in known]
         items: list[NewEntry] = []
         routes: dict[str, tuple[str, ...]] = {}
         settings = self.dedup
         batch = MemoryIndex()
+        features_of: dict[str, Features] = {}  # of the originals, to cache under their new ids
         with self.store.dedup_index() as archive:
-            index = LayeredIndex(archive, batch)
-            for position, (key, entry) in enumerate(fresh):
+            index = LayeredIndex(CachedIndex(archive, self._features, settings), batch)
+            for position, item in enumerate(fresh):
+                key, entry, matches, features = item.key, item.entry, item.matches, item.features
                 alertable = not is_backfill(entry, state, now, self.config)
-                matches = tuple(self.rules.match(entry))
-                features = fingerprint_entry(entry, scheme=settings.scheme)
                 decision = find_duplicate(features, index, settings)
                 duplicate = None
                 if decision.is_duplicate and decision.of_id is not None:
@@ -373,34 +450,20 @@ class Pipeline:
                     )
                     keys = features.exact_keys  # a copy adds no new text to recognise
                 else:
+                    batch_id = -(position + 1)
                     document = StoredDocument(
-                        -(position + 1),
+                        batch_id,
                         entry.title,
-                        entry.text,
-                        entry.link,
-                        entry.guid,
-                        entry.feed_url,
+                        "",
+                        features=replace(features, doc_id=batch_id),
                     )
                     remember(document, features, batch)
+                    features_of[key] = features
                     keys = features.keys
                 items.append(NewEntry(key, entry, alertable, matches, duplicate, keys))
                 if alertable and matches and duplicate is None:
                     routes[key] = route(matches, self.config.alerts)
-        stored = self.store.add_entries(state.url, items, routes, now)
-        for item in items:
-            for match in item.matches:
-                metrics.MATCHES.labels(match.watch).inc()
-            if item.duplicate is not None:
-                metrics.ENTRIES.labels(f"duplicate_{item.duplicate.outcome}").inc()
-        return FeedOutcome(
-            state.url,
-            "updated",
-            seen=len(entries),
-            new=len(stored),
-            matched=sum(1 for item in items if item.matches),
-            queued=len(routes),
-            duplicates=sum(1 for item in items if item.duplicate is not None),
-        )
+        return items, routes, features_of
 
     def _story_outcome(
         self, of_id: int, batch: Sequence[NewEntry], routes: Mapping[str, Sequence[str]]

@@ -53,7 +53,8 @@ class StoredDocument:
     guid: str | None = None
     feed_url: str | None = None
     features: Features | None = None
-    """Precomputed features, for an article stored without its text (a shipped seed)."""
+    """Precomputed features: for an article stored without its text (a shipped seed), or
+    one fingerprinted already (then ``text`` may be left empty)."""
 
 
 class DedupIndex(Protocol):

@@ -36,6 +36,7 @@ _COUNTS = {
     "max_postings_per_key": 1,
     "single_band_candidates": 0,
     "head_tokens": 1,
+    "feature_cache_size": 0,
 }
 
 
@@ -117,6 +118,11 @@ class DedupSettings:
     single_band_candidates: int = 4
     """Of the articles sharing just one MinHash band (typically two short items
     with one stock phrase in common), how many are still examined."""
+    feature_cache_size: int = 2048
+    """Stored articles whose features are kept in memory between lookups
+    (:mod:`monitor.dedup.cache`), so a candidate is not fingerprinted again
+    each time it comes up: 2-30 KB each, by the length of the text. 0 keeps
+    none."""
 
     def __post_init__(self) -> None:
         problems = [

@@ -25,6 +25,7 @@ The folding, in order (:func:`canonical_url`):
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only say who sent the click, never which page it is.
@@ -262,6 +263,9 @@ def _strip_amp_path(path: str) -> str:
     return joined if joined.startswith("/") else "/" + joined
 
 
+# Pure and called for every link, guid and feed address a fingerprint looks at, many of
+# them repeated (a feed's own address, candidates compared again and again).
+@lru_cache(maxsize=8192)
 def canonical_url(url: str) -> str:
     """The comparable form of ``url``.
 

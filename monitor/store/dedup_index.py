@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -19,6 +20,21 @@ from monitor.dedup.index import StoredDocument
 from monitor.store.models import EntryRow, FeedRow
 
 MAX_KEYS_PER_QUERY = 200  # bound on the UNION's size; an article has about 40 keys
+
+
+@lru_cache(maxsize=MAX_KEYS_PER_QUERY)
+def _candidates_query(size: int) -> sa.TextClause:
+    """The lookup for ``size`` keys (built once per size: parsing the text is not free)."""
+    parts = [
+        f"SELECT * FROM (SELECT entry_id AS doc_id FROM dedup_keys WHERE key = :k{i} "
+        f"ORDER BY entry_id DESC LIMIT :per_key) AS p{i}"
+        for i in range(size)
+    ]
+    return sa.text(
+        "SELECT doc_id, COUNT(*) AS shared FROM ("
+        + " UNION ALL ".join(parts)
+        + ") AS postings GROUP BY doc_id ORDER BY shared DESC, doc_id DESC LIMIT :limit"
+    )
 
 
 class DatabaseDedupIndex:
@@ -31,16 +47,7 @@ class DatabaseDedupIndex:
         distinct = list(dict.fromkeys(keys))[:MAX_KEYS_PER_QUERY]
         if not distinct:
             return []
-        parts = [
-            f"SELECT * FROM (SELECT entry_id AS doc_id FROM dedup_keys WHERE key = :k{i} "
-            f"ORDER BY entry_id DESC LIMIT :per_key) AS p{i}"
-            for i in range(len(distinct))
-        ]
-        query = sa.text(
-            "SELECT doc_id, COUNT(*) AS shared FROM ("
-            + " UNION ALL ".join(parts)
-            + ") AS postings GROUP BY doc_id ORDER BY shared DESC, doc_id DESC LIMIT :limit"
-        )
+        query = _candidates_query(len(distinct))
         params: dict[str, int] = {f"k{i}": key for i, key in enumerate(distinct)}
         params.update(per_key=per_key, limit=limit)
         return [(int(doc), int(shared)) for doc, shared in self.session.execute(query, params)]

@@ -10,6 +10,7 @@ rows, so the stages around it stay pure. Driver errors become
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -168,6 +169,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._local = threading.local()  # the transaction() this thread is inside, if any
 
     @classmethod
     def open(cls, url: str, migrate: bool = True) -> Store:
@@ -186,7 +188,12 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session committed on success, rolled back on error."""
+        """A session committed on success, rolled back on error; inside
+        :meth:`transaction`, that transaction's session."""
+        shared: Session | None = getattr(self._local, "session", None)
+        if shared is not None:
+            yield shared
+            return
         try:
             with Session(self.engine, expire_on_commit=False) as session:
                 yield session
@@ -195,6 +202,21 @@ class Store:
             raise StoreError(
                 f"database error on {safe_url(str(self.engine.url))}: {exc.__class__.__name__}: {exc}"
             ) from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Make every Store call this thread makes inside one transaction, committed at
+        the end (all or nothing): a feed's reads, entries and poll record take one
+        commit instead of one each."""
+        if getattr(self._local, "session", None) is not None:
+            yield  # already inside one
+            return
+        with self.session() as session:
+            self._local.session = session
+            try:
+                yield
+            finally:
+                self._local.session = None
 
     def ping(self) -> None:
         """Raise StoreError unless the database answers."""
@@ -216,7 +238,7 @@ class Store:
                 if row is None:
                     # Replicas starting together on an empty database insert the same feeds:
                     # the first wins, the others do nothing.
-                    table = cast(sa.Table, FeedRow.__table__)  # type: ignore[attr-defined]
+                    table = _table(FeedRow)
                     insert = (
                         postgresql.insert(table)
                         if self.backend == "postgresql"
@@ -475,7 +497,7 @@ class Store:
             item = NewEntry(key, entry, alertable=False, dedup_keys=tuple(keys))
             entry_id = self._insert_entry(session, feed.id, item, now, fingerprint, source)
             if entry_id is not None:
-                self._insert_keys(session, entry_id, keys)
+                self._insert_keys(session, [(entry_id, key) for key in keys])
             return entry_id
 
     def seeds(self) -> list[StoredEntry]:
@@ -488,16 +510,20 @@ class Store:
             ).all()
             return _load_stored(session, [i for i in ids if i is not None])
 
-    def _insert_keys(self, session: Session, entry_id: int, keys: Iterable[int]) -> None:
-        distinct = sorted(set(keys))
-        if not distinct:
+    def _insert_keys(self, session: Session, pairs: Iterable[tuple[int, int]]) -> None:
+        """Index entries under their keys: ``(entry id, key)`` pairs, in one executemany.
+
+        Straight to the driver: some forty rows per entry, and SQLAlchemy's
+        per-row parameter handling would cost more than the inserts themselves.
+        """
+        rows = sorted({(key, entry_id) for entry_id, key in pairs})  # key order: fewer pages
+        if not rows:
             return
-        table = cast(sa.Table, DedupKeyRow.__table__)  # type: ignore[attr-defined]
-        insert = postgresql.insert(table) if self.backend == "postgresql" else sqlite.insert(table)
-        session.execute(
-            insert.values(
-                [{"key": key, "entry_id": entry_id} for key in distinct]
-            ).on_conflict_do_nothing()
+        mark = "%s" if self.backend == "postgresql" else "?"
+        session.connection().exec_driver_sql(
+            f"INSERT INTO {DedupKeyRow.__tablename__} (key, entry_id) VALUES ({mark}, {mark}) "
+            "ON CONFLICT DO NOTHING",
+            rows,
         )
 
     # --- entries -------------------------------------------------------------------------
@@ -518,7 +544,7 @@ class Store:
         items: Sequence[NewEntry],
         routes: Mapping[str, Sequence[str]],
         now: datetime,
-    ) -> list[int]:
+    ) -> dict[str, int]:
         """Store new entries with their matches, duplicate decisions and index keys, and
         queue the originals for alerts, atomically.
 
@@ -526,57 +552,90 @@ class Store:
         key is already stored (say, by another process a moment ago) is skipped,
         with its matches and routes: only newly stored entries are alerted. A
         duplicate is never queued itself; a ``joined`` one becomes part of the
-        story it copies. Returns the ids of the entries actually stored.
+        story it copies. Returns ``key -> id`` of the entries actually stored,
+        in the order of ``items``.
+
+        A feed's entries take a handful of statements, whatever their number:
+        entries in two multi-row inserts (originals first, so that copies of this
+        batch's own entries can point at their ids), then keys, matches and
+        alert items each in one executemany.
         """
         if not items:
-            return []
-        stored: list[int] = []
-        batch_ids: dict[int, int] = {}  # -(i + 1) -> id, for duplicates of this batch's entries
+            return {}
         with self.session() as session:
             feed_id = _feed_row(session, feed_url).id
-            for index, item in enumerate(items):
-                entry_id = self._insert_entry(session, feed_id, item, now)
-                if entry_id is None:
-                    continue
-                batch_ids[-(index + 1)] = entry_id
-                stored.append(entry_id)
-                if item.duplicate is not None:
-                    self._link_duplicate(session, entry_id, item.duplicate, batch_ids)
-                self._insert_keys(session, entry_id, item.dedup_keys)
-                for match in item.matches:
-                    session.add(
-                        MatchRow(
-                            entry_id=entry_id,
-                            watch=match.watch,
-                            score=match.score,
-                            spans=[_span_json(span) for span in match.spans],
-                            matched_at=now,
-                        )
-                    )
-                if item.alertable and item.duplicate is None:
-                    for alert in routes.get(item.key, ()):
-                        session.add(AlertItemRow(alert=alert, entry_id=entry_id, created_at=now))
-        return stored
+            stories = self._stories(
+                session, [i.duplicate.of_id for i in items if i.duplicate and i.duplicate.of_id > 0]
+            )
+            ids: dict[str, int] = {}  # entry key -> id of the rows this call stored
+            batch_ids: dict[int, int] = {}  # -(i + 1) -> id, for copies of this batch's entries
+            later: list[tuple[int, NewEntry]] = []
+            first: list[dict[str, Any]] = []
+            for position, item in enumerate(items):
+                if item.duplicate is not None and item.duplicate.of_id < 0:
+                    later.append((position, item))
+                else:
+                    first.append(_entry_values(item, feed_id, now, stories))
+            ids.update(self._insert_entries(session, first))
+            for position, item in enumerate(items):
+                if item.key in ids:
+                    batch_ids[-(position + 1)] = ids[item.key]
+            if later:
+                batch_stories = {
+                    of_id: (entry_id, entry_id) for of_id, entry_id in batch_ids.items()
+                }
+                rows = [_entry_values(item, feed_id, now, batch_stories) for _, item in later]
+                ids.update(self._insert_entries(session, rows))
+            stored = [item for item in items if item.key in ids]
+            self._insert_keys(
+                session, [(ids[item.key], key) for item in stored for key in item.dedup_keys]
+            )
+            matches = [
+                {
+                    "entry_id": ids[item.key],
+                    "watch": match.watch,
+                    "score": match.score,
+                    "spans": [_span_json(span) for span in match.spans],
+                    "matched_at": now,
+                }
+                for item in stored
+                for match in item.matches
+            ]
+            if matches:
+                session.execute(sa.insert(_table(MatchRow)), matches)
+            queued = [
+                {"alert": alert, "entry_id": ids[item.key], "created_at": now}
+                for item in stored
+                if item.alertable and item.duplicate is None
+                for alert in routes.get(item.key, ())
+            ]
+            if queued:
+                session.execute(sa.insert(_table(AlertItemRow)), queued)
+        return {item.key: ids[item.key] for item in stored}
 
-    def _link_duplicate(
-        self, session: Session, entry_id: int, duplicate: DuplicateOf, batch_ids: Mapping[int, int]
-    ) -> None:
-        of_id = batch_ids.get(duplicate.of_id) if duplicate.of_id < 0 else duplicate.of_id
-        original = session.get(EntryRow, of_id) if of_id is not None else None
-        row = session.get(EntryRow, entry_id)
-        assert row is not None
-        if original is None:  # the original was not stored after all (a race): keep the reason only
-            row.dup_reason = duplicate.reason
-            session.add(row)
-            return
-        row.duplicate_of = original.id
-        row.dup_signal = duplicate.signal
-        row.dup_score = duplicate.score
-        row.dup_reason = duplicate.reason
-        row.dup_outcome = duplicate.outcome
-        row.story_id = original.story_id or original.id
-        row.alertable = False
-        session.add(row)
+    def _stories(self, session: Session, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """``id -> (id, story id)`` for the stored entries among ``ids``."""
+        if not ids:
+            return {}
+        rows = session.execute(
+            sa.select(_table(EntryRow).c.id, _table(EntryRow).c.story_id).where(
+                _table(EntryRow).c.id.in_(sorted(set(ids)))
+            )
+        )
+        return {int(i): (int(i), int(story or i)) for i, story in rows}
+
+    def _insert_entries(self, session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+        """Insert entry rows, skipping keys already stored; ``key -> id`` of those inserted."""
+        if not rows:
+            return {}
+        table = _table(EntryRow)
+        dialect = postgresql if self.backend == "postgresql" else sqlite
+        statement = (
+            dialect.insert(table)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(table.c.id, table.c.key)
+        )
+        return {key: int(entry_id) for entry_id, key in session.execute(statement, rows)}
 
     def _insert_entry(
         self,
@@ -587,33 +646,8 @@ class Store:
         fingerprint: str | None = None,
         source: str | None = None,
     ) -> int | None:
-        entry = item.entry
-        values: dict[str, Any] = {
-            "key": item.key,
-            "feed_id": feed_id,
-            "guid": entry.guid,
-            "link": entry.link,
-            "canonical_link": (entry.canonical_link or "")[:2048] or None,
-            "title": entry.title,
-            "summary": entry.summary,
-            "content": entry.content,
-            "published_at": entry.published,
-            "language": (entry.language or "")[:35] or None,
-            "author": (entry.author or "")[:500] or None,
-            "first_seen_at": now,
-            "alertable": item.alertable,
-            "fingerprint": fingerprint,
-            "source": (source or "")[:300] or None,
-        }
-        table = cast(sa.Table, EntryRow.__table__)  # type: ignore[attr-defined]
-        insert = postgresql.insert(table) if self.backend == "postgresql" else sqlite.insert(table)
-        statement = (
-            insert.values(**values)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(table.c.id)
-        )
-        result = session.execute(statement).scalar_one_or_none()
-        return int(result) if result is not None else None
+        values = _entry_values(item, feed_id, now, {}, fingerprint, source)
+        return self._insert_entries(session, [values]).get(item.key)
 
     def entry_record(self, entry_id: int) -> EntryRecord:
         """An entry with its matches, duplicate decision, story and alert queue state."""
@@ -976,6 +1010,60 @@ def _as_utc(value: datetime) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _table(model: type[Any]) -> sa.Table:
+    return cast(sa.Table, model.__table__)
+
+
+def _entry_values(
+    item: NewEntry,
+    feed_id: int | None,
+    now: datetime,
+    stories: Mapping[int, tuple[int, int]],
+    fingerprint: str | None = None,
+    source: str | None = None,
+) -> dict[str, Any]:
+    """An entries row; ``stories`` maps the id a duplicate names to (original id, story id)."""
+    entry = item.entry
+    values: dict[str, Any] = {
+        "key": item.key,
+        "feed_id": feed_id,
+        "guid": entry.guid,
+        "link": entry.link,
+        "canonical_link": (entry.canonical_link or "")[:2048] or None,
+        "title": entry.title,
+        "summary": entry.summary,
+        "content": entry.content,
+        "published_at": entry.published,
+        "language": (entry.language or "")[:35] or None,
+        "author": (entry.author or "")[:500] or None,
+        "first_seen_at": now,
+        "alertable": item.alertable,
+        "fingerprint": fingerprint,
+        "source": (source or "")[:300] or None,
+        "duplicate_of": None,
+        "dup_signal": None,
+        "dup_score": None,
+        "dup_reason": None,
+        "dup_outcome": None,
+        "story_id": None,
+    }
+    duplicate = item.duplicate
+    if duplicate is not None:
+        values["dup_reason"] = duplicate.reason
+        original = stories.get(duplicate.of_id)
+        # An original that was not stored after all (a race) leaves the reason only.
+        if original is not None:
+            values.update(
+                duplicate_of=original[0],
+                dup_signal=duplicate.signal,
+                dup_score=duplicate.score,
+                dup_outcome=duplicate.outcome,
+                story_id=original[1],
+                alertable=False,
+            )
+    return values
 
 
 def _feed_row(session: Session, url: str) -> FeedRow:

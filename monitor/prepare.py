@@ -1,0 +1,82 @@
+"""The per-entry work between parsing and storage: identify, fingerprint, match.
+
+::
+
+    ParsedFeed ──> identify ──> fingerprint ──> match ──> PreparedEntry
+                   (entry key)  (dedup features) (watch rules)
+
+All three are pure functions of the entry, so they run wherever the feed was
+parsed: in the parser's worker process for a large document (see
+:meth:`~monitor.parse.pool.ParserPool.parse_then`), in a thread otherwise.
+What is left for the pipeline's single writer thread is only what needs the
+database: which entries are new, which stored article each one copies, and
+the writes.
+
+Every entry of the document is prepared, including ones the store already
+holds: a feed's body only reaches this point when it changed, and deciding
+what is new first would cost a second trip to the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from monitor.dedup.features import Features, fingerprint_entry
+from monitor.dedup.keys import entry_key
+from monitor.dedup.signature import SignatureScheme
+from monitor.rules import RuleSet, WatchSpec, compile_watches
+from monitor.types import Entry, Match, ParsedFeed
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEntry:
+    """One parsed entry with everything decided about it without the database."""
+
+    key: str
+    """Its identity key (:func:`monitor.dedup.keys.entry_key`)."""
+    entry: Entry
+    """The entry as parsed."""
+    matches: tuple[Match, ...]
+    """The watches it matched, with spans and scores."""
+    features: Features
+    """Its duplicate-detection fingerprint, with lookup keys."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSource:
+    """What a worker process needs to compile the watches itself: small and picklable."""
+
+    watches: tuple[WatchSpec, ...]
+    aliases: tuple[tuple[str, tuple[str, ...]], ...]
+
+    @classmethod
+    def of(cls, watches: Sequence[WatchSpec], aliases: Mapping[str, Sequence[str]]) -> RuleSource:
+        return cls(tuple(watches), tuple((name, tuple(words)) for name, words in aliases.items()))
+
+
+@lru_cache(maxsize=4)
+def _compiled(source: RuleSource) -> RuleSet:
+    # Once per worker process and config: compiling a thousand watches takes a while.
+    return compile_watches(source.watches, dict(source.aliases))
+
+
+def prepare(
+    entries: Sequence[Entry], rules: RuleSet, scheme: SignatureScheme
+) -> tuple[PreparedEntry, ...]:
+    """Key, match and fingerprint ``entries``; a repeat inside one document is one item."""
+    keyed = {entry_key(entry): entry for entry in entries}
+    return tuple(
+        PreparedEntry(
+            key, entry, tuple(rules.match(entry)), fingerprint_entry(entry, scheme=scheme)
+        )
+        for key, entry in keyed.items()
+    )
+
+
+def prepare_parsed(
+    parsed: ParsedFeed, source: RuleSource, scheme: SignatureScheme
+) -> tuple[PreparedEntry, ...]:
+    """:func:`prepare` for a worker process, which compiles the rules from ``source``."""
+    return prepare(parsed.entries, _compiled(source), scheme)

@@ -1,0 +1,158 @@
+"""The pipeline's database writer: one thread, jobs in turn, several to a transaction.
+
+A poll cycle's database work (a feed's state, its new entries with their
+duplicate lookups, its poll record) runs here, one job at a time, so a feed's
+entries are stored before the next feed's are judged against them and the
+event loop never waits on the database.
+
+Jobs that queue up while one runs are committed together (*group commit*):
+the near-duplicate index takes some forty rows per entry at random places in
+its B-tree, so a commit writes out pages all over it, and one commit for many
+feeds writes each such page once instead of once per feed. A group is closed
+after ``max_jobs`` jobs or ``max_seconds`` of work, so no job waits long for
+its commit and the write lock is never held for long.
+
+A job's result is handed back only after its group committed. If any job of a
+group fails, the group is rolled back and its jobs run again one at a time,
+each in its own transaction, so only the failing one fails. A job must
+therefore leave no trace outside the database before the commit: it returns
+its result with an optional ``after`` callback that the writer calls once the
+commit has succeeded (cache updates, metrics), and ``on_rollback`` lets the
+owner drop anything it might have learnt from rows that were rolled back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from monitor.store.queries import Store
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+After = Callable[[], None] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Done(Generic[_T]):
+    """What a job returns: its result, and what to do once it is committed."""
+
+    result: _T
+    after: After = None
+
+
+@dataclass(slots=True)
+class _Job:
+    run: Callable[[], Done[Any]]
+    future: Future[Any] = field(default_factory=Future)
+
+
+class Writer:
+    """``async with Writer(store) as writer: result = await writer.run(job)``."""
+
+    def __init__(
+        self,
+        store: Store,
+        max_jobs: int = 64,
+        max_seconds: float = 0.5,
+        on_rollback: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.max_jobs = max_jobs
+        self.max_seconds = max_seconds
+        self.on_rollback = on_rollback
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    async def __aenter__(self) -> Writer:
+        self._thread = threading.Thread(target=self._loop, name="monitor-store", daemon=True)
+        self._thread.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._queue.put(None)
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+
+    async def run(self, job: Callable[[], Done[_T]]) -> _T:
+        """Run ``job`` in the writer thread; its result once its transaction committed."""
+        if self._thread is None:
+            raise RuntimeError("the writer is not running")
+        item = _Job(job)
+        self._queue.put(item)
+        result: _T = await asyncio.wrap_future(item.future)
+        return result
+
+    # --- the thread ----------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            stopping = self._run_group(group)
+            if stopping:
+                return
+
+    def _run_group(self, group: list[_Job]) -> bool:
+        """Run ``group`` and whatever queues up behind it (within the limits) in one
+        transaction; True when the stop marker was taken off the queue meanwhile."""
+        stopping = False
+        done: list[Done[Any]] = []
+        started = time.monotonic()
+        try:
+            with self.store.transaction():
+                index = 0
+                while True:
+                    done.append(group[index].run())
+                    index += 1
+                    if index < len(group):
+                        continue
+                    if len(group) >= self.max_jobs or time.monotonic() - started > self.max_seconds:
+                        break
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stopping = True
+                        break
+                    group.append(more)
+        except Exception:
+            if self.on_rollback is not None:
+                self.on_rollback()
+            for job in group:
+                self._run_alone(job)
+            return stopping
+        for job, outcome in zip(group, done, strict=True):
+            self._finish(job, outcome)
+        return stopping
+
+    def _run_alone(self, job: _Job) -> None:
+        try:
+            with self.store.transaction():
+                outcome = job.run()
+        except BaseException as exc:
+            if self.on_rollback is not None:
+                self.on_rollback()
+            job.future.set_exception(exc)
+            return
+        self._finish(job, outcome)
+
+    def _finish(self, job: _Job, outcome: Done[Any]) -> None:
+        if outcome.after is not None:
+            try:
+                outcome.after()
+            except Exception:  # an after-commit hook must not lose the committed result
+                log.exception("after-commit step failed")
+        job.future.set_result(outcome.result)
