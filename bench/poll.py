@@ -23,9 +23,10 @@ concurrency never above the limit, no request inside a Retry-After window
 ``--fetch-only``: the same two cycles through :class:`Fetcher` alone (no
 parsing, dedup or database), to separate the I/O side from the processing.
 
-``--parser-pool`` sets ``fetch.pool_parse_min_bytes`` to 0, so the pipeline
-parses every body in its :class:`ParserPool` (the farm's feeds are ~10 KB,
-under the default threshold, so by default they parse in a thread).
+The farm's feeds are about 15 KB, over the default ``fetch.pool_parse_min_bytes``,
+so they are parsed, fingerprinted and matched in the worker processes;
+``--parse-in-thread`` raises the threshold so that all of it runs in a thread
+of the polling process instead, to compare.
 
 ``--text template`` makes every farm item the same sentence but for its
 numbers (the worst case for duplicate detection: every item is a candidate for
@@ -101,7 +102,7 @@ def write_config(directory: Path, urls: list[str], args: argparse.Namespace, int
             "concurrency": args.concurrency,
             "per_host_concurrency": args.per_host,
             # the pipeline parses bodies this large in worker processes (ParserPool)
-            "pool_parse_min_bytes": 0 if args.parser_pool else 65_536,
+            **({"pool_parse_min_bytes": 1 << 30} if args.parse_in_thread else {}),
         },
         "feeds": [
             {"url": url, "name": f"Farm {n}", "interval": interval} for n, url in enumerate(urls)
@@ -133,6 +134,19 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def worker_peaks_mb(pipeline: Pipeline) -> list[float]:
+    """Peak RSS (VmHWM) of each live parser worker process, from /proc."""
+    pool = pipeline._parsers
+    executor = pool._executor if pool is not None else None
+    peaks = []
+    for pid in getattr(executor, "_processes", None) or {}:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+    return peaks
+
+
 def run_benchmark(args: argparse.Namespace) -> int:
     farm, info = start_farm(args, args.faulty)
     urls, kinds = info["urls"], info["kinds"]
@@ -148,7 +162,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
             f"farm: {len(urls)} feeds x {args.items} items, {args.hosts} hosts, "
             f"{len(urls) - len(healthy)} faulty ({args.faulty:.0%}); fetch.concurrency "
             f"{args.concurrency}, per host {args.per_host}, timeout {args.timeout}s; "
-            f"parsing in {'worker processes' if args.parser_pool else 'a thread'}; "
+            f"parsing in {'a thread' if args.parse_in_thread else 'worker processes'}; "
             f"{args.text} text"
         )
         limits = {"cycle 1": 60.0, "cycle 2": 10.0}
@@ -172,6 +186,13 @@ def run_benchmark(args: argparse.Namespace) -> int:
             errors = Counter((f.error or "")[:60] for f in summary.feeds if f.status == "error")
             for reason, count in errors.most_common(12):
                 print(f"    {count:4d} x {reason}")
+        workers = worker_peaks_mb(pipeline)
+        if workers:
+            print(
+                f"parser workers: {len(workers)}, peak RSS "
+                + ", ".join(f"{mb:.0f}" for mb in workers)
+                + " MB (not counted in the polling process's figure below)"
+            )
         stored = store.entry_count()
         print(f"entries stored: {stored} (healthy feeds alone: {len(healthy) * args.items})")
         if stored < len(healthy) * args.items:
@@ -344,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         help="farm item text: distinct stories (default) or one templated sentence (worst case)",
     )
     parser.add_argument("--wire-share", type=float, default=0.05)
-    parser.add_argument("--parser-pool", action="store_true")
+    parser.add_argument("--parse-in-thread", action="store_true")
     parser.add_argument("--fetch-only", action="store_true", help="the Fetcher alone, two cycles")
     args = parser.parse_args(argv)
     args.faulty_set = args.faulty is not None

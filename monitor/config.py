@@ -181,9 +181,10 @@ class FetchSettings(_Model):
     """Processes that parse feed bodies off the event loop; 0 means one per CPU core."""
     fast_parse: bool = True
     """Parse well-formed feeds with the lxml fast path (falls back to feedparser when unsure)."""
-    pool_parse_min_bytes: int = Field(default=65_536, ge=0)
-    """Bodies at least this large are parsed in the worker processes; smaller ones parse
-    faster in a thread than the hop to a process costs."""
+    pool_parse_min_bytes: int = Field(default=4_096, ge=0)
+    """Bodies at least this large are parsed, fingerprinted and matched in the worker
+    processes (``monitor.prepare``); a smaller one (a handful of items) is done in a
+    thread quicker than the hop to a process costs."""
 
     @field_validator("ssrf_allowed_networks")
     @classmethod

@@ -258,10 +258,13 @@ class Pipeline:
             # Backpressure: downloads must not run far ahead of the writer, or parsed
             # feeds pile up in memory waiting for it.
             in_flight = asyncio.Semaphore(2 * self.config.fetch.concurrency)
+            urls = [feed.url for feed in chosen]
+            states = await writer.run(lambda: Done(self.store.feed_states_for(urls)))
 
             async def one(feed: FeedConfig) -> FeedOutcome:
                 async with in_flight:
-                    outcome = await self._poll_feed(fetcher, feed, owner, writer)
+                    state = states.get(feed.url)
+                    outcome = await self._poll_feed(fetcher, feed, state, owner, writer)
                 if progress is not None:
                     progress(outcome)
                 return outcome
@@ -278,7 +281,12 @@ class Pipeline:
         return summary
 
     async def _poll_feed(
-        self, fetcher: Fetcher, feed: FeedConfig, owner: str | None, writer: Writer
+        self,
+        fetcher: Fetcher,
+        feed: FeedConfig,
+        state: FeedState | None,
+        owner: str | None,
+        writer: Writer,
     ) -> FeedOutcome:
         url = feed.url
         settings = self.config.fetch
@@ -287,7 +295,8 @@ class Pipeline:
             return await writer.run(lambda: Done(call(*args)))
 
         try:
-            state = await in_writer(self.store.feed_state, url)
+            if state is None:  # not among the cycle's states: read it (or fail) alone
+                state = await in_writer(self.store.feed_state, url)
             try:
                 result = await fetcher.fetch(
                     state.fetch_url or url, state.etag, state.last_modified

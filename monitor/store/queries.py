@@ -279,35 +279,74 @@ class Store:
         with self.session() as session:
             return [_feed_state(row) for row in session.exec(select(FeedRow).order_by(FeedRow.url))]
 
-    def record_poll(self, url: str, record: PollRecord, owner: str | None = None) -> FeedState:
-        """Store a poll's outcome, set the feed's next due time and release its lease."""
+    def feed_states_for(self, urls: Sequence[str]) -> dict[str, FeedState]:
+        """The states of the feeds at ``urls`` (those in the database), in a few queries."""
+        found: dict[str, FeedState] = {}
         with self.session() as session:
-            row = _feed_row(session, url)
-            row.last_polled_at = record.now
-            row.next_poll_at = record.next_poll_at
-            if owner is None or row.lease_owner == owner:
-                row.lease_owner = row.lease_until = None
-            if record.error is None:
-                row.etag, row.last_modified = record.etag, record.last_modified
-                row.last_success_at = record.now
-                row.first_polled_at = row.first_polled_at or record.now
-                row.last_error, row.consecutive_failures = None, 0
-                row.broken_reported_at = None
-                if row.disabled_at is None:  # recovered: a new failure streak is news again
-                    session.execute(
-                        sa.delete(FeedNoticeRow).where(col(FeedNoticeRow.feed_id) == row.id)
+            for start in range(0, len(urls), 500):
+                chunk = list(urls[start : start + 500])
+                rows = session.exec(select(FeedRow).where(col(FeedRow.url).in_(chunk)))
+                found.update((row.url, _feed_state(row)) for row in rows)
+        return found
+
+    def record_poll(self, url: str, record: PollRecord, owner: str | None = None) -> None:
+        """Store a poll's outcome, set the feed's next due time and release its lease.
+
+        Plain UPDATE statements, no row loaded: this runs for every feed of every
+        cycle, and most polls only move the due time on.
+        """
+        feeds = _table(FeedRow)
+        values: dict[str, Any] = {
+            "last_polled_at": record.now,
+            "next_poll_at": record.next_poll_at,
+        }
+        mine = (
+            sa.true()
+            if owner is None
+            else sa.or_(feeds.c.lease_owner.is_(None), feeds.c.lease_owner == owner)
+        )
+        values["lease_owner"] = sa.case((mine, None), else_=feeds.c.lease_owner)
+        values["lease_until"] = sa.case((mine, None), else_=feeds.c.lease_until)
+        if record.error is None:
+            values.update(
+                etag=record.etag,
+                last_modified=record.last_modified,
+                last_success_at=record.now,
+                first_polled_at=sa.func.coalesce(
+                    feeds.c.first_polled_at,
+                    sa.literal(record.now, type_=feeds.c.first_polled_at.type),
+                ),
+                last_error=None,
+                consecutive_failures=0,
+                broken_reported_at=None,
+            )
+            if record.body_hash is not None:
+                values["body_hash"] = record.body_hash
+        else:
+            values.update(
+                last_error=record.error, consecutive_failures=feeds.c.consecutive_failures + 1
+            )
+        if record.moved_to:
+            values["fetch_url"] = record.moved_to
+        if record.gone:
+            values["disabled_at"] = record.now
+        with self.session() as session:
+            updated = session.execute(
+                sa.update(feeds)
+                .where(feeds.c.url == url)
+                .values(values)
+                .returning(feeds.c.id, feeds.c.disabled_at)
+            ).one_or_none()
+            if updated is None:
+                raise StoreError(f"feed {url} is not in the database")
+            feed_id, disabled_at = updated
+            if record.error is None and disabled_at is None:
+                # Recovered: a new failure streak is news again.
+                session.execute(
+                    sa.delete(_table(FeedNoticeRow)).where(
+                        _table(FeedNoticeRow).c.feed_id == feed_id
                     )
-                if record.body_hash is not None:
-                    row.body_hash = record.body_hash
-            else:
-                row.last_error = record.error
-                row.consecutive_failures += 1
-            if record.moved_to:
-                row.fetch_url = record.moved_to
-            if record.gone:
-                row.disabled_at = record.now
-            session.add(row)
-            return _feed_state(row)
+                )
 
     def claim_due_feeds(
         self, owner: str, now: datetime, lease_until: datetime, limit: int
@@ -456,22 +495,26 @@ class Store:
             yield DatabaseDedupIndex(session)
 
     def story_state(self, entry_id: int) -> StoryState:
+        """Asked for every duplicate a poll finds: two indexed Core queries, no rows loaded."""
+        entries, feeds, queue = _table(EntryRow), _table(FeedRow), _table(AlertItemRow)
         with self.session() as session:
-            row = session.get(EntryRow, entry_id)
-            if row is None:
+            found = session.execute(
+                sa.select(sa.func.coalesce(entries.c.story_id, entries.c.id), feeds.c.url)
+                .join(feeds, feeds.c.id == entries.c.feed_id)
+                .where(entries.c.id == entry_id)
+            ).one_or_none()
+            if found is None:
                 raise StoreError(f"no entry with id {entry_id}")
-            root = row.story_id or row.id
-            assert root is not None
-            feed = session.get(FeedRow, row.feed_id)
-            members = select(EntryRow.id).where(
-                sa.or_(col(EntryRow.id) == root, col(EntryRow.story_id) == root)
+            root, feed_url = int(found[0]), found[1]
+            members = sa.select(entries.c.id).where(
+                sa.or_(entries.c.id == root, entries.c.story_id == root)
             )
-            pending = session.exec(
-                select(sa.func.count()).where(
-                    col(AlertItemRow.entry_id).in_(members), col(AlertItemRow.digest_id).is_(None)
-                )
-            ).one()
-            return StoryState(root, feed is not None and feed.url == SEED_FEED_URL, bool(pending))
+            pending = session.execute(
+                sa.select(queue.c.id)
+                .where(queue.c.entry_id.in_(members), queue.c.digest_id.is_(None))
+                .limit(1)
+            ).first()
+            return StoryState(root, feed_url == SEED_FEED_URL, pending is not None)
 
     # --- baseline (seed) articles ----------------------------------------------------------
 
