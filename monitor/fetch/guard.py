@@ -20,6 +20,7 @@ the peer is the proxy, and the check would mean nothing.
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from collections.abc import Iterable
 from typing import Any
 
@@ -115,9 +116,14 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, with its connection pool opening guarded connections."""
 
-    def __init__(self, allowed: tuple[IPNetwork, ...], limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
-        ssl_context = httpx.create_ssl_context()
+    def __init__(
+        self,
+        allowed: tuple[IPNetwork, ...],
+        limits: httpx.Limits,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(limits=limits, trust_env=False, verify=ssl_context or True)
+        ssl_context = ssl_context or httpx.create_ssl_context()
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
             max_connections=limits.max_connections,
