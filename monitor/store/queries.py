@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -292,61 +293,36 @@ class Store:
     def record_poll(self, url: str, record: PollRecord, owner: str | None = None) -> None:
         """Store a poll's outcome, set the feed's next due time and release its lease.
 
-        Plain UPDATE statements, no row loaded: this runs for every feed of every
-        cycle, and most polls only move the due time on.
+        Two prepared statements, no row loaded: this runs for every feed of
+        every cycle, and most polls only move the due time on.
         """
-        feeds = _table(FeedRow)
-        values: dict[str, Any] = {
-            "last_polled_at": record.now,
-            "next_poll_at": record.next_poll_at,
-        }
-        mine = (
-            sa.true()
-            if owner is None
-            else sa.or_(feeds.c.lease_owner.is_(None), feeds.c.lease_owner == owner)
+        success = record.error is None
+        update = _record_poll_update(
+            success,
+            owner is not None,
+            success and record.body_hash is not None,
+            bool(record.moved_to),
+            record.gone,
         )
-        values["lease_owner"] = sa.case((mine, None), else_=feeds.c.lease_owner)
-        values["lease_until"] = sa.case((mine, None), else_=feeds.c.lease_until)
-        if record.error is None:
-            values.update(
-                etag=record.etag,
-                last_modified=record.last_modified,
-                last_success_at=record.now,
-                first_polled_at=sa.func.coalesce(
-                    feeds.c.first_polled_at,
-                    sa.literal(record.now, type_=feeds.c.first_polled_at.type),
-                ),
-                last_error=None,
-                consecutive_failures=0,
-                broken_reported_at=None,
-            )
-            if record.body_hash is not None:
-                values["body_hash"] = record.body_hash
-        else:
-            values.update(
-                last_error=record.error, consecutive_failures=feeds.c.consecutive_failures + 1
-            )
-        if record.moved_to:
-            values["fetch_url"] = record.moved_to
-        if record.gone:
-            values["disabled_at"] = record.now
+        params: dict[str, Any] = {
+            "u_url": url,
+            "u_now": record.now,
+            "u_next": record.next_poll_at,
+            "u_owner": owner,
+            "u_etag": record.etag,
+            "u_last_modified": record.last_modified,
+            "u_body_hash": record.body_hash,
+            "u_error": record.error,
+            "u_moved": record.moved_to,
+        }
         with self.session() as session:
-            updated = session.execute(
-                sa.update(feeds)
-                .where(feeds.c.url == url)
-                .values(values)
-                .returning(feeds.c.id, feeds.c.disabled_at)
-            ).one_or_none()
+            updated = session.execute(update, params).one_or_none()
             if updated is None:
                 raise StoreError(f"feed {url} is not in the database")
             feed_id, disabled_at = updated
-            if record.error is None and disabled_at is None:
+            if success and disabled_at is None:
                 # Recovered: a new failure streak is news again.
-                session.execute(
-                    sa.delete(_table(FeedNoticeRow)).where(
-                        _table(FeedNoticeRow).c.feed_id == feed_id
-                    )
-                )
+                session.execute(_CLEAR_NOTICES, {"c_feed": feed_id})
 
     def claim_due_feeds(
         self, owner: str, now: datetime, lease_until: datetime, limit: int
@@ -1057,6 +1033,58 @@ def _as_utc(value: datetime) -> datetime:
 
 def _table(model: type[Any]) -> sa.Table:
     return cast(sa.Table, model.__table__)
+
+
+@lru_cache(maxsize=64)
+def _record_poll_update(
+    success: bool, leased: bool, new_body: bool, moved: bool, gone: bool
+) -> sa.Update:
+    """The UPDATE of :meth:`Store.record_poll` for one shape of outcome, built once."""
+    feeds = _table(FeedRow)
+    when = feeds.c.last_polled_at.type
+    now = sa.bindparam("u_now", type_=when)
+    values: dict[str, Any] = {
+        "last_polled_at": now,
+        "next_poll_at": sa.bindparam("u_next", type_=when),
+    }
+    if leased:  # release the lease if it is ours (or nobody's)
+        mine = sa.or_(feeds.c.lease_owner.is_(None), feeds.c.lease_owner == sa.bindparam("u_owner"))
+        values["lease_owner"] = sa.case((mine, None), else_=feeds.c.lease_owner)
+        values["lease_until"] = sa.case((mine, None), else_=feeds.c.lease_until)
+    else:
+        values["lease_owner"] = values["lease_until"] = None
+    if success:
+        values.update(
+            etag=sa.bindparam("u_etag"),
+            last_modified=sa.bindparam("u_last_modified"),
+            last_success_at=now,
+            first_polled_at=sa.func.coalesce(feeds.c.first_polled_at, now),
+            last_error=None,
+            consecutive_failures=0,
+            broken_reported_at=None,
+        )
+        if new_body:
+            values["body_hash"] = sa.bindparam("u_body_hash")
+    else:
+        values.update(
+            last_error=sa.bindparam("u_error"),
+            consecutive_failures=feeds.c.consecutive_failures + 1,
+        )
+    if moved:
+        values["fetch_url"] = sa.bindparam("u_moved")
+    if gone:
+        values["disabled_at"] = now
+    return (
+        sa.update(feeds)
+        .where(feeds.c.url == sa.bindparam("u_url"))
+        .values(values)
+        .returning(feeds.c.id, feeds.c.disabled_at)
+    )
+
+
+_CLEAR_NOTICES = sa.delete(_table(FeedNoticeRow)).where(
+    _table(FeedNoticeRow).c.feed_id == sa.bindparam("c_feed")
+)
 
 
 def _entry_values(
