@@ -1,0 +1,130 @@
+"""The pipeline's writer thread: group commits, failures alone, nothing seen before a commit."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from monitor.errors import StoreError
+from monitor.store.queries import PollRecord, Store
+from monitor.writer import Done, Writer
+
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+URLS = [f"https://news{n}.example/feed.xml" for n in range(6)]
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    opened = Store.open(db_url)
+    opened.sync_feeds((url, url, timedelta(minutes=15)) for url in URLS)
+    yield opened
+    opened.close()
+
+
+def polled(url: str, etag: str) -> PollRecord:
+    return PollRecord(NOW, NOW + timedelta(minutes=15), None, etag, None)
+
+
+def test_jobs_queued_behind_a_running_one_share_its_commit(store: Store) -> None:
+    gate = threading.Event()
+    transactions: list[int] = []
+
+    def job(url: str) -> Done[str]:
+        if url == URLS[0]:
+            gate.wait(5)  # hold the writer until the other jobs are queued
+        store.record_poll(url, polled(url, "e1"))
+        transactions.append(id(store._local.session))
+        return Done(url)
+
+    async def main() -> list[str]:
+        async with Writer(store) as writer:
+            first = asyncio.ensure_future(writer.run(lambda: job(URLS[0])))
+            others = [asyncio.ensure_future(writer.run(lambda u=u: job(u))) for u in URLS[1:]]
+            await asyncio.sleep(0.05)
+            gate.set()
+            return [await first, *[await task for task in others]]
+
+    assert asyncio.run(main()) == URLS
+    assert len(set(transactions)) == 1  # one session: one commit for all six
+    assert all(store.feed_state(url).etag == "e1" for url in URLS)
+
+
+def test_a_failing_job_fails_alone_and_its_group_is_redone(store: Store) -> None:
+    gate = threading.Event()
+    runs: list[str] = []
+    after: list[str] = []
+    rollbacks: list[int] = []
+
+    def job(url: str) -> Done[str]:
+        if url == URLS[0]:
+            gate.wait(5)
+        runs.append(url)
+        store.record_poll(url, polled(url, "e2"))
+        if url == URLS[2]:
+            raise StoreError("this feed's write failed")
+        return Done(url, lambda: after.append(url))
+
+    async def main() -> list[str | BaseException]:
+        async with Writer(store, on_rollback=lambda: rollbacks.append(1)) as writer:
+            tasks = [asyncio.ensure_future(writer.run(lambda u=u: job(u))) for u in URLS]
+            await asyncio.sleep(0.05)
+            gate.set()
+            return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+    results = asyncio.run(main())
+    assert isinstance(results[2], StoreError)
+    assert [r for n, r in enumerate(results) if n != 2] == [u for n, u in enumerate(URLS) if n != 2]
+    assert rollbacks  # the owner was told to forget what the rolled-back group taught it
+    assert sorted(after) == sorted(u for n, u in enumerate(URLS) if n != 2)  # after commit only
+    assert runs.count(URLS[2]) == 2  # once in the group, once alone
+    assert store.feed_state(URLS[2]).etag is None  # its write was rolled back
+    assert all(store.feed_state(u).etag == "e2" for n, u in enumerate(URLS) if n != 2)
+
+
+def test_results_are_handed_back_only_after_the_commit(store: Store) -> None:
+    seen_by_others: list[str | None] = []
+
+    def job() -> Done[None]:
+        store.record_poll(URLS[0], polled(URLS[0], "e3"))
+        # Another connection must not see the write yet: it is not committed.
+        with store.engine.connect() as other:
+            etag = other.execute(
+                sa.text("SELECT etag FROM feeds WHERE url = :u"), {"u": URLS[0]}
+            ).scalar_one()
+        seen_by_others.append(etag)
+        return Done(None)
+
+    async def main() -> str | None:
+        async with Writer(store) as writer:
+            await writer.run(job)
+        with store.engine.connect() as other:
+            value = other.execute(
+                sa.text("SELECT etag FROM feeds WHERE url = :u"), {"u": URLS[0]}
+            ).scalar_one()
+            return str(value) if value is not None else None
+
+    assert asyncio.run(main()) == "e3"
+    assert seen_by_others == [None]
+
+
+def test_store_transaction_is_all_or_nothing(store: Store) -> None:
+    def two_writes_then_a_failure() -> None:
+        with store.transaction():
+            store.record_poll(URLS[0], polled(URLS[0], "lost"))
+            store.record_poll(URLS[1], polled(URLS[1], "lost"))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        two_writes_then_a_failure()
+    assert store.feed_state(URLS[0]).etag is None
+    assert store.feed_state(URLS[1]).etag is None
+
+
+def test_the_writer_refuses_work_when_not_started(store: Store) -> None:
+    with pytest.raises(RuntimeError, match="not running"):
+        asyncio.run(Writer(store).run(lambda: Done(1)))
