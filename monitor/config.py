@@ -181,6 +181,9 @@ class FetchSettings(_Model):
     """Processes that parse feed bodies off the event loop; 0 means one per CPU core."""
     fast_parse: bool = True
     """Parse well-formed feeds with the lxml fast path (falls back to feedparser when unsure)."""
+    parse_timeout: Duration = timedelta(seconds=60)
+    """How long parsing one body may take; a parser stuck longer is stopped and the feed
+    fails with a reason (a megabyte of news parses in well under a second)."""
     pool_parse_min_bytes: int = Field(default=4_096, ge=0)
     """Bodies at least this large are parsed, fingerprinted and matched in the worker
     processes (``monitor.prepare``); a smaller one (a handful of items) is done in a

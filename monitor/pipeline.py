@@ -374,9 +374,10 @@ class Pipeline:
         settings = self.config.fetch
         args = (result.content, feed.url, feed.display_name, result.content_type)
         scheme = self.dedup.scheme
+        timeout = settings.parse_timeout.total_seconds()
         if len(result.content) >= settings.pool_parse_min_bytes:
             if self._parsers is None:
-                self._parsers = ParserPool(settings.parse_workers, settings.fast_parse)
+                self._parsers = ParserPool(settings.parse_workers, settings.fast_parse, timeout)
             return await self._parsers.parse_then(
                 *args, result.final_url, prepare_parsed, self._rule_source, scheme
             )
@@ -385,7 +386,10 @@ class Pipeline:
             parsed = parse_feed(*args, fast=settings.fast_parse, base=result.final_url)
             return parsed, prepare(parsed.entries, self.rules, scheme)
 
-        return await asyncio.to_thread(here)
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(here), timeout)
+        except TimeoutError as exc:  # the thread runs on to its end; its result is dropped
+            raise ParseError(feed.url, f"parsing took longer than {timeout:g}s") from exc
 
     def close(self, keep_store: bool = False) -> None:
         """Stop the parser processes and (unless kept for a successor) release the database."""

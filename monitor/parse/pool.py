@@ -13,6 +13,11 @@ the GIL would do the same. So :class:`ParserPool` hands the bytes to a
 * A worker that dies (a segfault in a C parser, the OOM killer) breaks the
   executor; the feed being parsed gets a ParseError and the pool starts afresh
   for the next one, so one poisonous feed never stops the others.
+* A parse that outlives ``timeout`` (a pathological document, a parser stuck
+  in a loop) fails its feed with a ParseError, and the pool's processes are
+  stopped and replaced, since one stuck worker cannot be told apart from the
+  others; parses in flight on the same pool fail with a reason saying so, and
+  their feeds are simply polled again next time.
 * Tiny documents still go through the pool: the hop costs well under a
   millisecond and keeps behaviour the same for all sizes.
 * :meth:`ParserPool.parse_then` also runs a caller's pure function on the
@@ -25,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -71,10 +77,13 @@ def default_workers(configured: int = 0) -> int:
 class ParserPool:
     """``async with ParserPool() as pool: feed = await pool.parse(content, url, name, ctype)``."""
 
-    def __init__(self, workers: int = 0, fast: bool = True) -> None:
+    def __init__(self, workers: int = 0, fast: bool = True, timeout: float | None = None) -> None:
         self.workers = default_workers(workers)
         self.fast = fast
+        self.timeout = timeout
+        """Seconds one parse may take before its worker is stopped (None: no limit)."""
         self._executor: ProcessPoolExecutor | None = None
+        self._stopped: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()  # hung ones
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -147,16 +156,34 @@ class ParserPool:
     ) -> tuple[ParsedFeed, Any]:
         executor = self._start()
         loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(
+            executor, _work, content, url, name, content_type, self.fast, base, then, then_args
+        )
         try:
-            parsed, extra, reason = await loop.run_in_executor(
-                executor, _work, content, url, name, content_type, self.fast, base, then, then_args
-            )
+            parsed, extra, reason = await asyncio.wait_for(future, self.timeout)
+        except TimeoutError as exc:
+            self._stop(executor)
+            raise ParseError(
+                url, f"parsing took longer than {self.timeout:g}s; the parser was stopped"
+            ) from exc
         except BrokenProcessPool as exc:
+            if executor in self._stopped:
+                raise ParseError(
+                    url, "the parser was restarted because another feed hung it; retried next poll"
+                ) from exc
             self._discard(executor)
             raise ParseError(url, "the parser process died on this feed") from exc
         if parsed is None:
             raise ParseError(url, reason or "parser failed")
         return parsed, extra
+
+    def _stop(self, executor: ProcessPoolExecutor) -> None:
+        """Kill the executor's processes (one of them is stuck) and start afresh next time."""
+        self._stopped.add(executor)
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        for process in processes:
+            process.kill()
+        self._discard(executor)
 
     def _discard(self, executor: ProcessPoolExecutor) -> None:
         """Drop a broken executor (once, however many parses saw it break)."""

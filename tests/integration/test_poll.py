@@ -221,3 +221,35 @@ def test_large_bodies_are_parsed_in_worker_processes(
     assert summary.new == 4
     assert pipeline._parsers is not None  # the pool did the parsing
     assert pipeline.store.entry_count() == 4
+
+
+def test_a_parse_that_hangs_fails_its_feed_only(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    import monitor.pipeline as pipeline_module
+
+    real_parse = pipeline_module.parse_feed
+    stuck = http_server.add("/stuck.xml", Route(body=rss(recent_items())))
+    fine = http_server.add("/fine.xml", Route(body=rss(recent_items())))
+
+    def parse_or_hang(content: bytes, url: str, *args: object, **kwargs: object) -> object:
+        if url == stuck:
+            time.sleep(3)  # a parser caught in a pathological document
+        return real_parse(content, url, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline_module, "parse_feed", parse_or_hang)
+    config = write_config(db_url, [stuck, fine], fetch={"parse_timeout": "1s"})
+    pipeline = open_pipeline(config)
+    summary = asyncio.run(pipeline.poll())
+    outcomes = {f.url: f for f in summary.feeds}
+    assert outcomes[stuck].status == "error"
+    assert outcomes[stuck].error == "parsing took longer than 1s"
+    assert outcomes[fine].status == "updated"
+    assert outcomes[fine].new == 3
+    assert pipeline.store.feed_state(stuck).consecutive_failures == 1

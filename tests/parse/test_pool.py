@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 
 import pytest
 
@@ -58,3 +59,23 @@ def test_a_dead_worker_fails_one_feed_and_the_pool_recovers() -> None:
 def test_workers_default_to_the_cores() -> None:
     assert default_workers(0) == len(os.sched_getaffinity(0))
     assert default_workers(3) == 3
+
+
+def _hang(parsed: object, seconds: float) -> None:
+    """Stands in for a parser stuck on a pathological document (runs in the worker)."""
+    time.sleep(seconds)
+
+
+def test_a_hung_parse_fails_its_feed_and_the_pool_starts_afresh() -> None:
+    async def run() -> None:
+        async with ParserPool(workers=1, timeout=1.0) as pool:
+            with pytest.raises(ParseError, match=r"longer than 1s; the parser was stopped"):
+                await pool.parse_then(
+                    rss_body(1, 2), "https://x.test/1", "F", None, None, _hang, 60
+                )
+            parsed = await pool.parse(rss_body(3, 2), "https://x.test/3", "F")
+            assert len(parsed.entries) == 2
+
+    started = time.monotonic()
+    asyncio.run(run())
+    assert time.monotonic() - started < 30  # cut off, not left to sleep its 60 s
