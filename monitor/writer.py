@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 After = Callable[[], None] | None
+_STOP = object()  # the stop marker, when it is met while a group is being filled
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +100,8 @@ class Writer:
             first = self._queue.get()
             if first is None:
                 return
-            group = [first]
-            stopping = self._run_group(group)
-            if stopping:
+            # A job whose caller stopped waiting (its task was cancelled) is not run.
+            if first.future.set_running_or_notify_cancel() and self._run_group([first]):
                 return
 
     def _run_group(self, group: list[_Job]) -> bool:
@@ -112,23 +112,18 @@ class Writer:
         started = time.monotonic()
         try:
             with self.store.transaction():
-                index = 0
                 while True:
-                    done.append(group[index].run())
-                    index += 1
-                    if index < len(group):
+                    done.append(group[len(done)].run())
+                    if len(done) < len(group):
                         continue
-                    if len(group) >= self.max_jobs or time.monotonic() - started > self.max_seconds:
-                        break
-                    try:
-                        more = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
+                    more = self._next(len(group), started)
                     if more is None:
+                        break
+                    if not isinstance(more, _Job):
                         stopping = True
                         break
                     group.append(more)
-        except Exception:
+        except Exception:  # every job is retried alone, and fails alone
             if self.on_rollback is not None:
                 self.on_rollback()
             for job in group:
@@ -137,6 +132,20 @@ class Writer:
         for job, outcome in zip(group, done, strict=True):
             self._finish(job, outcome)
         return stopping
+
+    def _next(self, taken: int, started: float) -> _Job | object | None:
+        """The next job to add to the group, ``_STOP``, or None to close the group."""
+        while taken < self.max_jobs and time.monotonic() - started <= self.max_seconds:
+            try:
+                more = self._queue.get_nowait()
+            except queue.Empty:
+                return None
+            if more is None:
+                return _STOP
+            if more.future.set_running_or_notify_cancel():
+                return more
+            # else its caller stopped waiting: skip it and look further
+        return None
 
     def _run_alone(self, job: _Job) -> None:
         try:

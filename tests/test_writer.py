@@ -128,3 +128,28 @@ def test_store_transaction_is_all_or_nothing(store: Store) -> None:
 def test_the_writer_refuses_work_when_not_started(store: Store) -> None:
     with pytest.raises(RuntimeError, match="not running"):
         asyncio.run(Writer(store).run(lambda: Done(1)))
+
+
+def test_a_caller_that_stops_waiting_does_not_stop_the_writer(store: Store) -> None:
+    gate = threading.Event()
+    ran: list[str] = []
+
+    def job(name: str) -> Done[str]:
+        if name == "first":
+            gate.wait(5)
+        ran.append(name)
+        return Done(name)
+
+    async def main() -> str:
+        async with Writer(store) as writer:
+            first = asyncio.ensure_future(writer.run(lambda: job("first")))
+            abandoned = asyncio.ensure_future(writer.run(lambda: job("abandoned")))
+            await asyncio.sleep(0.05)
+            abandoned.cancel()  # its caller gave up while the job was still queued
+            await asyncio.sleep(0.05)  # the cancellation reaches the writer's side
+            gate.set()
+            await first
+            return await writer.run(lambda: job("after"))
+
+    assert asyncio.run(main()) == "after"
+    assert ran == ["first", "after"]
