@@ -134,17 +134,31 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def worker_peaks_mb(pipeline: Pipeline) -> list[float]:
-    """Peak RSS (VmHWM) of each live parser worker process, from /proc."""
+def _proc_field(pid: int, filename: str, name: str) -> float | None:
+    """A ``Name: N kB`` field of /proc/PID/FILENAME, in MB."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path(f"/proc/{pid}/{filename}").read_text().splitlines():
+            if line.startswith(name + ":"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+def worker_memory_mb(pipeline: Pipeline) -> list[tuple[float, float]]:
+    """(peak RSS, current PSS) of each live parser worker process, from /proc.
+
+    RSS counts the pages a worker shares with the forkserver it was forked from
+    (the modules imported there) in full, in every worker; PSS splits them
+    between the processes sharing them, so the PSS figures add up.
+    """
     pool = pipeline._parsers
     executor = pool._executor if pool is not None else None
-    peaks = []
+    found = []
     for pid in getattr(executor, "_processes", None) or {}:
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peaks.append(int(line.split()[1]) / 1024)
-    return peaks
+        peak = _proc_field(pid, "status", "VmHWM")
+        shared = _proc_field(pid, "smaps_rollup", "Pss")
+        if peak is not None and shared is not None:
+            found.append((peak, shared))
+    return found
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
@@ -186,11 +200,13 @@ def run_benchmark(args: argparse.Namespace) -> int:
             errors = Counter((f.error or "")[:60] for f in summary.feeds if f.status == "error")
             for reason, count in errors.most_common(12):
                 print(f"    {count:4d} x {reason}")
-        workers = worker_peaks_mb(pipeline)
+        workers = worker_memory_mb(pipeline)
         if workers:
             print(
                 f"parser workers: {len(workers)}, peak RSS "
-                + ", ".join(f"{mb:.0f}" for mb in workers)
+                + ", ".join(f"{peak:.0f}" for peak, _ in workers)
+                + " MB, proportional share (PSS) now "
+                + ", ".join(f"{pss:.0f}" for _, pss in workers)
                 + " MB (not counted in the polling process's figure below)"
             )
         stored = store.entry_count()
