@@ -182,8 +182,10 @@ class FetchSettings(_Model):
     fast_parse: bool = True
     """Parse well-formed feeds with the lxml fast path (falls back to feedparser when unsure)."""
     parse_timeout: Duration = timedelta(seconds=60)
-    """How long parsing one body may take; a parser stuck longer is stopped and the feed
-    fails with a reason (a megabyte of news parses in well under a second)."""
+    """How long parsing one body may take (its wait for a free parser not counted). A worker
+    process stuck longer is stopped and replaced; a thread (small bodies) cannot be stopped
+    and is left to finish. Either way the feed fails with a reason. A megabyte of news
+    parses in well under a second."""
     pool_parse_min_bytes: int = Field(default=4_096, ge=0)
     """Bodies at least this large are parsed, fingerprinted and matched in the worker
     processes (``monitor.prepare``); a smaller one (a handful of items) is done in a

@@ -259,12 +259,21 @@ class Pipeline:
             # feeds pile up in memory waiting for it.
             in_flight = asyncio.Semaphore(2 * self.config.fetch.concurrency)
             urls = [feed.url for feed in chosen]
-            states = await writer.run(lambda: Done(self.store.feed_states_for(urls)))
+            try:
+                states = await writer.run(lambda: Done(self.store.feed_states_for(urls)))
+            except StoreError:
+                states = {}  # each feed reads its own state, and fails alone if it must
 
             async def one(feed: FeedConfig) -> FeedOutcome:
-                async with in_flight:
-                    state = states.get(feed.url)
-                    outcome = await self._poll_feed(fetcher, feed, state, owner, writer)
+                try:
+                    async with in_flight:
+                        state = states.get(feed.url)
+                        outcome = await self._poll_feed(fetcher, feed, state, owner, writer)
+                except Exception as exc:  # a bug met on one feed must not stop the others
+                    log.exception("feed %s: unexpected error", feed.url, extra={"feed": feed.url})
+                    outcome = FeedOutcome(
+                        feed.url, "error", error=f"internal error: {exc!r}", error_kind="internal"
+                    )
                 if progress is not None:
                     progress(outcome)
                 return outcome
@@ -374,10 +383,11 @@ class Pipeline:
         settings = self.config.fetch
         args = (result.content, feed.url, feed.display_name, result.content_type)
         scheme = self.dedup.scheme
-        timeout = settings.parse_timeout.total_seconds()
+        if self._parsers is None:
+            self._parsers = ParserPool(
+                settings.parse_workers, settings.fast_parse, settings.parse_timeout.total_seconds()
+            )
         if len(result.content) >= settings.pool_parse_min_bytes:
-            if self._parsers is None:
-                self._parsers = ParserPool(settings.parse_workers, settings.fast_parse, timeout)
             return await self._parsers.parse_then(
                 *args, result.final_url, prepare_parsed, self._rule_source, scheme
             )
@@ -386,10 +396,7 @@ class Pipeline:
             parsed = parse_feed(*args, fast=settings.fast_parse, base=result.final_url)
             return parsed, prepare(parsed.entries, self.rules, scheme)
 
-        try:
-            return await asyncio.wait_for(asyncio.to_thread(here), timeout)
-        except TimeoutError as exc:  # the thread runs on to its end; its result is dropped
-            raise ParseError(feed.url, f"parsing took longer than {timeout:g}s") from exc
+        return await self._parsers.run_in_thread(here, feed.url)
 
     def close(self, keep_store: bool = False) -> None:
         """Stop the parser processes and (unless kept for a successor) release the database."""

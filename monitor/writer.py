@@ -72,6 +72,9 @@ class Writer:
         self.on_rollback = on_rollback
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        # Taken to queue a job and to close: no job can slip in behind the stop marker.
+        self._lock = threading.Lock()
+        self._closed = False
 
     async def __aenter__(self) -> Writer:
         self._thread = threading.Thread(target=self._loop, name="monitor-store", daemon=True)
@@ -79,30 +82,48 @@ class Writer:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self._queue.put(None)
+        with self._lock:
+            self._closed = True
+            self._queue.put(None)
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join)
             self._thread = None
 
     async def run(self, job: Callable[[], Done[_T]]) -> _T:
         """Run ``job`` in the writer thread; its result once its transaction committed."""
-        if self._thread is None:
-            raise RuntimeError("the writer is not running")
         item = _Job(job)
-        self._queue.put(item)
+        with self._lock:
+            if self._thread is None or self._closed:
+                raise RuntimeError("the writer is not running")
+            self._queue.put(item)
         result: _T = await asyncio.wrap_future(item.future)
         return result
 
     # --- the thread ----------------------------------------------------------------------
 
     def _loop(self) -> None:
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                # A job whose caller stopped waiting (its task was cancelled) is not run.
+                if first.future.set_running_or_notify_cancel() and self._run_group([first]):
+                    return
+        finally:
+            with self._lock:
+                self._closed = True
+            self._fail_queued()
+
+    def _fail_queued(self) -> None:
+        """Whatever is still queued when the thread ends fails, rather than waiting forever."""
         while True:
-            first = self._queue.get()
-            if first is None:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
                 return
-            # A job whose caller stopped waiting (its task was cancelled) is not run.
-            if first.future.set_running_or_notify_cancel() and self._run_group([first]):
-                return
+            if job is not None and job.future.set_running_or_notify_cancel():
+                job.future.set_exception(RuntimeError("the writer stopped before this job ran"))
 
     def _run_group(self, group: list[_Job]) -> bool:
         """Run ``group`` and whatever queues up behind it (within the limits) in one
@@ -124,11 +145,16 @@ class Writer:
                         break
                     group.append(more)
         except Exception:  # every job is retried alone, and fails alone
-            if self.on_rollback is not None:
-                self.on_rollback()
+            self._rolled_back()
             for job in group:
                 self._run_alone(job)
             return stopping
+        except BaseException as exc:  # not a job's own failure: fail them all, end the thread
+            self._rolled_back()
+            for job in group:
+                job.future.set_exception(exc)
+            log.critical("the database writer stopped: %r", exc)
+            return True
         for job, outcome in zip(group, done, strict=True):
             self._finish(job, outcome)
         return stopping
@@ -151,17 +177,23 @@ class Writer:
         try:
             with self.store.transaction():
                 outcome = job.run()
-        except BaseException as exc:
-            if self.on_rollback is not None:
-                self.on_rollback()
+        except BaseException as exc:  # handed to the waiting coroutine
+            self._rolled_back()
             job.future.set_exception(exc)
             return
         self._finish(job, outcome)
+
+    def _rolled_back(self) -> None:
+        if self.on_rollback is not None:
+            try:
+                self.on_rollback()
+            except Exception:
+                log.exception("rollback hook failed")
 
     def _finish(self, job: _Job, outcome: Done[Any]) -> None:
         if outcome.after is not None:
             try:
                 outcome.after()
-            except Exception:  # an after-commit hook must not lose the committed result
+            except BaseException:  # an after-commit hook must not lose the committed result
                 log.exception("after-commit step failed")
         job.future.set_result(outcome.result)

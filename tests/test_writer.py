@@ -153,3 +153,33 @@ def test_a_caller_that_stops_waiting_does_not_stop_the_writer(store: Store) -> N
 
     assert asyncio.run(main()) == "after"
     assert ran == ["first", "after"]
+
+
+class Fatal(BaseException):
+    """Not a job's own failure (think MemoryError's cousins): the writer cannot go on."""
+
+
+def test_a_fatal_error_fails_the_waiting_jobs_and_closes_the_writer(store: Store) -> None:
+    def fatal() -> Done[None]:
+        raise Fatal
+
+    async def main() -> None:
+        async with Writer(store) as writer:
+            with pytest.raises(Fatal):
+                await writer.run(fatal)
+            writer._thread.join(5)  # type: ignore[union-attr]
+            with pytest.raises(RuntimeError, match="not running"):
+                await writer.run(lambda: Done(1))
+
+    asyncio.run(main())
+
+
+def test_no_job_is_left_waiting_once_the_writer_closes(store: Store) -> None:
+    async def main() -> None:
+        writer = Writer(store)
+        async with writer:
+            assert await writer.run(lambda: Done(1)) == 1
+        with pytest.raises(RuntimeError, match="not running"):
+            await writer.run(lambda: Done(2))
+
+    asyncio.run(main())

@@ -69,7 +69,7 @@ class CachedIndex:
         for document in self.inner.documents(missing):
             features = stored_features(document, self.settings)
             self.cache.put(document.doc_id, features)
-            found[document.doc_id] = self.cache.get(document.doc_id)
+            found[document.doc_id] = features  # not read back: a cache of size 0 keeps none
         # In the order asked for; the text stays behind (the features are what is compared).
         return [
             StoredDocument(doc_id, features.title, "", features=features)

@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import logging
 import ssl
 import threading
 from collections import Counter
@@ -58,6 +59,8 @@ from monitor.errors import PermanentFetchError, TransientFetchError
 from monitor.fetch.decode import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder, Codings, DecodeError
 from monitor.fetch.guard import GuardedTransport, blocked_cause, parse_networks
 from monitor.types import FetchResult
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -398,6 +401,7 @@ class Fetcher:
         self._client = client
         self._owns_client = client is None
         self._clients: dict[str, httpx.AsyncClient] = {}  # by host, when we own them
+        self._wanted: Counter[str] = Counter()  # fetches queued or running, by host
         self._ssl: ssl.SSLContext | None = None
         self._io: _IOThread | None = None
         self._global: asyncio.Semaphore | None = None
@@ -456,17 +460,33 @@ class Fetcher:
         per_host = self._hosts.setdefault(
             host, asyncio.Semaphore(self.settings.per_host_concurrency)
         )
-        async with per_host, self._global:
-            self._in_flight[host] += 1
-            self.peak_per_host[host] = max(self.peak_per_host[host], self._in_flight[host])
-            self.peak_total = max(self.peak_total, self._in_flight.total())
-            try:
-                client = self._client_for(host)
-                return await fetch_feed(client, url, self.settings, etag, last_modified, self.clock)
-            finally:
-                self._in_flight[host] -= 1
+        self._wanted[host] += 1
+        try:
+            async with per_host, self._global:
+                self._in_flight[host] += 1
+                self.peak_per_host[host] = max(self.peak_per_host[host], self._in_flight[host])
+                self.peak_total = max(self.peak_total, self._in_flight.total())
+                try:
+                    client = self._client_for(host)
+                    return await fetch_feed(
+                        client, url, self.settings, etag, last_modified, self.clock
+                    )
+                finally:
+                    self._in_flight[host] -= 1
+        finally:
+            self._wanted[host] -= 1
+            if not self._wanted[host]:
+                # Nothing more queued for this host: close its connections now rather than
+                # hold one socket per host until the cycle ends (thousands of hosts).
+                del self._wanted[host]
+                idle = self._clients.pop(host, None)
+                if idle is not None:
+                    await _close_all([idle])
 
 
 async def _close_all(clients: list[httpx.AsyncClient]) -> None:
     for client in clients:
-        await client.aclose()
+        try:
+            await client.aclose()
+        except Exception as exc:  # one client that fails to close must not keep the others open
+            log.warning("closing an HTTP client failed: %r", exc)

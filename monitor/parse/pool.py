@@ -30,9 +30,10 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import time
 import weakref
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Any, TypeVar, cast
@@ -84,6 +85,11 @@ class ParserPool:
         """Seconds one parse may take before its worker is stopped (None: no limit)."""
         self._executor: ProcessPoolExecutor | None = None
         self._stopped: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()  # hung ones
+        # One slot per worker, so that a parse's deadline counts its own run only, never
+        # its wait behind other feeds (kept per event loop: a semaphore belongs to one).
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._threads: ThreadPoolExecutor | None = None  # for small documents (run_in_thread)
+        self._thread_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -107,10 +113,23 @@ class ParserPool:
     ) -> None:
         self.close()
 
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+    def close(self, grace: float = 10.0) -> None:
+        """Stop the workers: ``grace`` seconds to finish what they are parsing, then killed
+        (a stuck parser must not hold up a shutdown or a reload)."""
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
+            self._threads = None
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)
 
     async def parse(
         self,
@@ -145,6 +164,39 @@ class ParserPool:
         return parsed, cast(_T, extra)
 
     async def _run(
+        self,
+        content: bytes,
+        url: str,
+        name: str,
+        content_type: str | None,
+        base: str | None,
+        then: Callable[..., Any] | None,
+        then_args: tuple[Any, ...],
+    ) -> tuple[ParsedFeed, Any]:
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self.workers))
+        async with self._slots[1]:
+            return await self._submit(content, url, name, content_type, base, then, then_args)
+
+    async def run_in_thread(self, work: Callable[[], _T], url: str) -> _T:
+        """Run ``work`` (a small document's parse) in one of the pool's own threads, under
+        the same deadline. A thread cannot be stopped: one that overruns is abandoned and
+        finishes in the background, but it never holds up the event loop's own executor
+        (the scheduler and the relay use that one)."""
+        loop = asyncio.get_running_loop()
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="monitor-parse")
+        if self._thread_slots is None or self._thread_slots[0] is not loop:
+            self._thread_slots = (loop, asyncio.Semaphore(self.workers))
+        async with self._thread_slots[1]:
+            future = loop.run_in_executor(self._threads, work)
+            try:
+                return await asyncio.wait_for(future, self.timeout)
+            except TimeoutError as exc:
+                raise ParseError(url, f"parsing took longer than {self.timeout:g}s") from exc
+
+    async def _submit(
         self,
         content: bytes,
         url: str,

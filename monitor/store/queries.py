@@ -193,7 +193,13 @@ class Store:
         :meth:`transaction`, that transaction's session."""
         shared: Session | None = getattr(self._local, "session", None)
         if shared is not None:
-            yield shared
+            try:
+                yield shared
+            except SQLAlchemyError as exc:
+                raise StoreError(
+                    f"database error on {safe_url(str(self.engine.url))}: "
+                    f"{exc.__class__.__name__}: {exc}"
+                ) from exc
             return
         try:
             with Session(self.engine, expire_on_commit=False) as session:
@@ -605,7 +611,11 @@ class Store:
                 }
                 rows = [_entry_values(item, feed_id, now, batch_stories) for _, item in later]
                 ids.update(self._insert_entries(session, rows))
-            stored = [item for item in items if item.key in ids]
+            firsts: dict[str, NewEntry] = {}  # a key repeated in ``items`` is one entry
+            for item in items:
+                if item.key in ids:
+                    firsts.setdefault(item.key, item)
+            stored = list(firsts.values())
             self._insert_keys(
                 session, [(ids[item.key], key) for item in stored for key in item.dedup_keys]
             )

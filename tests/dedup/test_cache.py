@@ -74,3 +74,14 @@ def test_cached_documents_come_back_in_the_order_asked() -> None:
     cached = CachedIndex(inner, FeatureCache(16), SETTINGS)
     cached.documents([2])
     assert [d.doc_id for d in cached.documents([3, 2, 1, 99])] == [3, 2, 1]
+
+
+def test_with_no_cache_the_stored_candidates_are_still_compared() -> None:
+    inner = CountingIndex()
+    index_document(StoredDocument(1, "Steel exports slump", ARTICLE), inner, SETTINGS)
+    uncached = CachedIndex(inner, FeatureCache(0), SETTINGS)
+    incoming = fingerprint("Mexico steel exports fall", SUMMARY)
+    decision = find_duplicate(incoming, uncached, SETTINGS)
+    assert decision.is_duplicate
+    assert decision.of_id == 1
+    assert [d.doc_id for d in uncached.documents([1])] == [1]

@@ -77,3 +77,28 @@ def test_cpu_work_on_the_callers_loop_does_not_eat_the_deadlines() -> None:
 
     with Farm(config) as farm:
         assert asyncio.run(run(farm.urls())) == [200] * 12
+
+
+def test_a_hosts_connections_close_once_nothing_more_is_queued_for_it() -> None:
+    config = FarmConfig(feeds=24, items=2, hosts=6)
+    settings = FetchSettings(concurrency=4, per_host_concurrency=1)
+
+    async def run(urls: list[str]) -> tuple[int, int]:
+        async with Fetcher(settings) as fetcher:
+            most = 0
+
+            async def one(url: str) -> None:
+                nonlocal most
+                await fetcher.fetch(url)
+                most = max(most, len(fetcher._clients))
+
+            # Host after host, so each host's last fetch ends before the next host's begin.
+            by_host = sorted(urls, key=lambda url: url.split("/")[2])
+            for start in range(0, len(by_host), 4):
+                await asyncio.gather(*(one(url) for url in by_host[start : start + 4]))
+            return most, len(fetcher._clients)
+
+    with Farm(config) as farm:
+        most, left = asyncio.run(run(farm.urls()))
+    assert most <= 2  # never a client for every host at once
+    assert left == 0  # all closed before the cycle ends

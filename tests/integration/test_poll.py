@@ -219,7 +219,8 @@ def test_large_bodies_are_parsed_in_worker_processes(
     pipeline = open_pipeline(config)
     summary = asyncio.run(pipeline.poll())
     assert summary.new == 4
-    assert pipeline._parsers is not None  # the pool did the parsing
+    assert pipeline._parsers is not None
+    assert pipeline._parsers._executor is not None  # worker processes did the parsing
     assert pipeline.store.entry_count() == 4
 
 
@@ -253,3 +254,31 @@ def test_a_parse_that_hangs_fails_its_feed_only(
     assert outcomes[fine].status == "updated"
     assert outcomes[fine].new == 3
     assert pipeline.store.feed_state(stuck).consecutive_failures == 1
+
+
+def test_an_unexpected_error_on_one_feed_does_not_stop_the_others(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import monitor.pipeline as pipeline_module
+
+    real_prepare = pipeline_module.prepare
+    broken = http_server.add("/broken.xml", Route(body=rss(recent_items())))
+    fine = http_server.add("/fine.xml", Route(body=rss(recent_items())))
+
+    def prepare_or_fail(entries: list, *args: object) -> object:  # type: ignore[type-arg]
+        if entries and entries[0].feed_url == broken:
+            raise ZeroDivisionError("a bug met on this feed only")
+        return real_prepare(entries, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline_module, "prepare", prepare_or_fail)
+    pipeline = open_pipeline(write_config(db_url, [broken, fine]))
+    outcomes = {f.url: f for f in asyncio.run(pipeline.poll()).feeds}
+    assert outcomes[broken].status == "error"
+    assert outcomes[broken].error_kind == "internal"
+    assert "a bug met on this feed only" in (outcomes[broken].error or "")
+    assert outcomes[fine].status == "updated"
+    assert outcomes[fine].new == 3

@@ -79,3 +79,36 @@ def test_a_hung_parse_fails_its_feed_and_the_pool_starts_afresh() -> None:
     started = time.monotonic()
     asyncio.run(run())
     assert time.monotonic() - started < 30  # cut off, not left to sleep its 60 s
+
+
+def test_the_parse_deadline_does_not_count_the_wait_behind_other_feeds() -> None:
+    async def run() -> list[int]:
+        async with ParserPool(workers=1, timeout=1.0) as pool:
+            results = await asyncio.gather(
+                *(
+                    pool.parse_then(
+                        rss_body(n, 2), f"https://x.test/{n}", "F", None, None, _hang, 0.4
+                    )
+                    for n in range(4)
+                )
+            )
+            return [len(parsed.entries) for parsed, _ in results]
+
+    assert asyncio.run(run()) == [2, 2, 2, 2]  # 1.6 s of work in all, none of it stuck
+
+
+def test_closing_does_not_wait_for_a_stuck_parser() -> None:
+    async def run() -> ParserPool:
+        pool = ParserPool(workers=1)
+        stuck = asyncio.ensure_future(
+            pool.parse_then(rss_body(1, 2), "https://x.test/1", "F", None, None, _hang, 60)
+        )
+        await asyncio.sleep(0.5)
+        started = time.monotonic()
+        pool.close(grace=0.5)
+        assert time.monotonic() - started < 5
+        with pytest.raises(ParseError):
+            await stuck
+        return pool
+
+    asyncio.run(run())
