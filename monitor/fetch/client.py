@@ -45,7 +45,7 @@ import email.utils
 import logging
 import ssl
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
 from types import TracebackType
@@ -402,6 +402,9 @@ class Fetcher:
         self._owns_client = client is None
         self._clients: dict[str, httpx.AsyncClient] = {}  # by host, when we own them
         self._wanted: Counter[str] = Counter()  # fetches queued or running, by host
+        self._idle: OrderedDict[str, None] = (
+            OrderedDict()
+        )  # hosts with nothing queued, oldest first
         self._ssl: ssl.SSLContext | None = None
         self._io: _IOThread | None = None
         self._global: asyncio.Semaphore | None = None
@@ -461,6 +464,7 @@ class Fetcher:
             host, asyncio.Semaphore(self.settings.per_host_concurrency)
         )
         self._wanted[host] += 1
+        self._idle.pop(host, None)
         try:
             async with per_host, self._global:
                 self._in_flight[host] += 1
@@ -476,12 +480,24 @@ class Fetcher:
         finally:
             self._wanted[host] -= 1
             if not self._wanted[host]:
-                # Nothing more queued for this host: close its connections now rather than
-                # hold one socket per host until the cycle ends (thousands of hosts).
                 del self._wanted[host]
-                idle = self._clients.pop(host, None)
-                if idle is not None:
-                    await _close_all([idle])
+                await self._park(host)
+
+    async def _park(self, host: str) -> None:
+        """Nothing more is queued for ``host``: keep its client among the idle ones (its
+        next feed may come soon), closing the longest idle beyond ``fetch.concurrency``,
+        so a cycle over thousands of hosts never holds a socket for each."""
+        if host not in self._clients:
+            return
+        self._idle[host] = None
+        surplus = []
+        while len(self._idle) > self.settings.concurrency:
+            oldest, _ = self._idle.popitem(last=False)
+            client = self._clients.pop(oldest, None)
+            if client is not None:
+                surplus.append(client)
+        if surplus:
+            await _close_all(surplus)
 
 
 async def _close_all(clients: list[httpx.AsyncClient]) -> None:
