@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# Heavy modules are imported by the commands that need them: the parser worker processes
+# import this module (it is the program's main module) and should stay small.
 from monitor.config import DEFAULT_CONFIG, Config, load_config
-from monitor.digest.render import render_digest, render_html
 from monitor.errors import ConfigError, MonitorError
 from monitor.ops.logs import setup_logging
-from monitor.store.db import create_engine, current_revision, safe_url, upgrade
 
 if TYPE_CHECKING:  # the heavy imports wait until a command needs them
     from monitor.config import FeedConfig
@@ -243,6 +243,8 @@ def _pipeline(config: Config) -> Pipeline:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from monitor.store.db import safe_url
+
     config = _config(args)
     print(
         f"ok: {len(config.feeds)} feeds, {len(config.watches)} watches, {len(config.alerts)} alerts; "
@@ -293,6 +295,8 @@ async def _poll_with_progress(pipeline: Pipeline, feeds: Sequence[FeedConfig]) -
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
+    from monitor.digest.render import render_digest, render_html
+
     config = _config(args)
     pipeline = _pipeline(config)
     alerts = [config.alert(name) for name in args.alert] if args.alert else list(config.alerts)
@@ -613,6 +617,8 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from monitor.store.db import create_engine, current_revision, safe_url, upgrade
+
     config = _config(args)
     engine = create_engine(config.database)
     upgrade(engine)
@@ -621,6 +627,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_current(args: argparse.Namespace) -> int:
+    from monitor.store.db import create_engine, current_revision
+
     config = _config(args)
     print(current_revision(create_engine(config.database)) or "(empty database)")
     return 0
