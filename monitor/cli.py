@@ -468,10 +468,11 @@ def _html_path(requested: str, alert: str, alerts: int) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    # Before importing the daemon's modules: some log as they load.
+    setup_logging(args.log_level, config.ops.log_format)
     from monitor.schedule import Daemon
 
-    config = _config(args)
-    setup_logging(args.log_level, config.ops.log_format)
     pipeline = _pipeline(config)
 
     def reload() -> Pipeline:

@@ -48,5 +48,5 @@ def setup_logging(level: str | None = None, style: str = "auto") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(chosen)
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic.runtime.migration"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
