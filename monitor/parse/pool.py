@@ -75,6 +75,22 @@ def default_workers(configured: int = 0) -> int:
         return max(1, os.cpu_count() or 1)
 
 
+class _Slots:
+    """``size`` places at a time, on whichever event loop is running (an asyncio semaphore
+    belongs to one loop, and the CLI runs each poll cycle on a fresh one)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._semaphore = asyncio.Semaphore(size)
+
+    def __call__(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop, self._semaphore = loop, asyncio.Semaphore(self.size)
+        return self._semaphore
+
+
 class ParserPool:
     """``async with ParserPool() as pool: feed = await pool.parse(content, url, name, ctype)``."""
 
@@ -86,10 +102,10 @@ class ParserPool:
         self._executor: ProcessPoolExecutor | None = None
         self._stopped: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()  # hung ones
         # One slot per worker, so that a parse's deadline counts its own run only, never
-        # its wait behind other feeds (kept per event loop: a semaphore belongs to one).
-        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        # its wait behind other feeds.
+        self._slots = _Slots(self.workers)
         self._threads: ThreadPoolExecutor | None = None  # for small documents (run_in_thread)
-        self._thread_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._thread_slots = _Slots(self.workers)
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -173,61 +189,43 @@ class ParserPool:
         then: Callable[..., Any] | None,
         then_args: tuple[Any, ...],
     ) -> tuple[ParsedFeed, Any]:
-        loop = asyncio.get_running_loop()
-        if self._slots is None or self._slots[0] is not loop:
-            self._slots = (loop, asyncio.Semaphore(self.workers))
-        async with self._slots[1]:
-            return await self._submit(content, url, name, content_type, base, then, then_args)
+        async with self._slots():
+            executor = self._start()
+            future = asyncio.get_running_loop().run_in_executor(
+                executor, _work, content, url, name, content_type, self.fast, base, then, then_args
+            )
+            try:
+                parsed, extra, reason = await asyncio.wait_for(future, self.timeout)
+            except TimeoutError as exc:
+                self._stop(executor)
+                raise ParseError(
+                    url, f"parsing took longer than {self.timeout:g}s; the parser was stopped"
+                ) from exc
+            except BrokenProcessPool as exc:
+                if executor in self._stopped:
+                    raise ParseError(
+                        url,
+                        "the parser was restarted because another feed hung it; retried next poll",
+                    ) from exc
+                self._discard(executor)
+                raise ParseError(url, "the parser process died on this feed") from exc
+        if parsed is None:
+            raise ParseError(url, reason or "parser failed")
+        return parsed, extra
 
     async def run_in_thread(self, work: Callable[[], _T], url: str) -> _T:
         """Run ``work`` (a small document's parse) in one of the pool's own threads, under
         the same deadline. A thread cannot be stopped: one that overruns is abandoned and
         finishes in the background, but it never holds up the event loop's own executor
         (the scheduler and the relay use that one)."""
-        loop = asyncio.get_running_loop()
         if self._threads is None:
             self._threads = ThreadPoolExecutor(self.workers, thread_name_prefix="monitor-parse")
-        if self._thread_slots is None or self._thread_slots[0] is not loop:
-            self._thread_slots = (loop, asyncio.Semaphore(self.workers))
-        async with self._thread_slots[1]:
-            future = loop.run_in_executor(self._threads, work)
+        async with self._thread_slots():
+            future = asyncio.get_running_loop().run_in_executor(self._threads, work)
             try:
                 return await asyncio.wait_for(future, self.timeout)
             except TimeoutError as exc:
                 raise ParseError(url, f"parsing took longer than {self.timeout:g}s") from exc
-
-    async def _submit(
-        self,
-        content: bytes,
-        url: str,
-        name: str,
-        content_type: str | None,
-        base: str | None,
-        then: Callable[..., Any] | None,
-        then_args: tuple[Any, ...],
-    ) -> tuple[ParsedFeed, Any]:
-        executor = self._start()
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(
-            executor, _work, content, url, name, content_type, self.fast, base, then, then_args
-        )
-        try:
-            parsed, extra, reason = await asyncio.wait_for(future, self.timeout)
-        except TimeoutError as exc:
-            self._stop(executor)
-            raise ParseError(
-                url, f"parsing took longer than {self.timeout:g}s; the parser was stopped"
-            ) from exc
-        except BrokenProcessPool as exc:
-            if executor in self._stopped:
-                raise ParseError(
-                    url, "the parser was restarted because another feed hung it; retried next poll"
-                ) from exc
-            self._discard(executor)
-            raise ParseError(url, "the parser process died on this feed") from exc
-        if parsed is None:
-            raise ParseError(url, reason or "parser failed")
-        return parsed, extra
 
     def _stop(self, executor: ProcessPoolExecutor) -> None:
         """Kill the executor's processes (one of them is stuck) and start afresh next time."""
