@@ -158,6 +158,22 @@ def route(matches: Sequence[Match], alerts: Sequence[AlertConfig]) -> tuple[str,
     return tuple(alert.name for alert in alerts if fired.intersection(alert.watches))
 
 
+def seed_entry(
+    title: str, url: str | None, source: str | None, published: datetime | None, text: str = ""
+) -> Entry:
+    """A known (baseline) article as an entry of the seeds' pseudo-feed."""
+    return Entry(
+        feed_url=SEED_FEED_URL,
+        feed_name=source or SEED_SOURCE,
+        title=title,
+        link=url,
+        canonical_link=canonical_url(url) if url else None,
+        guid=None,
+        summary=text,
+        published=published,
+    )
+
+
 def is_backfill(entry: Entry, state: FeedState, now: datetime, config: Config) -> bool:
     """On a feed's first poll, items older than the backfill window are not alerted."""
     if state.first_polled_at is not None or entry.published is None:
@@ -197,16 +213,7 @@ class Pipeline:
         results = []
         for seed in seeds:
             features = seed.features()
-            entry = Entry(
-                feed_url=SEED_FEED_URL,
-                feed_name=seed.source or SEED_SOURCE,
-                title=seed.title,
-                link=seed.url,
-                canonical_link=canonical_url(seed.url) if seed.url else None,
-                guid=None,
-                summary=seed.text,
-                published=seed.published,
-            )
+            entry = seed_entry(seed.title, seed.url, seed.source, seed.published, seed.text)
             stored = self.store.add_seed(seed.key, entry, features.keys, None, now, seed.source)
             results.append((seed, stored))
         return results
@@ -216,16 +223,7 @@ class Pipeline:
         added = 0
         now = self.clock()
         for seed in read_fingerprints(path):
-            entry = Entry(
-                feed_url=SEED_FEED_URL,
-                feed_name=seed.source or SEED_SOURCE,
-                title=seed.title,
-                link=seed.url,
-                canonical_link=canonical_url(seed.url) if seed.url else None,
-                guid=None,
-                summary="",
-                published=seed.published,
-            )
+            entry = seed_entry(seed.title, seed.url, seed.source, seed.published)
             fingerprint = json.dumps(features_to_json(seed.features))
             if self.store.add_seed(
                 seed.key, entry, seed.features.keys, fingerprint, now, seed.source

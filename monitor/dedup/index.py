@@ -82,6 +82,10 @@ def stored_features(document: StoredDocument, settings: DedupSettings) -> Featur
     """
     if document.features is not None:
         return document.features
+    return _fingerprint(document, settings, keys=False)
+
+
+def _fingerprint(document: StoredDocument, settings: DedupSettings, keys: bool) -> Features:
     return fingerprint(
         title=document.title,
         text=document.text,
@@ -90,7 +94,7 @@ def stored_features(document: StoredDocument, settings: DedupSettings) -> Featur
         feed_url=document.feed_url,
         doc_id=document.doc_id,
         scheme=settings.scheme,
-        keys=False,
+        keys=keys,
     )
 
 
@@ -139,15 +143,7 @@ def index_document(
     document: StoredDocument, index: DedupIndex, settings: DedupSettings
 ) -> Features:
     """Fingerprint a stored article with its keys and add it to ``index``."""
-    features = fingerprint(
-        title=document.title,
-        text=document.text,
-        link=document.link,
-        guid=document.guid,
-        feed_url=document.feed_url,
-        doc_id=document.doc_id,
-        scheme=settings.scheme,
-    )
+    features = _fingerprint(document, settings, keys=True)
     remember(document, features, index)
     return features
 
