@@ -30,8 +30,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.deliver.formats.fit import clip, escape, fit_parts
-from monitor.digest.view import ItemView, SectionView, digest_view
+from monitor.deliver.formats.chat import ChatMarkup, story_text
+from monitor.deliver.formats.fit import clip, escape
+from monitor.digest.view import SectionView, digest_view
 from monitor.types import Digest
 
 MAX_EMBEDS = 10
@@ -52,6 +53,22 @@ ESCAPES = {ord(char): "\\" + char for char in _MARKDOWN}
 # Only what would end or break ``[text](url)``; the rest of a URL is not Markdown.
 URL_ESCAPES = {ord(char): f"%{ord(char):02X}" for char in "()<>[] \\"}
 COLOURS = (0x0B57D0, 0x1A7F37, 0x9A6700, 0x8250DF, 0xCF222E, 0x0969DA, 0xBF3989, 0x57606A)
+
+MARKUP = ChatMarkup(
+    escapes=ESCAPES,
+    url_escapes=URL_ESCAPES,
+    bold="**",
+    link="**[{title}]({url})**",
+    quote="> ",
+    matched="*Matched: {reasons}*",
+    date=lambda when, _text: f"<t:{int(when.timestamp())}:f>",
+    title_chars=TITLE_CHARS,
+    url_chars=URL_CHARS,
+    source_chars=SOURCE_CHARS,
+    also_chars=ALSO_CHARS,
+    snippet_chars=SNIPPET_CHARS,
+    reason_chars=REASON_CHARS,
+)
 
 
 def body(digest: Digest, timezone: str = "UTC") -> dict[str, Any]:
@@ -90,7 +107,7 @@ def _embed(section: SectionView, colour: int, share: int, budget: int) -> dict[s
     chunks: list[str] = []
     used = 0
     for item in section.items:
-        chunk = _item_text(item)
+        chunk = story_text(item, MARKUP)
         cost = len(chunk) + (2 if chunks else 0)  # the blank line between stories
         if used + cost > (soft if chunks else hard):  # one story even in a small share
             break
@@ -100,27 +117,3 @@ def _embed(section: SectionView, colour: int, share: int, budget: int) -> dict[s
     if more:
         chunks.append(clip(f"…and {more} more in {section.watch}", MORE_ROOM - 2, ESCAPES))
     return {"title": title, "description": "\n\n".join(chunks), "color": colour}
-
-
-def _item_text(item: ItemView) -> str:
-    title = clip(item.title, TITLE_CHARS, ESCAPES)
-    link = escape(item.link, URL_ESCAPES) if item.link else ""
-    lines = [f"**[{title}]({link})**" if link and len(link) <= URL_CHARS else f"**{title}**"]
-    meta = f"{clip(item.source, SOURCE_CHARS, ESCAPES)} · {_date(item)}"
-    if item.also:
-        meta += " · also carried by " + clip(", ".join(item.also), ALSO_CHARS, ESCAPES)
-    lines.append(meta)
-    if item.snippet:
-        lines.append("> " + fit_parts(item.snippet, SNIPPET_CHARS, ESCAPES, ("**", "**")))
-    if item.reasons:
-        reasons = "; ".join(
-            f"{r.watch} ({', '.join(r.terms)})" if r.terms else r.watch for r in item.reasons
-        )
-        lines.append(f"*Matched: {clip(reasons, REASON_CHARS, ESCAPES)}*")
-    return "\n".join(lines)
-
-
-def _date(item: ItemView) -> str:
-    if item.published is None:
-        return item.published_text
-    return f"<t:{int(item.published.timestamp())}:f>"

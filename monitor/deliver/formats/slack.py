@@ -32,8 +32,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.deliver.formats.fit import clip, escape, fit_parts
-from monitor.digest.view import ItemView, SectionView, digest_view
+from monitor.deliver.formats.chat import ChatMarkup, story_text
+from monitor.deliver.formats.fit import clip, escape
+from monitor.digest.view import SectionView, digest_view
 from monitor.types import Digest
 
 MAX_BLOCKS = 50
@@ -49,6 +50,24 @@ REASON_CHARS = 400
 
 ESCAPES = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"}
 URL_ESCAPES = {**ESCAPES, ord("<"): "%3C", ord(">"): "%3E", ord("|"): "%7C"}
+
+MARKUP = ChatMarkup(
+    escapes=ESCAPES,
+    url_escapes=URL_ESCAPES,
+    bold="*",
+    link="*<{url}|{title}>*",
+    quote=">",
+    matched="Matched: {reasons}",
+    date=lambda when, text: (
+        f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{text}>"
+    ),
+    title_chars=TITLE_CHARS,
+    url_chars=URL_CHARS,
+    source_chars=SOURCE_CHARS,
+    also_chars=ALSO_CHARS,
+    snippet_chars=SNIPPET_CHARS,
+    reason_chars=REASON_CHARS,
+)
 
 
 def body(digest: Digest, timezone: str = "UTC") -> dict[str, Any]:
@@ -88,37 +107,12 @@ def _section(section: SectionView, room: int) -> list[dict[str, Any]]:
     for item in section.items:
         if len(blocks) + 2 > room:  # keep one block for "and N more"
             break
-        blocks.append(_mrkdwn_section(_item_text(item)))
+        blocks.append(_mrkdwn_section(story_text(item, MARKUP)))
         shown += 1
     more = section.omitted + len(section.items) - shown
     if more:
         blocks.append(_context(f"…and {more} more in {clip(section.watch, 200, ESCAPES)}"))
     return blocks
-
-
-def _item_text(item: ItemView) -> str:
-    title = clip(item.title, TITLE_CHARS, ESCAPES)
-    link = escape(item.link, URL_ESCAPES) if item.link else ""
-    lines = [f"*<{link}|{title}>*" if link and len(link) <= URL_CHARS else f"*{title}*"]
-    meta = f"{clip(item.source, SOURCE_CHARS, ESCAPES)} · {_date(item)}"
-    if item.also:
-        meta += " · also carried by " + clip(", ".join(item.also), ALSO_CHARS, ESCAPES)
-    lines.append(meta)
-    if item.snippet:
-        lines.append(">" + fit_parts(item.snippet, SNIPPET_CHARS, ESCAPES, ("*", "*")))
-    if item.reasons:
-        reasons = "; ".join(
-            f"{r.watch} ({', '.join(r.terms)})" if r.terms else r.watch for r in item.reasons
-        )
-        lines.append("Matched: " + clip(reasons, REASON_CHARS, ESCAPES))
-    return "\n".join(lines)
-
-
-def _date(item: ItemView) -> str:
-    if item.published is None:
-        return item.published_text
-    stamp = int(item.published.timestamp())
-    return f"<!date^{stamp}^{{date_short_pretty}} {{time}}|{item.published_text}>"
 
 
 def _mrkdwn_section(text: str) -> dict[str, Any]:
