@@ -84,9 +84,9 @@ from monitor.ops.logs import setup_logging
 from monitor.pipeline import Pipeline, compile_rules
 from monitor.store.queries import Store
 from monitor.types import Digest, Entry, StoredEntry
+from tests.support.pgschema import fresh_schema
 from tests.support.servers import HttpServer, Request, Route, free_port
 
-PG_URL = os.environ.get("MONITOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SEED = 20250301
 FAIL_RATE = 0.30
 ALERTS = ("desk", "trade", "autos", "energy")
@@ -310,17 +310,8 @@ def database(backend: str, directory: Path) -> Iterator[str]:
         path = directory / f"deliver-{uuid.uuid4().hex[:8]}.db"
         yield f"sqlite:///{path}"
         return
-    schema = f"bench_deliver_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with fresh_schema("bench_deliver") as url:
+        yield url
 
 
 # --- one run ----------------------------------------------------------------------------------

@@ -55,7 +55,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -71,8 +70,8 @@ import yaml
 from bench.farm import Farm, FarmConfig
 from monitor.store.queries import Store
 from tests.support.daemon import DaemonProcess
+from tests.support.pgschema import PG_URL, fresh_schema
 
-PG_URL = os.environ.get("MONITOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 WEBHOOK_SECRET = "whsec_" + "YmVuY2gtcmVwbGljYXMtc2lnbmluZy1rZXktMzItYnl0ZXMh"
 HOSTS = 10
 ITEMS = 10
@@ -136,17 +135,8 @@ class TimedFarm(Farm):
 @contextmanager
 def pg_schema() -> Iterator[str]:
     """A fresh schema; its URL (``search_path``) while in use; dropped after."""
-    schema = f"bench_replicas_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with fresh_schema("bench_replicas") as url:
+        yield url
 
 
 def write_config(path: Path, database: str, urls: list[str], intervals: list[float]) -> None:

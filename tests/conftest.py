@@ -8,8 +8,8 @@ down; set ``MONITOR_TEST_BACKENDS=sqlite`` to run without it on purpose.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,9 +22,9 @@ import yaml
 from monitor.config import load_config
 from monitor.pipeline import Pipeline
 from monitor.store.queries import Store
+from tests.support.pgschema import PG_URL, fresh_schema
 from tests.support.servers import HttpServer, SmtpServer
 
-PG_URL = os.environ.get("MONITOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = os.environ.get("MONITOR_TEST_BACKENDS", "sqlite,postgresql").split(",")
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -38,20 +38,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'monitor.db'}"
         return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
+    schema = contextlib.ExitStack()
     try:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+        url = schema.enter_context(fresh_schema("t"))
     except sa.exc.OperationalError as exc:  # pragma: no cover - environment problem
         pytest.fail(
             f"PostgreSQL at {PG_URL} is not reachable ({exc.orig}); start it or set MONITOR_TEST_BACKENDS=sqlite"
         )
-    separator = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with schema:
+        yield url
 
 
 @pytest.fixture

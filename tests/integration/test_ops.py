@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import PG_URL
 from tests.support.daemon import DaemonProcess, http_get
 from tests.support.feeds import Item, rss
+from tests.support.pgschema import fresh_schema
 from tests.support.proxy import TcpProxy
 from tests.support.servers import HttpServer, Route
 
@@ -71,16 +72,10 @@ def pg_behind_proxy() -> Iterator[tuple[str, TcpProxy]]:
     """A fresh PostgreSQL schema reached through a proxy the test can cut."""
     url = sa.make_url(PG_URL)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
-    schema = f"ops_{int(time.time() * 1000) % 10**9}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
     proxied = url.set(port=proxy.port).render_as_string(hide_password=False)
-    yield f"{proxied}?options=-csearch_path%3D{schema}", proxy
-    proxy.stop()
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with fresh_schema("ops", reach=proxied) as schema_url:
+        yield schema_url, proxy
+        proxy.stop()
 
 
 def wait_for_status(url: str, status: int, timeout: float) -> tuple[int, str]:

@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 import yaml
 
-from tests.conftest import PG_URL, WATCHES
+from tests.conftest import WATCHES
 from tests.support.daemon import DaemonProcess
 from tests.support.feeds import Item, rss
+from tests.support.pgschema import fresh_schema
 from tests.support.servers import HttpServer, Request, Route
 
 FEEDS = 500
@@ -35,14 +35,8 @@ RUN_FOR = 26.0
 
 @pytest.fixture
 def pg_schema() -> Iterator[str]:
-    schema = f"rep_{int(time.time() * 1000) % 10**9}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with fresh_schema("rep") as url:
+        yield url
 
 
 @pytest.mark.slow
