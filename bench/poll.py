@@ -48,6 +48,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -161,17 +162,31 @@ def worker_memory_mb(pipeline: Pipeline) -> list[tuple[float, float]]:
     return found
 
 
+@contextlib.contextmanager
+def polling(
+    args: argparse.Namespace, faulty: float, interval: str
+) -> Iterator[tuple[list[str], set[str], str, Pipeline]]:
+    """The farm started, a pipeline on a temporary SQLite file polling all of its feeds:
+    (feed URLs, the healthy ones, the farm's stats URL, the pipeline). Stopped after."""
+    farm, info = start_farm(args, faulty)
+    try:
+        urls, kinds = info["urls"], info["kinds"]
+        healthy = {url for url, kind in zip(urls, kinds, strict=True) if kind == "ok"}
+        with tempfile.TemporaryDirectory() as tmp:
+            config = load_config(write_config(Path(tmp), urls, args, interval))
+            pipeline = Pipeline(config, Store.open(config.database))
+            try:
+                yield urls, healthy, info["stats"], pipeline
+            finally:
+                pipeline.close()
+    finally:
+        farm.kill()
+
+
 def run_benchmark(args: argparse.Namespace) -> int:
-    farm, info = start_farm(args, args.faulty)
-    urls, kinds = info["urls"], info["kinds"]
-    healthy = {url for url, kind in zip(urls, kinds, strict=True) if kind == "ok"}
     problems: list[str] = []
-    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        stack.callback(farm.kill)
-        config = load_config(write_config(Path(tmp), urls, args, "15m"))
-        store = Store.open(config.database)
-        stack.callback(store.close)
-        pipeline = Pipeline(config, store)
+    with polling(args, args.faulty, "15m") as (urls, healthy, stats_url, pipeline):
+        store = pipeline.store
         print(
             f"farm: {len(urls)} feeds x {args.items} items, {args.hosts} hosts, "
             f"{len(urls) - len(healthy)} faulty ({args.faulty:.0%}); fetch.concurrency "
@@ -213,7 +228,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         print(f"entries stored: {stored} (healthy feeds alone: {len(healthy) * args.items})")
         if stored < len(healthy) * args.items:
             problems.append("some healthy feeds' items are missing from the store")
-        stats = farm_stats(info["stats"])
+        stats = farm_stats(stats_url)
         peak_host = max(stats["peak_per_host"].values())
         print(f"farm: most requests in flight on one host: {peak_host} (limit {args.per_host})")
         if peak_host > args.per_host:
@@ -281,16 +296,14 @@ def load_config_settings(args: argparse.Namespace) -> Any:
 
 
 def run_soak(args: argparse.Namespace) -> int:
-    farm, info = start_farm(args, args.faulty if args.faulty_set else 0.2)
-    urls, kinds = info["urls"], info["kinds"]
-    healthy = {url for url, kind in zip(urls, kinds, strict=True) if kind == "ok"}
     problems: list[str] = []
-    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        stack.callback(farm.kill)
-        config = load_config(write_config(Path(tmp), urls, args, "5s"))
-        store = Store.open(config.database)
-        stack.callback(store.close)
-        pipeline = Pipeline(config, store)
+    with polling(args, args.faulty if args.faulty_set else 0.2, "5s") as (
+        urls,
+        healthy,
+        stats_url,
+        pipeline,
+    ):
+        config, store = pipeline.config, pipeline.store
         by_url = {feed.url: feed for feed in config.feeds}
         print(
             f"soak: {len(urls)} feeds, {len(urls) - len(healthy)} faulty, {args.cycles} cycles, "
@@ -334,7 +347,7 @@ def run_soak(args: argparse.Namespace) -> int:
             )
             if wait is not None and cycle < args.cycles:
                 time.sleep(min(max((wait - datetime.now(UTC)).total_seconds(), 0.0), 10.0))
-        stats = farm_stats(info["stats"])
+        stats = farm_stats(stats_url)
         peak_host = max(stats["peak_per_host"].values())
         violations = len(stats["retry_after_violations"])
         print(
