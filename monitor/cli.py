@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
-    setup_logging(args.log_level, os.environ.get("MONITOR_LOG_FORMAT", "text"))
+    setup_logging(_log_level(args), os.environ.get("MONITOR_LOG_FORMAT", "text"))
     try:
         result: int = args.handler(args)
         return result
@@ -64,7 +64,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Self-hosted news monitoring: poll feeds, match watch rules, send digests.",
         parents=[common],
     )
-    parser.set_defaults(config=None, log_level=None)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
@@ -231,8 +230,19 @@ def _db_commands(command: CommandMaker, common: argparse.ArgumentParser) -> None
         sub.set_defaults(handler=handler)
 
 
+def _config_path(args: argparse.Namespace) -> str:
+    # --config may come before the command or after it; argparse leaves it unset otherwise.
+    given: str | None = getattr(args, "config", None)
+    return given or os.environ.get("MONITOR_CONFIG") or str(DEFAULT_CONFIG)
+
+
+def _log_level(args: argparse.Namespace) -> str | None:
+    level: str | None = getattr(args, "log_level", None)
+    return level
+
+
 def _config(args: argparse.Namespace) -> Config:
-    path = args.config or os.environ.get("MONITOR_CONFIG") or str(DEFAULT_CONFIG)
+    path = _config_path(args)
     return load_config(path)
 
 
@@ -470,7 +480,7 @@ def _html_path(requested: str, alert: str, alerts: int) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     # Before importing the daemon's modules: some log as they load.
-    setup_logging(args.log_level, config.ops.log_format)
+    setup_logging(_log_level(args), config.ops.log_format)
     from monitor.schedule import Daemon
 
     pipeline = _pipeline(config)
@@ -535,7 +545,7 @@ def _group_help(args: argparse.Namespace) -> int:
 
 
 def _aliases(args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
-    path = args.config or os.environ.get("MONITOR_CONFIG") or str(DEFAULT_CONFIG)
+    path = _config_path(args)
     if not os.path.exists(path):
         return {}
     return dict(load_config(path).aliases)

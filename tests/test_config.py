@@ -223,3 +223,28 @@ def test_monitor_check_cli(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok: 1 feeds, 1 watches, 1 alerts")
+
+
+@pytest.mark.parametrize("before_the_command", [True, False])
+def test_config_option_counts_before_or_after_the_command(
+    tmp_path: Path, before_the_command: bool
+) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(BASE)
+    option = ["--config", str(good)]
+    command = ["check"]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            *(option + command if before_the_command else command + option),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,  # no config/monitor.yaml here to fall back on
+        env={"HOOK_SECRET": WEBHOOK_SECRET, "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok: 1 feeds, 1 watches, 1 alerts")
