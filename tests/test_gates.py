@@ -96,3 +96,50 @@ def test_dockerfile_and_compose_are_consistent() -> None:
     assert "@postgres:5432/" in url
     for volume in compose.get("volumes", {}):
         assert any(volume + ":" in str(s.get("volumes", "")) for s in services.values())
+
+
+def test_every_import_is_a_declared_dependency() -> None:
+    """deptry: monitor/ imports only what pyproject.toml declares (not a test extra, not a
+    package that merely comes along with another), and declares nothing it does not use."""
+    package = run(sys.executable, "-m", "deptry", "monitor")
+    assert package.returncode == 0, package.stdout + package.stderr
+    # tests/ and bench/ may use the test extra; they must not lean on undeclared packages.
+    support = run(
+        sys.executable, "-m", "deptry", "tests", "bench", "--exclude", "$^",
+        "--ignore", "DEP002,DEP004",
+    )  # fmt: skip
+    assert support.returncode == 0, support.stdout + support.stderr
+
+
+def test_docker_context_and_published_ports_match_the_readme() -> None:
+    """.dockerignore keeps local state out but nothing the Dockerfile copies; compose publishes
+    what the README tells a user to reach on the host."""
+    import fnmatch
+
+    import yaml
+
+    ignored = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert {".git", ".venv", "data", "*.db", ".env"} <= set(ignored)
+    dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    for source in re.findall(r"^COPY (?!--from)(\S+(?: \S+)*) \S+$", dockerfile, re.MULTILINE):
+        for path in source.split():
+            hits = [p for p in ignored if fnmatch.fnmatch(path.rstrip("/"), p)]
+            assert not hits, f".dockerignore {hits} drops {path}, which the Dockerfile copies"
+
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))["services"]
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+
+    def published(service: str) -> set[str]:
+        return {str(p).rsplit(":", 1)[-1] for p in services[service].get("ports", [])}
+
+    if "localhost:1025" in readme:
+        assert "1025" in published("mailpit"), "the README mails through localhost:1025"
+    assert "8025" in published("mailpit")
+    assert "9464" in published("monitor"), "the ops endpoint (/metrics) is documented"
+    for service in services.values():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{port} is published beyond loopback"
