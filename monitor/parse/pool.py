@@ -18,6 +18,8 @@ the GIL would do the same. So :class:`ParserPool` hands the bytes to a
   stopped and replaced, since one stuck worker cannot be told apart from the
   others; parses in flight on the same pool fail with a reason saying so, and
   their feeds are simply polled again next time.
+* Workers die with the daemon, even one killed with SIGKILL
+  (:mod:`monitor.parse.lifeline`): no orphaned workers, forkserver or resource tracker.
 * Tiny documents still go through the pool: the hop costs well under a
   millisecond and keeps behaviour the same for all sizes.
 * :meth:`ParserPool.parse_then` also runs a caller's pure function on the
@@ -35,10 +37,12 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from monitor.errors import ParseError
+from monitor.parse import lifeline
 from monitor.parse.feed import parse_feed
 from monitor.types import ParsedFeed
 
@@ -106,14 +110,22 @@ class ParserPool:
         self._slots = _Slots(self.workers)
         self._threads: ThreadPoolExecutor | None = None  # for small documents (run_in_thread)
         self._thread_slots = _Slots(self.workers)
+        self._lifeline: tuple[Connection, Connection] | None = None
+        """The pipe whose write end, held here only, keeps the workers alive."""
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
             method = (
                 "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
             )
+            context = multiprocessing.get_context(method)
+            if self._lifeline is None:
+                self._lifeline = context.Pipe(duplex=False)
             self._executor = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context(method)
+                max_workers=self.workers,
+                mp_context=context,
+                initializer=lifeline.hold,
+                initargs=(self._lifeline[0],),
             )
         return self._executor
 
@@ -136,16 +148,19 @@ class ParserPool:
             self._threads.shutdown(wait=False, cancel_futures=True)
             self._threads = None
         executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        processes = list((getattr(executor, "_processes", None) or {}).values())
-        executor.shutdown(wait=False, cancel_futures=True)
-        deadline = time.monotonic() + grace
-        for process in processes:
-            process.join(max(0.0, deadline - time.monotonic()))
-            if process.is_alive():
-                process.kill()
-                process.join(1.0)
+        if executor is not None:
+            processes = list((getattr(executor, "_processes", None) or {}).values())
+            executor.shutdown(wait=False, cancel_futures=True)
+            deadline = time.monotonic() + grace
+            for process in processes:
+                process.join(max(0.0, deadline - time.monotonic()))
+                if process.is_alive():
+                    process.kill()
+                    process.join(1.0)
+        if self._lifeline is not None:
+            for end in self._lifeline:
+                end.close()
+            self._lifeline = None
 
     async def parse(
         self,
