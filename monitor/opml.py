@@ -16,6 +16,10 @@ from xml.sax.saxutils import quoteattr
 
 from monitor.errors import ConfigError
 
+MAX_OPML_DEPTH = 50
+"""Deepest nesting of outlines accepted. Readers nest folders two or three levels; a file
+nested hundreds deep is broken or hostile, and each level would become a tag of every feed."""
+
 
 @dataclass(frozen=True, slots=True)
 class Subscription:
@@ -35,22 +39,31 @@ def parse_opml(data: bytes, source: str) -> list[Subscription]:
     if root.tag != "opml" or root.find("body") is None:
         raise ConfigError(f"{source}: not an OPML document (no <opml><body>)")
     found: dict[str, Subscription] = {}
-
-    def walk(element: ET.Element, folders: tuple[str, ...]) -> None:
-        for outline in element.findall("outline"):
-            label = outline.get("title") or outline.get("text") or ""
-            url = (outline.get("xmlUrl") or "").strip()
-            if url:
-                categories = tuple(
-                    c.strip().strip("/")
-                    for c in (outline.get("category") or "").split(",")
-                    if c.strip()
-                )
-                tags = tuple(dict.fromkeys(folders + categories))
-                found.setdefault(url, Subscription(url, label.strip(), tags))
-            walk(outline, (*folders, label.strip()) if not url and label.strip() else folders)
-
-    walk(root.find("body"), ())  # type: ignore[arg-type]
+    # Depth first in document order, on a stack of our own: how deep outlines nest is the
+    # file's choice, and Python's recursion limit must not be what a broken file runs into.
+    body: ET.Element = root.find("body")  # type: ignore[assignment]
+    stack: list[tuple[ET.Element, tuple[str, ...], int]]
+    stack = [(outline, (), 1) for outline in reversed(body.findall("outline"))]
+    while stack:
+        outline, folders, depth = stack.pop()
+        if depth > MAX_OPML_DEPTH:
+            raise ConfigError(
+                f"{source}: outlines nested more than {MAX_OPML_DEPTH} levels deep "
+                "(feed readers nest folders a few levels at most)"
+            )
+        label = (outline.get("title") or outline.get("text") or "").strip()
+        url = (outline.get("xmlUrl") or "").strip()
+        if url:
+            categories = tuple(
+                c.strip().strip("/")
+                for c in (outline.get("category") or "").split(",")
+                if c.strip()
+            )
+            found.setdefault(
+                url, Subscription(url, label, tuple(dict.fromkeys(folders + categories)))
+            )
+        inner = (*folders, label) if not url and label else folders
+        stack += [(child, inner, depth + 1) for child in reversed(outline.findall("outline"))]
     return list(found.values())
 
 
