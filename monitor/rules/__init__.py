@@ -5,7 +5,10 @@ The rest of the project sees only this module's surface:
 * :class:`WatchSpec` - a watch as the config declares it;
 * :func:`compile_watches` - specs (+ alias groups) -> :class:`RuleSet`;
 * :meth:`RuleSet.match` - a pure function from an :class:`~monitor.types.Entry`
-  to the watches that fired, each with the spans that explain it.
+  to the watches that fired, each with the spans that explain it;
+  :meth:`RuleSet.judge` - the same as :class:`Verdict` values, watches that
+  matched but were stopped (by ``min_score``, ``min_focus``, ``exclude`` or a
+  topic guard) included, each with its :class:`Stop`.
 
 Compilation errors are :class:`~monitor.errors.RuleError` (syntax errors are
 :class:`~monitor.errors.RuleSyntaxError` and carry the character position).
@@ -18,28 +21,37 @@ watches fired, as plain text).
 The modules, in pipeline order: ``grammar`` (lark grammar, error mapping) ->
 ``compile`` (checks, aliases, field scopes) -> ``nodes`` (the compiled tree)
 -> ``index`` (requirements, Aho-Corasick candidates); per entry ``fold`` and
-``document`` (fold each field once) -> ``evaluate`` (hits) -> ``score``;
+``document`` (fold each field once) -> ``evaluate`` (hits) -> ``score`` and
+``focus`` -> ``guards``; ``aliases`` (alias members, names in context) and
+``forms`` (what ``word+`` expands to) serve the compiler;
 ``engine`` ties them together.
 """
 
 from __future__ import annotations
 
+from monitor.rules.aliases import InContext
 from monitor.rules.engine import (
     CompiledQuery,
     RuleSet,
+    Stop,
+    Verdict,
     WatchSpec,
     compile_query,
     compile_watches,
 )
-from monitor.rules.explain import explain
+from monitor.rules.explain import explain, explain_verdicts
 from monitor.rules.snippet import make_snippet
 
 __all__ = [
     "CompiledQuery",
+    "InContext",
     "RuleSet",
+    "Stop",
+    "Verdict",
     "WatchSpec",
     "compile_query",
     "compile_watches",
     "explain",
+    "explain_verdicts",
     "make_snippet",
 ]

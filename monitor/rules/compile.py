@@ -28,14 +28,15 @@ sub-query. The span of a member's hit carries the member as written.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
 
 from lark import Tree
 from lark.lexer import Token
 
 from monitor.errors import RuleError
+from monitor.rules.aliases import DEFAULT_WITHIN, Aliases, ContextMember
 from monitor.rules.fields import ANY, QUERY_SCOPES
 from monitor.rules.fold import alternatives, query_compounds
+from monitor.rules.forms import MIN_STEM, word_forms
 from monitor.rules.grammar import QuerySyntaxError, parse
 from monitor.rules.nodes import And, LoosePhrase, Near, Node, Not, Or, Term
 
@@ -78,9 +79,7 @@ def _order(node: Node) -> int:
 
 
 class _Compiler:
-    def __init__(
-        self, query: str, aliases: Mapping[str, Sequence[str]], interner: Interner
-    ) -> None:
+    def __init__(self, query: str, aliases: Aliases, interner: Interner) -> None:
         self.query = query
         # Alias names are case-insensitive, and a config may spell them with the @.
         self.aliases = {name.lstrip("@").casefold(): members for name, members in aliases.items()}
@@ -134,14 +133,20 @@ class _Compiler:
         position = token.start_pos or 0
         if text == "NEAR" or text.startswith("NEAR/"):
             raise self.error("NEAR needs a term on each side and a distance", position, "NEAR/n")
-        stem = text.rstrip("*")
+        return self.bare_term(text, scope, position)
+
+    def bare_term(self, text: str, scope: str, position: int) -> Term:
+        """A word as written in a query or an alias: plain, ``prefix*`` or ``forms+``."""
+        forms = _is_forms(text)
+        body = text[:-1] if forms else text
+        stem = body.rstrip("*")
+        prefix = stem != body
+        if text.endswith("*+") or (prefix and forms):
+            raise self.error(f"term {text!r} is either a prefix* or forms+, not both", position)
         if "*" in stem:
             raise self.error(
                 "a wildcard * may only end a term", position + stem.index("*"), "letters or digits"
             )
-        return self.bare_term(text, stem, text != stem, scope, position)
-
-    def bare_term(self, text: str, stem: str, prefix: bool, scope: str, position: int) -> Term:
         compounds = query_compounds(stem)
         if not compounds:
             raise self.error(f"term {text!r} has no letters or digits", position)
@@ -150,7 +155,19 @@ class _Compiler:
                 f"wildcard term {text!r} needs at least {MIN_PREFIX} letters before *",
                 position,
             )
-        return self.term(text, compounds, prefix, scope)
+        if not forms:
+            return self.term(text, compounds, prefix, scope)
+        if len(compounds[-1][-1]) < MIN_STEM:
+            raise self.error(
+                f"word forms {text!r} need at least {MIN_STEM} letters before +", position
+            )
+        inflected = tuple(
+            (*words[:-1], form)
+            for words in alternatives(compounds)
+            for form in word_forms(words[-1])
+        )
+        term = Term(text, tuple(dict.fromkeys(inflected)), False, scope)
+        return self.interner.setdefault(term.signature, term)
 
     def phrase(self, token: Token, slop_token: Token | None, scope: str) -> Node:
         text = str(token)
@@ -187,22 +204,59 @@ class _Compiler:
             raise self.error(f"unknown alias {text!r}", position, f"one of {known}")
         if isinstance(members, str) or not members:
             raise self.error(f"alias {text!r} has no members (it needs a list of terms)", position)
-        terms: list[Node] = []
+        # Members that fold alike (Mexico, México) are one term: they hit the
+        # same words, and counting both would score one mention twice.
+        distinct: dict[object, Node] = {}
         for member in members:
-            if any(char.isspace() for char in member.strip()):
-                compounds = query_compounds(member)
-                if not compounds:
-                    raise self.error(f"alias {text!r}: member {member!r} has no letters", position)
-                terms.append(self.term(member, compounds, False, scope))
-                continue
-            stem = member.strip().rstrip("*")
-            if "*" in stem or not query_compounds(stem):
-                raise self.error(
-                    f"alias {text!r}: member {member!r} is not a word, phrase or prefix*",
-                    position,
-                )
-            terms.append(self.bare_term(member, stem, stem != member.strip(), scope, position))
-        return terms[0] if len(terms) == 1 else Or(tuple(terms))
+            if isinstance(member, str):
+                term = self.member(text, member, scope, position)
+                distinct.setdefault((term.alternatives, term.prefix), term)
+            else:
+                node = self.in_context(text, member, scope, position)
+                distinct.setdefault(node, node)
+        unique = list(distinct.values())
+        return unique[0] if len(unique) == 1 else Or(tuple(unique))
+
+    def member(self, alias: str, member: object, scope: str, position: int) -> Term:
+        """One alias member: a phrase when it holds a space, else a word, prefix* or forms+."""
+        if not isinstance(member, str):
+            raise self.error(f"alias {alias!r}: member {member!r} is not a string", position)
+        if any(char.isspace() for char in member.strip()):
+            compounds = query_compounds(member)
+            if not compounds:
+                raise self.error(f"alias {alias!r}: member {member!r} has no letters", position)
+            return self.term(member, compounds, False, scope)
+        word = member.strip()
+        stem = (word[:-1] if _is_forms(word) else word).rstrip("*")
+        if "*" in stem or not query_compounds(stem):
+            raise self.error(
+                f"alias {alias!r}: member {member!r} is not a word, phrase, prefix* or forms+",
+                position,
+            )
+        return self.bare_term(word, scope, position)
+
+    def in_context(self, alias: str, member: ContextMember, scope: str, position: int) -> Node:
+        """A name that only counts near one of its context terms (see :mod:`.aliases`)."""
+        name = self.member(alias, member.term, scope, position)
+        near = [self.member(alias, word, scope, position) for word in member.near]
+        if not near:
+            raise self.error(
+                f"alias {alias!r}: member {member.term!r} needs at least one term in 'near'",
+                position,
+            )
+        within = DEFAULT_WITHIN if member.within is None else member.within
+        if (
+            isinstance(within, bool)
+            or not isinstance(within, int)
+            or not 0 <= within <= MAX_DISTANCE
+        ):
+            raise self.error(
+                f"alias {alias!r}: member {member.term!r}: 'within' must be a whole number "
+                f"from 0 to {MAX_DISTANCE}",
+                position,
+            )
+        context = near[0] if len(near) == 1 else Or(tuple(dict.fromkeys(near)))
+        return Near(name, context, within, context=True)
 
     def field(self, token: Token, child: Tree[Token] | Token, depth: int) -> Node:
         name = str(token)[:-1].lower()
@@ -240,15 +294,18 @@ class _Compiler:
         return node
 
 
+def _is_forms(text: str) -> bool:
+    """Whether ``text`` ends in the forms operator: one ``+`` after a letter or digit ("C++" is a word)."""
+    return len(text) > 1 and text.endswith("+") and text[-2].isalnum()
+
+
 def _token(child: Tree[Token] | Token) -> Token:
     if not isinstance(child, Token):  # pragma: no cover - guaranteed by the grammar
         raise RuleError("malformed parse tree")
     return child
 
 
-def compile_node(
-    query: str, aliases: Mapping[str, Sequence[str]], interner: Interner | None = None
-) -> Node:
+def compile_node(query: str, aliases: Aliases, interner: Interner | None = None) -> Node:
     """Compile ``query`` into a positive node tree, or raise a :class:`RuleError`.
 
     ``interner`` lets several queries share :class:`Term` instances (see

@@ -4,8 +4,13 @@ Pipeline of one :meth:`RuleSet.match` call::
 
     Entry --FoldedEntry (each field folded once)--> haystack of its words
           --RuleIndex (one Aho-Corasick pass)--> candidate rules
-          --evaluate each candidate's node tree--> hits --> spans, score
-          --min_score, exclude query--> Match per watch that fired
+          --evaluate each candidate's node tree--> hits --> spans, score, focus
+          --min_score, min_focus, exclude query, guards--> Verdict per watch whose query matched
+          --the verdicts nothing stopped--> Match per watch that fired
+
+:meth:`RuleSet.judge` returns every verdict, stopped ones included with the
+rule that stopped them (:class:`Stop`), for ``monitor explain`` and the rule
+tools; :meth:`RuleSet.match` only the matches that fired.
 
 Matching is a pure function of the entry: nothing is cached between calls, and
 the per-call leaf cache only lets rules that share a term look it up once.
@@ -18,22 +23,25 @@ and the baseline of ``bench/rules.py``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from monitor.errors import RuleError
+from monitor.rules.aliases import Aliases
 from monitor.rules.compile import Interner, compile_node
 from monitor.rules.document import FoldedEntry
 from monitor.rules.evaluate import Context, evaluate, to_spans
 from monitor.rules.fields import BODY_FIELDS, FIELD_ORDER, scope_fields
+from monitor.rules.focus import hits_focus, node_focus, place
 from monitor.rules.grammar import QuerySyntaxError
+from monitor.rules.guards import GUARD_MIN_FOCUS, GUARDS
 from monitor.rules.index import Clause, RuleIndex, leaf_scopes, requirements
 from monitor.rules.nodes import Node
 from monitor.rules.score import score
 from monitor.types import Entry, Match, Span
 
-NO_ALIASES: Mapping[str, Sequence[str]] = MappingProxyType({})
+NO_ALIASES: Aliases = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,43 @@ class WatchSpec:
     """A query; an entry matching it is dropped for this watch."""
     min_score: float = 0.0
     """Matches scoring below this are dropped (see :mod:`monitor.rules.score`)."""
+    min_focus: float = 0.0
+    """Matches less focused than this are dropped (see :mod:`monitor.rules.focus`)."""
+    guards: tuple[str, ...] = ()
+    """Names of topic guards (:data:`monitor.rules.guards.GUARDS`) that may veto a match."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Why a watch whose query matched did not fire."""
+
+    rule: str
+    """``min_score``, ``min_focus``, ``exclude`` or ``guard``."""
+    detail: str
+    """The reason in words, with the figures or terms that decided it."""
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.detail}"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What became of one watch whose query matched an entry."""
+
+    match: Match
+    """The match, with its score and spans, whether or not it fired."""
+    focus: float
+    """Its focus (0 to 1; see :mod:`monitor.rules.focus`)."""
+    stopped: Stop | None = None
+    """The rule that stopped it; ``None`` when the watch fired."""
+
+    @property
+    def watch(self) -> str:
+        return self.match.watch
+
+    @property
+    def fired(self) -> bool:
+        return self.stopped is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +113,20 @@ class CompiledQuery:
         return None if spans is None else tuple(spans)
 
 
-def _compile(query: str, aliases: Mapping[str, Sequence[str]], interner: Interner) -> CompiledQuery:
+def _compile(query: str, aliases: Aliases, interner: Interner) -> CompiledQuery:
     node = compile_node(query, aliases, interner)
     return CompiledQuery(query, node, requirements(node))
 
 
-def compile_query(query: str, aliases: Mapping[str, Sequence[str]] = NO_ALIASES) -> CompiledQuery:
+def compile_query(query: str, aliases: Aliases = NO_ALIASES) -> CompiledQuery:
     """Compile one query; raise :class:`RuleSyntaxError` or :class:`RuleError` if it is invalid."""
     return _compile(query, aliases, {})
+
+
+@dataclass(frozen=True, slots=True)
+class _Guard:
+    name: str
+    query: CompiledQuery
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +134,14 @@ class _Rule:
     spec: WatchSpec
     query: CompiledQuery
     exclude: CompiledQuery | None
+    guards: tuple[_Guard, ...] = ()
 
 
 def _compile_part(
     spec: WatchSpec,
     part: str,
     text: str,
-    aliases: Mapping[str, Sequence[str]],
+    aliases: Aliases,
     interner: Interner,
 ) -> CompiledQuery:
     """Compile one query of a watch, naming the watch in any error."""
@@ -104,18 +156,18 @@ def _compile_part(
         raise RuleError(f"{where}: {error}") from error
 
 
-def compile_watches(
-    watches: Sequence[WatchSpec], aliases: Mapping[str, Sequence[str]] = NO_ALIASES
-) -> RuleSet:
+def compile_watches(watches: Sequence[WatchSpec], aliases: Aliases = NO_ALIASES) -> RuleSet:
     """Compile every watch into a :class:`RuleSet`.
 
     Raises :class:`RuleError` (or :class:`RuleSyntaxError`) naming the first
     watch that cannot be compiled: a bad query or exclude query, a repeated or
-    empty name, a ``min_score`` that is not a finite number.
+    empty name, a ``min_score`` that is not a finite number, a ``min_focus``
+    outside 0 to 1, an unknown guard.
     """
     interner: Interner = {}
     rules: list[_Rule] = []
     seen: set[str] = set()
+    guards: dict[str, _Guard] = {}
     for spec in watches:
         if not spec.name:
             raise RuleError(f"a watch needs a name (query {spec.query!r})")
@@ -126,11 +178,22 @@ def compile_watches(
             raise RuleError(f"watch {spec.name!r}: min_score must be a number")
         if not math.isfinite(spec.min_score):
             raise RuleError(f"watch {spec.name!r}: min_score must be a finite number")
+        focus = spec.min_focus
+        if isinstance(focus, bool) or not isinstance(focus, int | float) or not 0 <= focus <= 1:
+            raise RuleError(f"watch {spec.name!r}: min_focus must be a number from 0 to 1")
         query = _compile_part(spec, "query", spec.query, aliases, interner)
         exclude = None
         if spec.exclude is not None:
             exclude = _compile_part(spec, "exclude", spec.exclude, aliases, interner)
-        rules.append(_Rule(spec, query, exclude))
+        for name in spec.guards:
+            if name not in GUARDS:
+                raise RuleError(
+                    f"watch {spec.name!r}: unknown guard {name!r} (known: {', '.join(GUARDS)})"
+                )
+            if name not in guards:
+                guards[name] = _Guard(name, _compile(GUARDS[name], NO_ALIASES, interner))
+        watch_guards = tuple(guards[name] for name in dict.fromkeys(spec.guards))
+        rules.append(_Rule(spec, query, exclude, watch_guards))
     return RuleSet(rules)
 
 
@@ -161,23 +224,27 @@ class RuleSet:
 
     def match(self, entry: Entry) -> list[Match]:
         """One :class:`Match` per watch that fired on ``entry``, in watch order."""
+        return [verdict.match for verdict in self.judge(entry) if verdict.stopped is None]
+
+    def judge(self, entry: Entry) -> list[Verdict]:
+        """One :class:`Verdict` per watch whose query matched ``entry``, fired or stopped, in watch order."""
         context = Context(FoldedEntry(entry))
-        matches: list[Match] = []
+        verdicts: list[Verdict] = []
         haystack = context.doc.haystack(self._haystack_fields)
         for position in self._index.candidates(haystack):
-            found = _fire(self._rules[position], context)
+            found = _judge(self._rules[position], context)
             if found is not None:
-                matches.append(found)
-        return matches
+                verdicts.append(found)
+        return verdicts
 
     def match_unindexed(self, entry: Entry) -> list[Match]:
         """Same result as :meth:`match`, evaluating every rule: the reference and the baseline."""
         context = Context(FoldedEntry(entry))
         matches: list[Match] = []
         for rule in self._rules:
-            found = _fire(rule, context)
-            if found is not None:
-                matches.append(found)
+            found = _judge(rule, context)
+            if found is not None and found.stopped is None:
+                matches.append(found.match)
         return matches
 
 
@@ -187,14 +254,45 @@ def _spans(query: CompiledQuery, context: Context) -> list[Span] | None:
     return None if hits is None else to_spans(hits, context)
 
 
-def _fire(rule: _Rule, context: Context) -> Match | None:
-    """The match of one rule on the entry being matched, if it fires."""
-    spans = _spans(rule.query, context)
-    if spans is None:
+def _judge(rule: _Rule, context: Context) -> Verdict | None:
+    """The verdict of one rule on the entry being matched; ``None`` when its query does not match."""
+    hits = evaluate(rule.query.node, context)
+    if hits is None:
         return None
-    points = score(spans)
-    if points < rule.spec.min_score:
-        return None
-    if rule.exclude is not None and evaluate(rule.exclude.node, context) is not None:
-        return None
-    return Match(rule.spec.name, points, tuple(spans))
+    spans = to_spans(hits, context)
+    spec = rule.spec
+    match = Match(spec.name, score(spans), tuple(spans))
+    focus = node_focus(rule.query.node, context)
+    focus = 0.0 if focus is None else focus
+    stop = _stop(rule, match, focus, context)
+    return Verdict(match, focus, stop)
+
+
+def _stop(rule: _Rule, match: Match, focus: float, context: Context) -> Stop | None:
+    """The first rule that stops ``match``, cheapest checks first."""
+    spec = rule.spec
+    if match.score < spec.min_score:
+        return Stop("min_score", f"score {match.score:g} is below min_score {spec.min_score:g}")
+    if focus < spec.min_focus:
+        return Stop("min_focus", f"focus {focus:.2f} is below min_focus {spec.min_focus:g}")
+    if rule.exclude is not None:
+        excluded = evaluate(rule.exclude.node, context)
+        if excluded is not None:
+            terms = ", ".join(dict.fromkeys(span.term for span in to_spans(excluded, context)))
+            return Stop("exclude", f"the exclude query matched ({terms})")
+    for guard in rule.guards:
+        guarded = evaluate(guard.query.node, context)
+        if not guarded:
+            continue
+        guard_focus = hits_focus(guarded)
+        if guard_focus is None or guard_focus < GUARD_MIN_FOCUS or guard_focus < focus:
+            continue
+        where: dict[str, None] = {}
+        for hit in sorted(guarded):
+            where.setdefault(f"{hit[3]} ({place(hit)})", None)
+        return Stop(
+            "guard",
+            f"{guard.name!r}, whose topic is at least as prominent as the watch's "
+            f"(focus {guard_focus:.2f} against {focus:.2f}): {', '.join(list(where)[:6])}",
+        )
+    return None

@@ -137,7 +137,7 @@ def _near_hits(node: Near, context: Context) -> Hits:
     right = evaluate(node.right, context)
     if not right:
         return None
-    distance = node.distance
+    distance, right_is_condition = node.distance, node.context
     kept: dict[Hit, None] = {}
     for one in left:
         field, first, last = one[0], one[4], one[5]
@@ -152,7 +152,8 @@ def _near_hits(node: Near, context: Context) -> Hits:
                 continue  # overlapping hits are one mention, not two near each other
             if gap <= distance:
                 kept[one] = None
-                kept[other] = None
+                if not right_is_condition:
+                    kept[other] = None
     return list(kept) if kept else None
 
 
@@ -219,11 +220,25 @@ def _stretches(
     return list(kept)
 
 
+def _span_order(hit: Hit) -> tuple[int, int, int, int, str]:
+    return (hit[0], hit[1], hit[2], -len(hit[3]), hit[3])
+
+
 def to_spans(hits: list[Hit], context: Context) -> list[Span]:
-    """Distinct spans of ``hits``, ordered by field, then position, then term."""
+    """Distinct spans of ``hits``, ordered by field, then position, then term.
+
+    Two terms that hit exactly the same characters (``tariff*`` and ``tarif*``
+    on "tariffs") make one span: it is one
+    mention, listed and scored once, under the longest of the terms (the most
+    specific as written).
+    """
     made = context.spans
     spans: list[Span] = []
-    for hit in sorted(set(hits)):
+    previous: tuple[int, int, int] | None = None
+    for hit in sorted(set(hits), key=_span_order):
+        if hit[:3] == previous:
+            continue
+        previous = hit[:3]
         span = made.get(hit)
         if span is None:
             span = made[hit] = Span(FIELD_ORDER[hit[0]], hit[1], hit[2], hit[3])

@@ -3,16 +3,23 @@
 For the CLI's ``explain`` output and for logs: one block per match naming the
 watch and its score, then each matched term with every place it hit - field,
 character span, the matched text, and the surrounding text with the hit in
-«guillemets». Reads only the entry and the matches; no markup, no I/O.
+«guillemets». :func:`explain_verdicts` does the same for every watch whose
+query matched, and names the rule that stopped a watch that did not fire
+(``min_score``, ``min_focus``, ``exclude`` or a guard). Reads only the entry
+and the matches; no markup, no I/O.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from monitor.rules.fields import field_text
 from monitor.types import Entry, Match, Span
+
+if TYPE_CHECKING:
+    from monitor.rules.engine import Verdict
 
 CONTEXT = 40
 """Characters of context shown on each side of a hit."""
@@ -53,11 +60,37 @@ def explain(entry: Entry, matches: Sequence[Match]) -> str:
         return "\n".join(lines)
     for match in matches:
         lines.append(f'  watch "{match.watch}" matched, score {match.score:g}')
-        for term in match.terms:
-            hits = [span for span in match.spans if span.term == term]
-            count = f"{len(hits)} hit" + ("" if len(hits) == 1 else "s")
-            lines.append(f"    term {term} - {count}")
-            lines.extend("  " + _span_line(entry, span) for span in hits)
-        if not match.spans:
-            lines.append("    (no spans recorded)")
+        lines.extend(_term_lines(entry, match))
     return "\n".join(lines)
+
+
+def _term_lines(entry: Entry, match: Match) -> list[str]:
+    lines: list[str] = []
+    for term in match.terms:
+        hits = [span for span in match.spans if span.term == term]
+        count = f"{len(hits)} hit" + ("" if len(hits) == 1 else "s")
+        lines.append(f"    term {term} - {count}")
+        lines.extend("  " + _span_line(entry, span) for span in hits)
+    if not match.spans:
+        lines.append("    (no spans recorded)")
+    return lines
+
+
+def explain_verdicts(entry: Entry, verdicts: Sequence[Verdict]) -> str:
+    """Like :func:`explain`, for verdicts: a watch that did not fire names what stopped it."""
+    title = _flat(entry.title) or "(untitled)"
+    lines = [f'Entry "{title}" from {entry.feed_name}']
+    if not verdicts:
+        lines.append("  no watch's query matched")
+    for verdict in verdicts:
+        lines.append(stop_line(verdict))
+        lines.extend(_term_lines(entry, verdict.match))
+    return "\n".join(lines)
+
+
+def stop_line(verdict: Verdict) -> str:
+    """One line: the watch, whether it fired or what stopped it, its score and focus."""
+    figures = f"score {verdict.match.score:g}, focus {verdict.focus:.2f}"
+    if verdict.stopped is None:
+        return f'  watch "{verdict.watch}" matched, {figures}'
+    return f'  watch "{verdict.watch}" did not fire ({figures}): stopped by {verdict.stopped}'

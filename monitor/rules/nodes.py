@@ -90,6 +90,9 @@ class Near:
     left: Node
     right: Node
     distance: int
+    context: bool = False
+    """Whether ``right`` is only a condition: then the hits are those of ``left`` alone
+    (a name in context, see :mod:`monitor.rules.aliases`)."""
 
 
 Node = Term | LoosePhrase | And | Or | Not | Near

@@ -8,7 +8,11 @@ my terms does this story mention, headlines counting double": ``min_score: 3``
 asks for three distinct terms in the body, or a title term plus a body term.
 
 Terms are compared as written in the query (each alias member and each loose
-phrase counts as one term).
+phrase counts as one term), and one mention counts once: terms that hit
+overlapping words anywhere ("free trade" and "trade" on "free trade";
+``tariff*`` and ``tarif*`` on "tariffs") are one term, and alias members that
+fold to the same word (``Mexico``, ``México``) are merged when the query is
+compiled.
 """
 
 from __future__ import annotations
@@ -23,9 +27,27 @@ OTHER_WEIGHT = 1.0
 
 def score(spans: Iterable[Span]) -> float:
     """The score of a match with these spans."""
+    parent: dict[str, str] = {}
+
+    def root(term: str) -> str:
+        while parent[term] != term:
+            parent[term] = parent[parent[term]]
+            term = parent[term]
+        return term
+
     best: dict[str, float] = {}
-    for span in spans:
+    ordered = sorted(spans, key=lambda span: (span.field, span.start, span.end))
+    reach: tuple[str, int, str] | None = None  # field, end, term of the span reaching furthest
+    for span in ordered:
+        parent.setdefault(span.term, span.term)
         weight = TITLE_WEIGHT if span.field == "title" else OTHER_WEIGHT
-        if weight > best.get(span.term, 0.0):
-            best[span.term] = weight
-    return sum(best.values())
+        best[span.term] = max(best.get(span.term, 0.0), weight)
+        if reach is not None and reach[0] == span.field and span.start < reach[1]:
+            parent[root(span.term)] = root(reach[2])
+        if reach is None or reach[0] != span.field or span.end > reach[1]:
+            reach = (span.field, span.end, span.term)
+    units: dict[str, float] = {}
+    for term, weight in best.items():
+        unit = root(term)
+        units[unit] = max(units.get(unit, 0.0), weight)
+    return sum(units.values())

@@ -1,0 +1,83 @@
+"""Focus: how much an entry is *about* the terms that matched, from where and how often they occur.
+
+A term in the headline says more than one mention deep in a long article.
+Each hit of a query gets a value from its place:
+
+* in the title: :data:`TITLE` (1.0): the story is about it;
+* in the lead, the first :data:`LEAD_WORDS` words of the summary or of the
+  content: :data:`LEAD` (0.5) each;
+* deeper in the body: :data:`BODY` (0.1) each, and all of them together at
+  most :data:`BODY_CAP` (0.5): a word mentioned only far down is never worth
+  more than one mention in the lead, however often it comes back.
+
+The focus of a set of hits is the sum of their values (one per distinct place
+in the text), capped at 1. Hits in ``source:``, ``url:`` and ``lang:`` say
+where an entry comes from, not what it is about: they do not count.
+
+The focus of a query follows its shape: an ``AND`` is as focused as the least
+focused of its parts (each thing the watch asks for has to be prominent, so a
+long article about something else that names Canada once does not qualify);
+anything else (a term, an ``OR``, an alias group, ``NEAR``) is the focus of
+its hits together; ``NOT`` has none. A watch's ``min_focus`` drops matches
+below it, and a topic guard compares its own focus with the watch's (see
+:mod:`monitor.rules.guards`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from monitor.rules.evaluate import Context, Hit, evaluate
+from monitor.rules.fields import FIELD_RANK
+from monitor.rules.nodes import And, Node, Not
+
+TITLE = 1.0
+"""Value of a hit in the title: a headline names what the story is about."""
+LEAD = 0.5
+"""Value of each hit in the lead: two lead mentions count like a headline."""
+BODY = 0.1
+"""Value of each hit deeper in the body: passing mentions add up slowly."""
+BODY_CAP = 0.5
+"""Most that deep hits add together: a topic only mentioned far down never outweighs a lead mention."""
+LEAD_WORDS = 50
+"""Words at the start of the summary or content that make the lead (about two sentences of news copy)."""
+
+_TITLE = FIELD_RANK["title"]
+_BODY = frozenset((FIELD_RANK["summary"], FIELD_RANK["content"]))
+
+
+def place(hit: Hit) -> str | None:
+    """``title``, ``lead`` or ``body`` for a hit in those parts; ``None`` for source, url, lang."""
+    if hit[0] == _TITLE:
+        return "title"
+    if hit[0] in _BODY:
+        return "lead" if hit[4] < LEAD_WORDS else "body"
+    return None
+
+
+def hits_focus(hits: Iterable[Hit]) -> float | None:
+    """The focus of these hits together; ``None`` when none is in the title or body."""
+    places: dict[tuple[int, int, int], str] = {}
+    for hit in hits:
+        where = place(hit)
+        if where is not None:
+            places[hit[:3]] = where
+    if not places:
+        return None
+    values = list(places.values())
+    deep = min(BODY_CAP, BODY * values.count("body"))
+    total = TITLE * values.count("title") + LEAD * values.count("lead") + deep
+    return min(1.0, total)
+
+
+def node_focus(node: Node, context: Context) -> float | None:
+    """The focus of ``node`` on the entry being matched (see the module docstring)."""
+    if type(node) is And:
+        parts = [
+            value for child in node.children if (value := node_focus(child, context)) is not None
+        ]
+        return min(parts) if parts else None
+    if type(node) is Not:
+        return None
+    hits = evaluate(node, context)
+    return None if not hits else hits_focus(hits)
