@@ -10,7 +10,8 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,11 +19,14 @@ from typing import TYPE_CHECKING
 # Heavy modules are imported by the commands that need them: the parser worker processes
 # import this module (it is the program's main module) and should stay small.
 from monitor.config import DEFAULT_CONFIG, Config, load_config
-from monitor.errors import ConfigError, MonitorError
-from monitor.ops.logs import setup_logging
+from monitor.errors import ConfigError, MonitorError, UsageError
+from monitor.ops.logs import LOG_FORMATS, LOG_LEVELS, setup_logging
+from monitor.ops.terminal import plain
 
 if TYPE_CHECKING:  # the heavy imports wait until a command needs them
-    from monitor.config import FeedConfig
+    from rich.console import Console
+
+    from monitor.config import AliasInContext, FeedConfig
     from monitor.pipeline import Pipeline, PollSummary
     from monitor.store.queries import Store
 
@@ -38,12 +42,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
-    setup_logging(_log_level(args), os.environ.get("MONITOR_LOG_FORMAT", "text"))
     try:
+        _setup_logs(args)
         result: int = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handling below
         return result
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except MonitorError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader left (`monitor explain 10 | head -1`): stop quietly. Python's documented
+        # way: point stdout at devnull so the flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 1
     except KeyboardInterrupt:
         return 130
@@ -57,7 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"config file (default: $MONITOR_CONFIG or {DEFAULT_CONFIG})",
     )
     common.add_argument(
-        "--log-level", default=argparse.SUPPRESS, help="DEBUG, INFO, WARNING or ERROR"
+        "--log-level",
+        default=argparse.SUPPRESS,
+        type=_level_argument,
+        help=f"{', '.join(LOG_LEVELS[:-1])} or {LOG_LEVELS[-1]} (default: $MONITOR_LOG_LEVEL "
+        "or INFO)",
     )
     parser = argparse.ArgumentParser(
         prog="monitor",
@@ -72,9 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     command("check", cmd_check, "validate the config and exit 0, or print every problem and exit 1")
-    poll = command("poll", cmd_poll, "run one poll cycle now, print a summary and exit")
+    poll = command(
+        "poll",
+        cmd_poll,
+        "run one poll cycle now and print a line per feed and a summary; exit 0 when every "
+        f"feed was fine, 1 when some failed, {POLL_ALL_FAILED} when all failed",
+    )
     poll.add_argument(
         "--feed", action="append", metavar="URL_OR_NAME", help="poll only this feed (repeatable)"
+    )
+    poll.add_argument(
+        "--force",
+        action="store_true",
+        help="also poll feeds whose server asked to wait (Retry-After) or said gone (410)",
     )
     digest = command("digest", cmd_digest, "preview or send each alert's pending digest now")
     mode = digest.add_mutually_exclusive_group(required=True)
@@ -236,14 +264,60 @@ def _config_path(args: argparse.Namespace) -> str:
     return given or os.environ.get("MONITOR_CONFIG") or str(DEFAULT_CONFIG)
 
 
-def _log_level(args: argparse.Namespace) -> str | None:
+def _level_argument(value: str) -> str:
+    if value.upper() not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a log level; use one of {', '.join(LOG_LEVELS)}"
+        )
+    return value.upper()
+
+
+def _log_level(args: argparse.Namespace) -> str:
     level: str | None = getattr(args, "log_level", None)
-    return level
+    if level:
+        return level
+    from_env = os.environ.get("MONITOR_LOG_LEVEL", "")
+    if from_env and from_env.upper() not in LOG_LEVELS:
+        raise UsageError(
+            f"MONITOR_LOG_LEVEL={from_env!r} is not a log level; use one of {', '.join(LOG_LEVELS)}"
+        )
+    return from_env.upper() or "INFO"
+
+
+def _log_format(config_format: str = "auto") -> str:
+    """MONITOR_LOG_FORMAT, else the config's ops.log_format, else auto."""
+    from_env = os.environ.get("MONITOR_LOG_FORMAT", "")
+    if from_env and from_env.lower() not in LOG_FORMATS:
+        raise UsageError(
+            f"MONITOR_LOG_FORMAT={from_env!r} is not a log format; use one of "
+            f"{', '.join(LOG_FORMATS)}"
+        )
+    return from_env.lower() or config_format
+
+
+def _setup_logs(args: argparse.Namespace, config_format: str = "auto") -> None:
+    setup_logging(_log_level(args), _log_format(config_format))
 
 
 def _config(args: argparse.Namespace) -> Config:
     path = _config_path(args)
-    return load_config(path)
+    if not Path(path).is_file():
+        raise MonitorError(_no_config(args, path))
+    config = load_config(path)
+    _setup_logs(args, config.ops.log_format)
+    return config
+
+
+def _no_config(args: argparse.Namespace, path: str) -> str:
+    where = str(Path(path).absolute())
+    if getattr(args, "config", None):
+        return f"no config file at {where} (given by --config)"
+    if os.environ.get("MONITOR_CONFIG"):
+        return f"no config file at {where} (given by MONITOR_CONFIG)"
+    return (
+        f"no config found at {where} (the default, {DEFAULT_CONFIG}, is looked for in the "
+        "current folder); point at one with --config PATH or MONITOR_CONFIG=PATH"
+    )
 
 
 def _pipeline(config: Config) -> Pipeline:
@@ -253,19 +327,27 @@ def _pipeline(config: Config) -> Pipeline:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from monitor.store.db import safe_url
+    from monitor.store.db import probe, safe_url
 
     config = _config(args)
+    # An empty section is allowed (a config is built up step by step) but said out loud.
+    for count, what, consequence in (
+        (len(config.feeds), "feeds", "nothing is polled; add feeds: or feeds_opml:"),
+        (len(config.watches), "watches", "nothing can match; add watches:"),
+        (len(config.alerts), "alerts", "nothing is sent; add alerts:"),
+    ):
+        if not count:
+            print(f"warning: the config has no {what}: {consequence}", file=sys.stderr)
+    database = probe(config.database)
     print(
         f"ok: {len(config.feeds)} feeds, {len(config.watches)} watches, {len(config.alerts)} alerts; "
-        f"database {safe_url(config.database)}"
+        f"database {safe_url(config.database)}: {database}"
     )
     return 0
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
     config = _config(args)
-    pipeline = _pipeline(config)
     feeds = config.feeds
     if args.feed:
         wanted = set(args.feed)
@@ -276,20 +358,59 @@ def cmd_poll(args: argparse.Namespace) -> int:
                 f"error: no feed named {', '.join(sorted(missing))} in the config", file=sys.stderr
             )
             return 1
-    summary = asyncio.run(_poll_with_progress(pipeline, feeds))
-    pipeline.close()
+    pipeline = _pipeline(config)
+    skipped = {} if args.force else _politely_skipped(pipeline.store, feeds)
+    try:
+        summary = asyncio.run(
+            _poll_with_progress(pipeline, [f for f in feeds if f.url not in skipped])
+        )
+    finally:
+        pipeline.close()
     for outcome in summary.feeds:
+        where = f"{outcome.name} ({outcome.url})"
         if outcome.status == "error":
-            print(f"  FAILED     {outcome.url}: {outcome.error}")
+            print(plain(f"  FAILED     {where}: {outcome.error}"))
         elif outcome.status == "not_modified":
-            print(f"  unchanged  {outcome.url}")
+            print(plain(f"  unchanged  {outcome.name}"))
         else:
             print(
-                f"  ok         {outcome.url}: {outcome.seen} items, {outcome.new} new, "
-                f"{outcome.matched} matched, {outcome.duplicates} duplicates"
+                plain(
+                    f"  ok         {outcome.name}: {outcome.seen} items, {outcome.new} new, "
+                    f"{outcome.matched} matched, {outcome.duplicates} duplicates"
+                )
             )
-    print(summary.line())
-    return 0
+    for feed in feeds:
+        if feed.url in skipped:
+            print(plain(f"  skipped    {feed.display_name} ({feed.url}): {skipped[feed.url]}"))
+    print(
+        plain(
+            summary.line() + (f", {len(skipped)} skipped (--force polls them)" if skipped else "")
+        )
+    )
+    failed = len(summary.errors)
+    if failed and failed == len(summary.feeds):
+        return POLL_ALL_FAILED
+    return 1 if failed else 0
+
+
+POLL_ALL_FAILED = 3
+"""`monitor poll` when every feed it polled failed: most likely the network or the
+machine, not the feeds, so cron and CI can tell an outage from a broken feed (1)."""
+
+
+def _politely_skipped(store: Store, feeds: Sequence[FeedConfig]) -> dict[str, str]:
+    """Feeds whose publisher said it is gone (410), or asked to wait (Retry-After) until a
+    time still ahead: a manual poll honours what the server asked, as the daemon does."""
+    from monitor.fetch.policy import manual_skip
+
+    now = _now()
+    states = store.feed_states_for([feed.url for feed in feeds])
+    skipped = {}
+    for url, state in states.items():
+        reason = manual_skip(state.disabled_at, state.last_error, state.next_poll_at, now)
+        if reason:
+            skipped[url] = f"skipped: {reason}"
+    return skipped
 
 
 async def _poll_with_progress(pipeline: Pipeline, feeds: Sequence[FeedConfig]) -> PollSummary:
@@ -301,7 +422,33 @@ async def _poll_with_progress(pipeline: Pipeline, feeds: Sequence[FeedConfig]) -
     columns = (TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task("poll", total=len(feeds))
-        return await pipeline.poll(feeds, progress=lambda _: bar.advance(task))
+        with _logs_above(bar.console):
+            return await pipeline.poll(feeds, progress=lambda _: bar.advance(task))
+
+
+@contextmanager
+def _logs_above(console: Console) -> Iterator[None]:
+    """While the progress bar is live on a terminal that also shows the logs: log lines go
+    through the bar's console, printed above it instead of glued onto it, and the records
+    of feed results and the summary are dropped, since the poll prints those itself."""
+    if not sys.stderr.isatty():
+        yield  # the logs go elsewhere (a file, a pipe): leave them as they are
+        return
+    import logging
+
+    from rich.logging import RichHandler
+
+    from monitor.pipeline import POLL_RESULT
+
+    handler = RichHandler(console=console, show_path=False, markup=False)
+    handler.addFilter(lambda record: not getattr(record, POLL_RESULT, False))
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers[:] = [handler]
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
@@ -317,7 +464,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
             if digest is None:
                 print(f"{alert.name}: nothing pending")
             else:
-                print(render_digest(digest, alert.timezone).text)
+                print(plain(render_digest(digest, alert.timezone).text))
                 if args.html:
                     path = _html_path(args.html, alert.name, len(alerts))
                     path.write_text(render_html(digest, alert.timezone), encoding="utf-8")
@@ -328,11 +475,13 @@ def cmd_digest(args: argparse.Namespace) -> int:
             print(f"{alert.name}: nothing pending")
         for outcome in summary.deliveries:
             print(
-                f"{alert.name}: {outcome.channel} {outcome.status}: {outcome.target}, "
-                f"digest {outcome.digest_id}, {outcome.items} items"
-                + (f" ({outcome.error})" if outcome.error else "")
+                plain(
+                    f"{alert.name}: {outcome.channel} {outcome.status}: {outcome.target}, "
+                    f"digest {outcome.digest_id}, {outcome.items} items"
+                    + (f" ({outcome.error})" if outcome.error else "")
+                )
             )
-            failed = failed or outcome.status != "sent"
+            failed = failed or outcome.status not in ("sent", "lost")  # lost: another relay has it
     return 1 if failed else 0
 
 
@@ -391,7 +540,7 @@ def cmd_seeds_import(args: argparse.Namespace) -> int:
         pipeline = _pipeline(_config(args))
         for seed, stored in pipeline.import_seeds(seeds):
             state = f"stored as entry {stored}" if stored else "already known"
-            print(f"{seed.title or '(untitled)'}: {state}")
+            print(plain(f"{seed.title or '(untitled)'}: {state}"))
     elif not args.fingerprints:
         print("error: --no-store needs --fingerprints", file=sys.stderr)
         return 2
@@ -409,9 +558,13 @@ def cmd_seeds_list(args: argparse.Namespace) -> int:
         entry = seed.entry
         when = f"{entry.published:%Y-%m-%d}" if entry.published else "date unknown"
         body = "text" if entry.summary else "fingerprint only"
-        print(f"{seed.id:6d}  {when}  {entry.feed_name}: {entry.title or '(untitled)'} [{body}]")
+        print(
+            plain(
+                f"{seed.id:6d}  {when}  {entry.feed_name}: {entry.title or '(untitled)'} [{body}]"
+            )
+        )
         if entry.link:
-            print(f"        {entry.link}")
+            print(plain(f"        {entry.link}"))
     return 0
 
 
@@ -419,19 +572,21 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from monitor.rules.explain import explain
 
     store = _pipeline(_config(args)).store
-    ids = [int(args.entry)] if args.entry.isdigit() else store.find_entry_ids(args.entry)
+    ids = _entry_ids(store, args.entry)
     if not ids:
         print(f"error: no stored entry with id, link or guid {args.entry!r}", file=sys.stderr)
         return 1
     for entry_id in ids:
         record = store.entry_record(entry_id)
         entry = record.stored.entry
-        print(f"entry {entry_id}: {entry.title or '(untitled)'}")
+        print(plain(f"entry {entry_id}: {entry.title or '(untitled)'}"))
         print(
-            f"  source {entry.feed_name}; first seen {record.stored.first_seen:%Y-%m-%d %H:%M} UTC"
+            plain(
+                f"  source {entry.feed_name}; first seen {record.stored.first_seen:%Y-%m-%d %H:%M} UTC"
+            )
         )
         if entry.link:
-            print(f"  {entry.link}")
+            print(plain(f"  {entry.link}"))
         duplicate = record.duplicate
         if duplicate is not None:
             verb = (
@@ -440,10 +595,16 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 else "suppressed as a copy of"
             )
             print(
-                f"  duplicate: {verb} entry {duplicate.of_id} "
-                f"({record.duplicate_source}: {record.duplicate_title or '(untitled)'})"
+                plain(
+                    f"  duplicate: {verb} entry {duplicate.of_id} "
+                    f"({record.duplicate_source}: {record.duplicate_title or '(untitled)'})"
+                )
             )
-            print(f"    signal {duplicate.signal}, score {duplicate.score:.2f}: {duplicate.reason}")
+            print(
+                plain(
+                    f"    signal {duplicate.signal}, score {duplicate.score:.2f}: {duplicate.reason}"
+                )
+            )
         elif not record.alertable:
             print("  not alerted: stored as backfill or as a known article")
         else:
@@ -451,14 +612,30 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if len(record.story) > 1:
             print("  story:")
             for member_id, source, title in record.story:
-                print(f"    {member_id:6d}  {source}: {title}")
+                print(plain(f"    {member_id:6d}  {source}: {title}"))
         for alert, digest in record.alerts:
-            print(f"  alert {alert}: " + (f"in digest {digest}" if digest else "pending"))
+            print(plain(f"  alert {alert}: " + (f"in digest {digest}" if digest else "pending")))
         if record.stored.matches:
-            print("  " + explain(entry, record.stored.matches).replace("\n", "\n  "))
+            print(plain("  " + explain(entry, record.stored.matches).replace("\n", "\n  ")))
         else:
             print("  matched no watch")
     return 0
+
+
+def _entry_ids(store: Store, given: str) -> list[int]:
+    """The entries ``given`` names: an id, a link, or a guid as the feed wrote it. A guid
+    that is a permalink (RSS's default) is stored resolved against its feed's address, as
+    feed readers do: ``12345`` in https://a.example/rss.xml is https://a.example/12345."""
+    from urllib.parse import urljoin, urlsplit
+
+    text = given.strip()
+    ids = [int(text)] if text.isdigit() and store.has_entry(int(text)) else []
+    forms = [text]
+    if not urlsplit(text).scheme:
+        bases = {s.fetch_url or s.url for s in store.feed_states()}
+        forms += sorted({urljoin(base, text) for base in bases})
+    ids += [i for i in store.find_entry_ids(*forms) if i not in ids]
+    return ids
 
 
 def _read_bytes(path: str) -> bytes:
@@ -466,7 +643,7 @@ def _read_bytes(path: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 def _html_path(requested: str, alert: str, alerts: int) -> Path:
@@ -478,9 +655,7 @@ def _html_path(requested: str, alert: str, alerts: int) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = _config(args)
-    # Before importing the daemon's modules: some log as they load.
-    setup_logging(_log_level(args), config.ops.log_format)
+    config = _config(args)  # sets up logging before the daemon's modules load: some log then
     from monitor.schedule import Daemon
 
     pipeline = _pipeline(config)
@@ -525,8 +700,10 @@ def cmd_deliveries_retry(args: argparse.Namespace) -> int:
     config = _config(args)
     delivery = _store(config).requeue(args.id, _now())
     print(
-        f"delivery {delivery.id} ({delivery.alert}, {delivery.channel} {delivery.target}) "
-        "is pending again; it goes out at the next relay (the daemon's, or `monitor digest --send`)"
+        plain(
+            f"delivery {delivery.id} ({delivery.alert}, {delivery.channel} {delivery.target}) "
+            "is pending again; it goes out at the next relay (the daemon's, or `monitor digest --send`)"
+        )
     )
     return 0
 
@@ -544,7 +721,7 @@ def _group_help(args: argparse.Namespace) -> int:
     return 2
 
 
-def _aliases(args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
+def _aliases(args: argparse.Namespace) -> dict[str, tuple[str | AliasInContext, ...]]:
     path = _config_path(args)
     if not os.path.exists(path):
         return {}
@@ -603,12 +780,16 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
             )
             return 1
         watch = known[args.watch]
-        spec = WatchSpec(watch.name, watch.query, watch.exclude, watch.min_score)
+        spec = WatchSpec(
+            watch.name, watch.query, watch.exclude, watch.min_score, watch.min_focus, watch.guards
+        )
     since = _now() - parse_duration(args.since)
     rules = compile_watches([spec], config.aliases)
     report = backtest(rules, spec.name, _store(config).iter_entries(since))
     print(
-        f"{spec.name}: {report.total} hits in {report.scanned} entries since {since:%Y-%m-%d %H:%M} UTC"
+        plain(
+            f"{spec.name}: {report.total} hits in {report.scanned} entries since {since:%Y-%m-%d %H:%M} UTC"
+        )
     )
     if report.per_day:
         print("\nhits per day:")
@@ -619,11 +800,13 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
         for hit in report.newest:
             entry = hit.stored.entry
             print(
-                f"\n* {entry.title or '(untitled)'}  [{entry.feed_name}, {hit.when:%Y-%m-%d %H:%M} UTC]"
+                plain(
+                    f"\n* {entry.title or '(untitled)'}  [{entry.feed_name}, {hit.when:%Y-%m-%d %H:%M} UTC]"
+                )
             )
             if entry.link:
-                print(f"  {entry.link}")
-            print("  " + explain(entry, [hit.match]).replace("\n", "\n  "))
+                print(plain(f"  {entry.link}"))
+            print(plain("  " + explain(entry, [hit.match]).replace("\n", "\n  ")))
     return 0
 
 

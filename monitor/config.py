@@ -12,7 +12,10 @@ every problem found is reported at once, each naming its key path and line:
 3. pydantic validates types and values, then cross-field checks run (an alert
    naming a missing watch, duplicate names, queries that do not compile).
 
-``MONITOR_DATABASE_URL`` overrides ``database``.
+``MONITOR_DATABASE_URL`` overrides ``database``. Relative paths in the file (``seeds``,
+``feeds_opml``, ``*_file``, a SQLite ``database``, whose default too) are taken from the
+config file's folder; a relative SQLite path in ``MONITOR_DATABASE_URL`` from the current
+folder, as any path given in the environment.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -38,6 +42,7 @@ from pydantic import (
 
 from monitor.deliver.signing import decode_secret
 from monitor.errors import ConfigError, RuleError
+from monitor.parse.limits import ItemLimits
 from monitor.yamlsource import Path as KeyPath
 from monitor.yamlsource import YamlDocument, format_path, load_yaml
 
@@ -63,6 +68,21 @@ def parse_duration(value: object) -> timedelta:
     if seconds <= 0:
         raise ValueError("a duration must be positive")
     return timedelta(seconds=seconds)
+
+
+_SQLITE_URL = re.compile(r"^(sqlite(?:\+\w+)?:///)([^?]*)(.*)$", re.S)
+
+
+def sqlite_relative_to(url: str, base_dir: Path) -> str:
+    """A SQLite URL whose relative path is taken from ``base_dir`` (the config file's
+    folder, like every other path in the config); other URLs unchanged."""
+    found = _SQLITE_URL.match(url)
+    if not found:
+        return url
+    scheme, path, rest = found.groups()
+    if not path or path == ":memory:" or path.startswith("file:") or Path(path).is_absolute():
+        return url
+    return f"{scheme}{(base_dir / path).resolve()}{rest}"
 
 
 def _check_timezone(name: str) -> str:
@@ -140,6 +160,13 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 
+def _check_allow_list(value: tuple[str, ...]) -> tuple[str, ...]:
+    from monitor.fetch.guard import exemptions
+
+    exemptions(value)
+    return value
+
+
 class FetchSettings(_Model):
     """How feeds are downloaded."""
 
@@ -173,10 +200,14 @@ class FetchSettings(_Model):
     """Random share of the wait added to each next poll, so feeds of one host spread out."""
     poll_jitter_max: Duration = timedelta(minutes=2)
     """Upper bound of that random addition, so long intervals are not smeared by hours."""
-    ssrf_guard: bool = False
-    """Refuse feeds and redirects whose connected address is private, loopback, link-local..."""
-    ssrf_allowed_networks: tuple[str, ...] = ()
-    """CIDR blocks exempt from the guard (e.g. an intranet feed server, or loopback in tests)."""
+    ssrf_guard: bool = True
+    """Refuse feeds and redirects whose connected address is private, loopback, link-local...:
+    a feed URL (or an OPML file of them) must not reach the host's own or cloud services."""
+    allow_private: tuple[str, ...] = Field(
+        default=(), validation_alias=AliasChoices("allow_private", "ssrf_allowed_networks")
+    )
+    """Internal feed servers let through the guard: networks (``10.0.0.0/8``), addresses, host
+    names (``feeds.internal``) or ``*.domain`` (``ssrf_allowed_networks`` is the older name)."""
     parse_workers: int = Field(default=0, ge=0, le=256)
     """Processes that parse feed bodies off the event loop; 0 means one per CPU core."""
     fast_parse: bool = True
@@ -190,18 +221,29 @@ class FetchSettings(_Model):
     """Bodies at least this large are parsed, fingerprinted and matched in the worker
     processes (``monitor.prepare``); a smaller one (a handful of items) is done in a
     thread quicker than the hop to a process costs."""
+    max_items_per_feed: int = Field(default=500, gt=0)
+    """Items kept from one document, the newest first: news feeds carry 10 to 100; a feed
+    of 300,000 tiny items would otherwise be fingerprinted, matched and stored whole."""
+    max_title_chars: int = Field(default=1_000, gt=0)
+    """A longer title is clipped (with an ellipsis): headlines run under 200 characters."""
+    max_summary_chars: int = Field(default=20_000, gt=0)
+    """A longer summary is clipped: a summary is a paragraph, at most an article."""
+    max_content_chars: int = Field(default=100_000, gt=0)
+    """A longer full text is clipped: a long article is under 60,000 characters."""
 
-    @field_validator("ssrf_allowed_networks")
+    @field_validator("allow_private")
     @classmethod
-    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        import ipaddress
+    def _allow_private(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _check_allow_list(value)
 
-        for network in value:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError as exc:
-                raise ValueError(f"not a CIDR network: {network!r}") from exc
-        return value
+    @property
+    def item_limits(self) -> ItemLimits:
+        return ItemLimits(
+            self.max_items_per_feed,
+            self.max_title_chars,
+            self.max_summary_chars,
+            self.max_content_chars,
+        )
 
 
 class DeliverySettings(_Model):
@@ -217,6 +259,17 @@ class DeliverySettings(_Model):
     """A delivery still failing this long after it was queued fails for good."""
     relay_interval: Duration = timedelta(seconds=30)
     """How often the daemon looks for deliveries due for a (re)try."""
+    allow_private: tuple[str, ...] = ()
+    """Internal webhook receivers let through the guard (same forms as
+    ``fetch.allow_private``); any other private, loopback or link-local target is refused."""
+    max_response_bytes: int = Field(default=65_536, gt=0)
+    """Most of a webhook receiver's answer read: the status is what counts; the start of
+    a refusal is kept in the error, and an endless answer is not held in memory."""
+
+    @field_validator("allow_private")
+    @classmethod
+    def _allow_private(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _check_allow_list(value)
 
 
 class ReplicaSettings(_Model):
@@ -231,7 +284,16 @@ class ReplicaSettings(_Model):
     delivery_lease: Duration = timedelta(minutes=5)
     """How long a claimed send is one replica's."""
     claim_batch: int = Field(default=200, gt=0, le=10_000)
-    """Feeds claimed per tick: the work one replica takes at once."""
+    """Most feeds one claim takes: the work one replica takes at once."""
+    claim_share: float = Field(default=0.25, gt=0, le=1)
+    """Share of the due feeds one claim takes (at least ``fetch.concurrency``), so that
+    replicas split a backlog rather than the first to tick taking it all."""
+    tick_jitter: float = Field(default=0.5, ge=0, le=1)
+    """Share of ``tick`` by which each tick is delayed at random: replicas' ticks keep
+    changing order, so none is always first to find the feeds that fell due."""
+    delivery_batch: int = Field(default=10, gt=0, le=1_000)
+    """Deliveries one claim takes; each claim's lease is renewed before every send, and a
+    small batch keeps the rest free for other replicas while a slow receiver holds one."""
 
 
 class OpsSettings(_Model):
@@ -265,6 +327,15 @@ class FeedConfig(_Model):
         return urlsplit(self.url).hostname or self.url
 
 
+class AliasInContext(_Model):
+    """An alias member that counts only near one of its context terms (``monitor.rules.aliases``)."""
+
+    term: str = Field(min_length=1)
+    near: tuple[str, ...] = Field(min_length=1)
+    within: int | None = Field(default=None, ge=0, le=1000)
+    """Words allowed between the term and its context; the rules' default when absent."""
+
+
 class WatchConfig(_Model):
     """A named query; alerts send what their watches match."""
 
@@ -274,6 +345,10 @@ class WatchConfig(_Model):
     """A query; an entry matching it is dropped for this watch."""
     min_score: float = Field(default=0.0, ge=0)
     """Matches scoring below this are dropped."""
+    min_focus: float = Field(default=0.0, ge=0, le=1)
+    """Matches less focused than this (0 to 1: title and lead count most) are dropped."""
+    guards: tuple[str, ...] = ()
+    """Names of shipped topic guards (``monitor.rules.guards``) that may veto a match."""
 
 
 class EmailChannel(_Model):
@@ -287,12 +362,21 @@ class WebhookChannel(_Model):
     """POST the digest as JSON, signed per the Standard Webhooks spec."""
 
     url: HttpUrl
+    """The receiver. A Slack, Discord or Teams URL is a credential: give it as
+    ``${ENV_VAR}`` or ``url_file``; it is shown everywhere as scheme, host and a short hash."""
     secret: SecretStr
     """Signing key, ``whsec_``-prefixed base64 or any string (then used as raw bytes)."""
     format: Literal["standard", "slack", "discord", "teams"] = "standard"
     """Body format: ``standard`` (monitor's JSON), or a Slack, Discord or Teams message."""
     timeout: Duration = timedelta(seconds=15)
-    """Deadline for the receiver to answer."""
+    """Whole-request deadline: connecting, sending and the receiver's whole answer."""
+
+    @property
+    def label(self) -> str:
+        """The URL as logs, the ledger and the CLI show it (it may be a credential)."""
+        from monitor.redact import webhook_label
+
+        return webhook_label(self.url)
 
     @field_validator("secret")
     @classmethod
@@ -339,6 +423,9 @@ class SmtpConfig(_Model):
     """``starttls`` upgrades a plain connection; ``ssl`` connects with TLS at once."""
     sender: str = Field(default="monitor@localhost", alias="from")
     timeout: Duration = timedelta(seconds=30)
+    allow_insecure_auth: bool = False
+    """Send ``username``/``password`` with ``security: none`` (in clear text); only for a
+    relay on loopback or a trusted local network."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -353,8 +440,8 @@ class Config(_Model):
     replica: ReplicaSettings = ReplicaSettings()
     ops: OpsSettings = OpsSettings()
     feeds: tuple[FeedConfig, ...] = ()
-    aliases: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    """Named alias groups, used in queries as ``@name``."""
+    aliases: dict[str, tuple[str | AliasInContext, ...]] = Field(default_factory=dict)
+    """Named alias groups, used in queries as ``@name``; a member is a term or a term in context."""
     watches: tuple[WatchConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()
     smtp: SmtpConfig | None = None
@@ -389,10 +476,12 @@ class Config(_Model):
         )
 
 
-# Keys whose values are secrets, by the path pattern of their parent mapping.
-_SECRET_KEYS: dict[tuple[str, ...], str] = {
-    ("smtp",): "password",
-    ("alerts", "*", "webhook"): "secret",
+# Keys holding credentials, by the path pattern of their parent mapping: each may be read
+# from ``KEY_file``. True: an inline value (or a ${VAR:-default} one) is refused. A chat
+# webhook's URL is its credential but a plain receiver's is not, so a URL may stay inline.
+_SECRET_KEYS: dict[tuple[str, ...], dict[str, bool]] = {
+    ("smtp",): {"password": True},
+    ("alerts", "*", "webhook"): {"secret": True, "url": False},
 }
 
 
@@ -423,6 +512,10 @@ def parse_config(
     problems += _check_references(doc)
     if override := environ.get("MONITOR_DATABASE_URL"):
         doc.data["database"] = override
+    elif base_dir is not None:
+        database = doc.data.get("database", DEFAULT_DATABASE)
+        if isinstance(database, str):
+            doc.data["database"] = sqlite_relative_to(database, base_dir)
     try:
         config = Config.model_validate(doc.data)
     except ValidationError as exc:
@@ -458,26 +551,43 @@ def _describe(doc: YamlDocument, error: Any) -> str:
 def _resolve_secrets(doc: YamlDocument, base_dir: Path) -> list[str]:
     problems: list[str] = []
     for parent_path, mapping in _secret_parents(doc.data):
-        key = _SECRET_KEYS[_pattern(parent_path)]
-        file_key = f"{key}_file"
-        if file_key in mapping:
-            file_path = (*parent_path, file_key)
-            if key in mapping:
-                problems.append(f"{doc.where(file_path)}: give {key} or {file_key}, not both")
-                continue
-            target = base_dir / str(mapping.pop(file_key))
-            try:
-                mapping[key] = target.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                problems.append(
-                    f"{doc.where(file_path)}: cannot read {target}: {exc.strerror or exc}"
-                )
-        elif mapping.get(key) is not None and (*parent_path, key) not in doc.from_env:
-            problems.append(
-                f"{doc.where((*parent_path, key))}: secrets must not be written inline; "
-                f"use ${{ENV_VAR}} or {file_key}"
-            )
+        for key, strict in _SECRET_KEYS[_pattern(parent_path)].items():
+            problems += _resolve_secret(doc, base_dir, parent_path, mapping, key, strict)
     return problems
+
+
+def _resolve_secret(
+    doc: YamlDocument,
+    base_dir: Path,
+    parent_path: KeyPath,
+    mapping: dict[str, Any],
+    key: str,
+    strict: bool,
+) -> list[str]:
+    """Read ``KEY_file`` into ``key``; refuse a strict key written inline or by a default."""
+    file_key, path = f"{key}_file", (*parent_path, key)
+    if file_key in mapping:
+        file_path = (*parent_path, file_key)
+        if key in mapping:
+            return [f"{doc.where(file_path)}: give {key} or {file_key}, not both"]
+        target = base_dir / str(mapping.pop(file_key))
+        try:
+            mapping[key] = target.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            return [f"{doc.where(file_path)}: cannot read {target}: {exc.strerror or exc}"]
+        return []
+    if not strict or mapping.get(key) is None:
+        return []
+    if path not in doc.from_env:
+        return [
+            f"{doc.where(path)}: secrets must not be written inline; use ${{ENV_VAR}} or {file_key}"
+        ]
+    if path in doc.defaulted:
+        return [
+            f"{doc.where(path)}: a secret must not have a default (${{VAR:-...}} writes it "
+            f"inline); use ${{ENV_VAR}} or {file_key}"
+        ]
+    return []
 
 
 def _secret_parents(data: Any) -> list[tuple[KeyPath, dict[str, Any]]]:
@@ -545,10 +655,26 @@ def _cross_check(config: Config, doc: YamlDocument) -> list[str]:
                 )
         if alert.email and config.smtp is None:
             problems.append(f"{doc.where(('alerts', index, 'email'))}: email needs an smtp section")
+    smtp = config.smtp
+    if smtp and smtp.security == "none" and smtp.username and not smtp.allow_insecure_auth:
+        problems.append(
+            f"{doc.where(('smtp', 'username'))}: with security: none the password would cross "
+            "the network in clear text; use security: starttls or ssl, or set "
+            "smtp.allow_insecure_auth: true (a relay on loopback)"
+        )
     if config.replica.feed_lease <= config.fetch.timeout:
         problems.append(
             f"{doc.where(('replica', 'feed_lease'))}: must be longer than fetch.timeout "
             f"({config.fetch.timeout}), or a slow poll would be taken over while still running"
+        )
+    timeouts = [a.webhook.timeout for a in config.alerts if a.webhook]
+    if config.smtp is not None and any(a.email for a in config.alerts):
+        timeouts.append(config.smtp.timeout)
+    slowest = max(timeouts, default=timedelta(0))
+    if config.replica.delivery_lease <= slowest:
+        problems.append(
+            f"{doc.where(('replica', 'delivery_lease'))}: must be longer than the slowest "
+            f"channel timeout ({slowest}), or a slow send would be taken over while still running"
         )
     problems += _check_queries(config, doc)
     problems += _check_dedup(config, doc)
@@ -606,9 +732,16 @@ def _check_dedup(config: Config, doc: YamlDocument) -> list[str]:
 
 def _check_queries(config: Config, doc: YamlDocument) -> list[str]:
     from monitor.rules import compile_query
+    from monitor.rules.guards import GUARDS
 
     problems: list[str] = []
     for index, watch in enumerate(config.watches):
+        for g_index, guard in enumerate(watch.guards):
+            if guard not in GUARDS:
+                problems.append(
+                    f"{doc.where(('watches', index, 'guards', g_index))}: watch {watch.name!r}: "
+                    f"unknown guard {guard!r} (known: {', '.join(GUARDS)})"
+                )
         for key in ("query", "exclude"):
             query = getattr(watch, key)
             if query is None:
@@ -625,6 +758,7 @@ def _check_queries(config: Config, doc: YamlDocument) -> list[str]:
 __all__ = [
     "DEFAULT_CONFIG",
     "AlertConfig",
+    "AliasInContext",
     "Config",
     "DeliverySettings",
     "EmailChannel",

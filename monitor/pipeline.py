@@ -44,8 +44,10 @@ from zoneinfo import ZoneInfo
 
 from monitor.config import AlertConfig, Config, FeedConfig, in_quiet_hours
 from monitor.dedup.cache import CachedIndex, FeatureCache
+from monitor.dedup.decide import STORY_SIGNALS
 from monitor.dedup.features import Features, features_to_json
 from monitor.dedup.index import MemoryIndex, StoredDocument, find_duplicate, remember
+from monitor.dedup.keys import item_text, legacy_keys
 from monitor.dedup.layered import LayeredIndex
 from monitor.dedup.seeds import SEED_FEED_URL, SEED_SOURCE, Seed, read_fingerprints
 from monitor.dedup.settings import with_overrides
@@ -59,7 +61,7 @@ from monitor.errors import (
     TransientFetchError,
 )
 from monitor.fetch.client import Fetcher
-from monitor.fetch.policy import next_poll_at
+from monitor.fetch.policy import next_poll_at, with_retry_after
 from monitor.fetch.unchanged import body_hash
 from monitor.ops import metrics
 from monitor.ops.failpoints import failpoint
@@ -73,6 +75,10 @@ from monitor.types import Digest, DuplicateOf, Entry, FetchResult, Match, NewEnt
 from monitor.writer import Done, Writer
 
 log = logging.getLogger(__name__)
+
+POLL_RESULT = "poll_result"
+"""Marks the log records that a feed's result or the cycle's summary makes; ``monitor poll``
+prints those itself on a terminal, and drops the record so that each shows once."""
 
 Clock = Callable[[], datetime]
 _T = TypeVar("_T")
@@ -102,6 +108,8 @@ class FeedOutcome:
     error: str | None = None
     error_kind: str = ""
     """A metrics label for the error (``timeout``, ``http_5xx``, ``parse``...)."""
+    name: str = ""
+    """The feed's configured name (its display name)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +153,10 @@ class DigestSummary:
 
 
 def watch_specs(config: Config) -> list[WatchSpec]:
-    return [WatchSpec(w.name, w.query, w.exclude, w.min_score) for w in config.watches]
+    return [
+        WatchSpec(w.name, w.query, w.exclude, w.min_score, w.min_focus, w.guards)
+        for w in config.watches
+    ]
 
 
 def compile_rules(config: Config) -> RuleSet:
@@ -172,6 +183,11 @@ def seed_entry(
         summary=text,
         published=published,
     )
+
+
+def feed_label(feed: FeedConfig) -> str:
+    """A feed as logs name it: its configured name, and its address to find it by."""
+    return f"{feed.display_name} ({feed.url})"
 
 
 def is_backfill(entry: Entry, state: FeedState, now: datetime, config: Config) -> bool:
@@ -268,10 +284,13 @@ class Pipeline:
                         state = states.get(feed.url)
                         outcome = await self._poll_feed(fetcher, feed, state, owner, writer)
                 except Exception as exc:  # a bug met on one feed must not stop the others
-                    log.exception("feed %s: unexpected error", feed.url, extra={"feed": feed.url})
+                    log.exception(
+                        "feed %s: unexpected error", feed_label(feed), extra={"feed": feed.url}
+                    )
                     outcome = FeedOutcome(
                         feed.url, "error", error=f"internal error: {exc!r}", error_kind="internal"
                     )
+                outcome = replace(outcome, name=feed.display_name)
                 if progress is not None:
                     progress(outcome)
                 return outcome
@@ -284,7 +303,7 @@ class Pipeline:
                 metrics.FETCH_ERRORS.labels(outcome.error_kind).inc()
             metrics.ENTRIES.labels("new").inc(outcome.new)
             metrics.ENTRIES.labels("known").inc(max(0, outcome.seen - outcome.new))
-        log.info(summary.line())
+        log.info(summary.line(), extra={POLL_RESULT: True})
         return summary
 
     async def _poll_feed(
@@ -327,7 +346,7 @@ class Pipeline:
                     if parsed.warning:
                         log.warning(
                             "feed %s: %s (kept %d items)",
-                            url,
+                            feed_label(feed),
                             parsed.warning,
                             len(parsed.entries),
                             extra={"feed": url},
@@ -337,27 +356,29 @@ class Pipeline:
                 delay = exc.retry_after if isinstance(exc, TransientFetchError) else None
                 gone = isinstance(exc, PermanentFetchError) and exc.gone
                 answered = self.clock()  # a Retry-After counts from the answer, not the cycle
+                # Said in the stored error, so that a manual poll knows to leave the feed alone.
+                reason = with_retry_after(exc.reason, delay)
                 record = PollRecord(
                     answered,
                     next_poll_at(feed.interval, failures, delay, answered, settings, self.rng),
-                    exc.reason,
+                    reason,
                     gone=gone,
                 )
                 await in_writer(self.store.record_poll, url, record, owner)
                 log.warning(
                     "feed %s: %s%s",
-                    url,
-                    exc.reason,
+                    feed_label(feed),
+                    reason,
                     " (disabled: 410 Gone)" if gone else "",
-                    extra={"feed": url},
+                    extra={"feed": url, POLL_RESULT: True},
                 )
                 kind = metrics.error_kind(exc.reason, isinstance(exc, ParseError))
-                return FeedOutcome(url, "error", error=exc.reason, error_kind=kind)
+                return FeedOutcome(url, "error", error=reason, error_kind=kind)
             moved = result.permanent_redirect
             if moved and moved != (state.fetch_url or url):
                 log.info(
                     "feed %s moved permanently to %s; polling the new address",
-                    url,
+                    feed_label(feed),
                     moved,
                     extra={"feed": url},
                 )
@@ -370,7 +391,7 @@ class Pipeline:
             seen = len(parsed.entries)
             return await writer.run(lambda: self._store_feed(prepared, seen, state, record, owner))
         except StoreError as exc:
-            log.error("feed %s: could not store: %s", url, exc, extra={"feed": url})
+            log.error("feed %s: could not store: %s", feed_label(feed), exc, extra={"feed": url})
             return FeedOutcome(url, "error", error=str(exc), error_kind="store")
 
     async def _parse(
@@ -383,16 +404,28 @@ class Pipeline:
         scheme = self.dedup.scheme
         if self._parsers is None:
             self._parsers = ParserPool(
-                settings.parse_workers, settings.fast_parse, settings.parse_timeout.total_seconds()
+                settings.parse_workers,
+                settings.fast_parse,
+                settings.parse_timeout.total_seconds(),
+                settings.item_limits,
             )
         if len(result.content) >= settings.pool_parse_min_bytes:
             return await self._parsers.parse_then(
-                *args, result.final_url, prepare_parsed, self._rule_source, scheme
+                *args,
+                result.final_url,
+                prepare_parsed,
+                self._rule_source,
+                scheme,
+                self.dedup.boilerplate_min_items,
             )
 
         def here() -> tuple[ParsedFeed, tuple[PreparedEntry, ...]]:
-            parsed = parse_feed(*args, fast=settings.fast_parse, base=result.final_url)
-            return parsed, prepare(parsed.entries, self.rules, scheme)
+            parsed = parse_feed(
+                *args, fast=settings.fast_parse, base=result.final_url, limits=settings.item_limits
+            )
+            return parsed, prepare(
+                parsed.entries, self.rules, scheme, self.dedup.boilerplate_min_items
+            )
 
         return await self._parsers.run_in_thread(here, feed.url)
 
@@ -445,7 +478,7 @@ class Pipeline:
         """The entries not stored yet, each with its duplicate decision; the alerts each
         original must reach; the originals' features."""
         known = self.store.known_keys(item.key for item in prepared)
-        fresh = [item for item in prepared if item.key not in known]
+        fresh = self._stored_before([item for item in prepared if item.key not in known])
         items: list[NewEntry] = []
         routes: dict[str, tuple[str, ...]] = {}
         settings = self.dedup
@@ -455,6 +488,8 @@ class Pipeline:
             index = LayeredIndex(CachedIndex(archive, self._features, settings), batch)
             for position, item in enumerate(fresh):
                 key, entry, matches, features = item.key, item.entry, item.matches, item.features
+                if features.published is None:  # the story window counts from first sight
+                    features = replace(features, published=now)
                 alertable = not is_backfill(entry, state, now, self.config)
                 decision = find_duplicate(features, index, settings)
                 duplicate = None
@@ -466,7 +501,9 @@ class Pipeline:
                         decision.reason,
                         self._story_outcome(decision.of_id, items, routes),
                     )
-                    keys = features.exact_keys  # a copy adds no new text to recognise
+                    # A copy adds no new text to recognise; a story told in other words does.
+                    story = decision.signal in STORY_SIGNALS
+                    keys = features.keys if story else features.exact_keys
                 else:
                     batch_id = -(position + 1)
                     document = StoredDocument(
@@ -482,6 +519,21 @@ class Pipeline:
                 if alertable and matches and duplicate is None:
                     routes[key] = route(matches, self.config.alerts)
         return items, routes, features_of
+
+    def _stored_before(self, fresh: list[PreparedEntry]) -> list[PreparedEntry]:
+        """``fresh`` less the items an earlier version stored under an older form of key
+        (:func:`monitor.dedup.keys.legacy_keys`): the same item, with the same title and
+        text, must not come back as new after an upgrade."""
+        older = {item.key: legacy_keys(item.entry) for item in fresh}
+        wanted = {key for keys in older.values() for key in keys}
+        if not wanted:
+            return fresh
+        stored = self.store.texts_by_key(wanted)
+        return [
+            item
+            for item in fresh
+            if not any(stored.get(key) == item_text(item.entry) for key in older[item.key])
+        ]
 
     def _story_outcome(
         self, of_id: int, batch: Sequence[NewEntry], routes: Mapping[str, Sequence[str]]
@@ -524,35 +576,46 @@ class Pipeline:
                 extra={"alert": alert.name},
             )
             return DigestSummary(alert.name, None)
-        claim = self._claimer(owner, now)
-        outcomes = self._relay(claim(alert=alert.name, due_only=not force), now)
+        outcomes = self._claim_and_relay(owner, alert=alert.name, due_only=not force)
         built = self._queue_digest(alert, now)
         if built is not None:
-            outcomes += self._relay(claim(digest_id=built.id, due_only=False), now)
+            outcomes += self._claim_and_relay(owner, digest_id=built.id, due_only=False)
         return DigestSummary(alert.name, built, tuple(outcomes))
 
     def relay_due(self, owner: str | None = None) -> list[RelayOutcome]:
         """Send every delivery whose retry time has come (outside its alert's quiet hours)."""
         now = self.clock()
-        claim = self._claimer(owner, now)
         outcomes: list[RelayOutcome] = []
         for alert in self.config.alerts:
             if not self.quiet(alert, now):
-                outcomes += self._relay(claim(alert=alert.name, due_only=True), now)
+                outcomes += self._claim_and_relay(owner, alert=alert.name, due_only=True)
         return outcomes
 
-    def _claimer(self, owner: str | None, now: datetime) -> Callable[..., list[Delivery]]:
-        lease_until = now + self.config.replica.delivery_lease
-
-        def claim(**filters: Any) -> list[Delivery]:
-            return self.store.claim_deliveries(owner or self.owner, now, lease_until, **filters)
-
-        return claim
+    def _claim_and_relay(self, owner: str | None, **filters: Any) -> list[RelayOutcome]:
+        """Claim the matching deliveries a small batch at a time (``replica.delivery_batch``)
+        and send each batch; each row is tried once per call."""
+        replica = self.config.replica
+        outcomes: list[RelayOutcome] = []
+        after = 0
+        while True:
+            now = self.clock()
+            batch = self.store.claim_deliveries(
+                owner or self.owner,
+                now,
+                now + replica.delivery_lease,
+                limit=replica.delivery_batch,
+                after_id=after,
+                **filters,
+            )
+            if not batch:
+                return outcomes
+            outcomes += self._relay(batch, now)
+            after = batch[-1].id
 
     def _relay(self, deliveries: list[Delivery], now: datetime) -> list[RelayOutcome]:
         if not deliveries:
             return []
-        outcomes = relay(self.store, self.config, deliveries, now)
+        outcomes = relay(self.store, self.config, deliveries, now, clock=self.clock)
         for outcome in outcomes:
             metrics.DELIVERIES.labels(outcome.channel, outcome.status).inc()
             if outcome.status == "sent" and outcome.entry_ids:

@@ -30,6 +30,7 @@ import signal
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -84,6 +85,20 @@ def next_fire(alert: AlertConfig, after: datetime) -> datetime:
     return fire.replace(microsecond=0)
 
 
+def when_due(due: datetime | None, now: datetime, timezone: str = "UTC") -> str:
+    """``now``, or ``at 2026-12-05 08:00 EST (in 3h 12m)``, for a log line."""
+    if due is None or due <= now:
+        return "now"
+    seconds = int((due - now).total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")]
+    wait = " ".join([f"{n}{unit}" for n, unit in parts if n][:2]) or "0s"  # two units suffice
+    local = due.astimezone(ZoneInfo(timezone))
+    return f"at {local:%Y-%m-%d %H:%M:%S %Z} (in {wait})"
+
+
 def schedule_key(alert: AlertConfig) -> str:
     return f"{alert.schedule} {alert.timezone}"
 
@@ -125,7 +140,12 @@ class Daemon:
                 break
             now = pipeline.clock()
             claims = pipeline.store.claim_due_feeds(
-                self.owner, now, now + config.replica.feed_lease, config.replica.claim_batch
+                self.owner,
+                now,
+                now + config.replica.feed_lease,
+                config.replica.claim_batch,
+                share=config.replica.claim_share,
+                minimum=config.fetch.concurrency,
             )
             if not claims:
                 break
@@ -143,6 +163,8 @@ class Daemon:
             polled += len(feeds)
             if summary.new and any(alert.immediate for alert in config.alerts):
                 await asyncio.to_thread(pipeline.send_immediate)
+        if polled:
+            self.log_next_due()
         return polled
 
     async def digest_tick(self) -> None:
@@ -151,6 +173,7 @@ class Daemon:
             return
         pipeline = self.pipeline
         now = pipeline.clock()
+        ran = False
         for alert in pipeline.config.alerts:
             due = pipeline.store.alert_schedule(
                 alert.name, schedule_key(alert), next_fire(alert, now)
@@ -167,6 +190,41 @@ class Daemon:
                 log.error(
                     "alert %s: digest run failed: %s", alert.name, exc, extra={"alert": alert.name}
                 )
+            ran = True
+        if ran:
+            self.log_next_due()
+
+    def log_next_due(self) -> None:
+        """Say when the next poll and the next digests are due, so that a quiet daemon
+        is seen to be waiting, not stuck: at start and after each run."""
+        pipeline = self.pipeline
+        now = pipeline.clock()
+        try:
+            first = pipeline.store.next_poll_due()
+            digests = [
+                (
+                    alert,
+                    pipeline.store.alert_schedule(
+                        alert.name, schedule_key(alert), next_fire(alert, now)
+                    ),
+                )
+                for alert in pipeline.config.alerts
+            ]
+        except MonitorError as exc:
+            log.warning("cannot tell when work is next due: %s", exc)
+            return
+        if first is None:
+            polls = "no feed to poll"
+        else:
+            due, name = first
+            polls = f"next poll {when_due(due, now)} ({name})"
+        if digests:
+            sends = "next digest " + ", ".join(
+                f"{alert.name} {when_due(due, now, alert.timezone)}" for alert, due in digests
+            )
+        else:
+            sends = "no alerts to send"
+        log.info("%s; %s", polls, sends, extra={"replica": self.owner})
 
     async def relay_tick(self) -> None:
         if not self._stop.is_set():
@@ -221,9 +279,10 @@ class Daemon:
             ),
         ]
         for func, seconds, name in jobs:
+            jitter = seconds * replica.tick_jitter if name == "poll" else None
             self.scheduler.add_job(
                 func,
-                IntervalTrigger(seconds=seconds),
+                IntervalTrigger(seconds=seconds, jitter=jitter),
                 id=name,
                 name=f"{name} tick",
                 next_run_time=now,
@@ -260,6 +319,7 @@ class Daemon:
             len(config.alerts),
             extra={"replica": self.owner},
         )
+        self.log_next_due()
         try:
             await self._stop.wait()
         finally:

@@ -18,6 +18,12 @@ A crash between the channel accepting and the row being marked leaves the row
 pending: it is sent again, with the same Message-ID / webhook-id, and the
 receiver can drop the repeat. That window is the only way to see a digest
 twice; nothing is ever lost.
+
+Deliveries arrive claimed (:meth:`Store.claim_deliveries`): the claim is
+renewed just before each send, and every mark applies only while the same
+claim still holds the row. A relay whose claim ran out while a slow receiver
+held it up, and was taken over by another relay, sends nothing more and marks
+nothing: the other relay owns the row (outcome ``lost``).
 """
 
 from __future__ import annotations
@@ -28,12 +34,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import httpx
-
 from monitor.config import AlertConfig, Config
 from monitor.deliver.email import build_message, send_email
 from monitor.deliver.policy import next_attempt
-from monitor.deliver.webhook import send_webhook
+from monitor.deliver.webhook import WebhookClient, send_webhook
 from monitor.digest.render import render_digest
 from monitor.errors import (
     DeliveryError,
@@ -53,7 +57,7 @@ class RelayContext:
 
     config: Config
     alert: AlertConfig
-    http: httpx.Client
+    http: WebhookClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +82,18 @@ def _send_email(delivery: Delivery, ctx: RelayContext) -> None:
 
 
 def _webhook_targets(alert: AlertConfig) -> tuple[str, ...]:
-    return (alert.webhook.url,) if alert.webhook else ()
+    # The label, not the URL: a chat webhook's URL is its credential (rows queued before
+    # labels were used hold the URL itself, hence the second form below).
+    return (alert.webhook.label,) if alert.webhook else ()
 
 
 def _send_webhook(delivery: Delivery, ctx: RelayContext) -> None:
-    if ctx.alert.webhook is None or ctx.alert.webhook.url != delivery.target:
+    hook = ctx.alert.webhook
+    if hook is None or delivery.target not in (hook.label, hook.url):
         raise PermanentDeliveryError(
             "webhook", f"alert {ctx.alert.name!r} no longer posts to {delivery.target}"
         )
-    send_webhook(delivery.digest, ctx.alert.webhook, ctx.http, timezone=ctx.alert.timezone)
+    send_webhook(delivery.digest, hook, ctx.http, timezone=ctx.alert.timezone)
 
 
 CHANNELS: dict[str, Channel] = {
@@ -113,7 +120,8 @@ class RelayOutcome:
     digest_id: str
     items: int
     status: str
-    """``sent``, ``retry`` (still pending) or ``failed``."""
+    """``sent``, ``retry`` (still pending), ``failed``, or ``lost`` (another relay took
+    the claim over; this one left the row alone)."""
     error: str | None = None
     entry_ids: tuple[int, ...] = ()
     """The entries the digest carried (for first-sight-to-delivery timing)."""
@@ -125,19 +133,33 @@ def relay(
     deliveries: Sequence[Delivery],
     now: datetime,
     rand: Callable[[], float] = random.random,
+    clock: Callable[[], datetime] | None = None,
 ) -> list[RelayOutcome]:
-    """Send each delivery once; record each outcome as soon as it is known."""
+    """Send each delivery once; record each outcome as soon as it is known.
+
+    ``clock`` dates the lease renewals (default: ``now`` throughout)."""
+    clock = clock or (lambda: now)
     disabled = (
         {(d.alert, d.channel, d.target): d for d in store.disabled_targets()} if deliveries else {}
     )
     outcomes = []
-    with httpx.Client() as http:
+    with WebhookClient(config.delivery) as http:
         for delivery in deliveries:
             gone = disabled.get((delivery.alert, delivery.channel, delivery.target))
             if gone is not None:
                 reason = f"target disabled: it answered {gone.reason} at {gone.disabled_at:%Y-%m-%d %H:%M} UTC"
-                store.mark_failed(delivery.id, now, reason, attempted=False)
-                outcomes.append(_outcome(delivery, "failed", reason))
+                if store.mark_failed(
+                    delivery.id, now, reason, attempted=False, lease=delivery.lease
+                ):
+                    outcomes.append(_outcome(delivery, "failed", reason))
+                else:
+                    outcomes.append(_lost(delivery, "before marking it failed"))
+                continue
+            lease = delivery.lease
+            if lease is not None and not store.renew_delivery(
+                delivery.id, lease, clock() + config.replica.delivery_lease
+            ):
+                outcomes.append(_lost(delivery, "before sending"))
                 continue
             outcomes.append(_relay_one(store, config, delivery, http, now, rand))
     return outcomes
@@ -157,11 +179,24 @@ def _outcome(delivery: Delivery, status: str, error: str | None = None) -> Relay
     )
 
 
+def _lost(delivery: Delivery, when: str) -> RelayOutcome:
+    reason = f"lease lost {when}: another relay took delivery {delivery.id} over"
+    log.warning(
+        "alert %s, %s %s: %s",
+        delivery.alert,
+        delivery.channel,
+        delivery.target,
+        reason,
+        extra={"alert": delivery.alert, "delivery": delivery.id},
+    )
+    return _outcome(delivery, "lost", reason)
+
+
 def _relay_one(
     store: Store,
     config: Config,
     delivery: Delivery,
-    http: httpx.Client,
+    http: WebhookClient,
     now: datetime,
     rand: Callable[[], float],
 ) -> RelayOutcome:
@@ -182,7 +217,8 @@ def _relay_one(
         channel.send(delivery, RelayContext(config, config.alert(delivery.alert), http))
         failpoint("after-send")
     except PermanentDeliveryError as exc:
-        store.mark_failed(delivery.id, now, str(exc))
+        if not store.mark_failed(delivery.id, now, str(exc), lease=delivery.lease):
+            return _lost(delivery, "before marking it failed")
         if exc.disable:
             store.disable_target(delivery.alert, delivery.channel, delivery.target, exc.reason, now)
         log.error("delivery %s failed for good (%s): %s", delivery.id, where, exc, extra=context)
@@ -197,12 +233,14 @@ def _relay_one(
         )
         if when is None:
             reason = f"gave up after {config.delivery.give_up_after}: {error}"
-            store.mark_failed(delivery.id, now, reason)
+            if not store.mark_failed(delivery.id, now, reason, lease=delivery.lease):
+                return _lost(delivery, "before marking it failed")
             log.error(
                 "delivery %s failed for good (%s): %s", delivery.id, where, reason, extra=context
             )
             return _outcome(delivery, "failed", reason)
-        store.mark_retry(delivery.id, now, error, when)
+        if not store.mark_retry(delivery.id, now, error, when, lease=delivery.lease):
+            return _lost(delivery, "before marking it for a retry")
         log.warning(
             "delivery %s will retry at %s (%s): %s",
             delivery.id,
@@ -212,7 +250,10 @@ def _relay_one(
             extra=context,
         )
         return _outcome(delivery, "retry", error)
-    store.mark_sent(delivery.id, now)
+    if not store.mark_sent(delivery.id, now, lease=delivery.lease):
+        # Sent, but the claim ran out meanwhile: the new holder may send it again (same
+        # webhook-id / Message-ID). Only a send slower than the whole lease gets here.
+        return _lost(delivery, "while sending (it was sent)")
     failpoint("after-mark")
     log.info("delivered %s: %d items", where, delivery.digest.item_count, extra=context)
     return _outcome(delivery, "sent")

@@ -214,6 +214,8 @@ class DeliveryRow(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=200)
     """The replica sending it now; others leave it alone until ``lease_until``."""
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_token: str | None = Field(default=None, max_length=40)
+    """Drawn afresh by each claim: a mark after the send applies only under the same claim."""
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -244,6 +246,18 @@ class ChannelStateRow(SQLModel, table=True):
     target: str = Field(max_length=2048)
     disabled_at: datetime = Field(sa_type=UTCDateTime)
     reason: str = Field(sa_type=sa.Text)
+
+
+class JobLeaseRow(SQLModel, table=True):
+    """A periodic job that one replica at a time runs (pruning old rows), leased by name."""
+
+    __tablename__: ClassVar[str] = "job_leases"
+
+    name: str = Field(primary_key=True, max_length=100)
+    owner: str | None = Field(default=None, max_length=200)
+    token: str | None = Field(default=None, max_length=40)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_run_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"

@@ -10,10 +10,12 @@ rows, so the stages around it stay pure. Driver errors become
 from __future__ import annotations
 
 import json
+import math
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
@@ -26,7 +28,7 @@ from sqlmodel import Session, col, select
 
 from monitor.dedup.seeds import SEED_FEED_URL, SEED_SOURCE
 from monitor.errors import StoreError
-from monitor.store.db import create_engine, safe_url, upgrade
+from monitor.store.db import create_engine, database_error, upgrade
 from monitor.store.dedup_index import DatabaseDedupIndex
 from monitor.store.models import (
     FAILED,
@@ -44,6 +46,7 @@ from monitor.store.models import (
     MatchRow,
     utcnow,
 )
+from monitor.stories import story_leader
 from monitor.types import (
     Digest,
     DuplicateOf,
@@ -137,6 +140,14 @@ class Claim:
 
 
 @dataclass(frozen=True, slots=True)
+class Lease:
+    """One claim of a delivery: who made it and the token it drew."""
+
+    owner: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """One row of the delivery ledger, with the digest it carries."""
 
@@ -152,6 +163,8 @@ class Delivery:
     next_attempt_at: datetime | None
     sent_at: datetime | None
     digest: Digest
+    lease: Lease | None = None
+    """The claim this record was handed out under (None when read without claiming)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,19 +209,14 @@ class Store:
             try:
                 yield shared
             except SQLAlchemyError as exc:
-                raise StoreError(
-                    f"database error on {safe_url(str(self.engine.url))}: "
-                    f"{exc.__class__.__name__}: {exc}"
-                ) from exc
+                raise database_error(str(self.engine.url), exc) from exc
             return
         try:
             with Session(self.engine, expire_on_commit=False) as session:
                 yield session
                 session.commit()
         except SQLAlchemyError as exc:
-            raise StoreError(
-                f"database error on {safe_url(str(self.engine.url))}: {exc.__class__.__name__}: {exc}"
-            ) from exc
+            raise database_error(str(self.engine.url), exc) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -236,44 +244,73 @@ class Store:
         """Rows for every configured (url, name, interval); feeds no longer configured
         become inactive. A healthy feed whose next poll lies further out than its
         (possibly shortened) interval allows is brought forward, so a new interval
-        applies at once; a failing feed keeps its backoff."""
+        applies at once; a failing feed keeps its backoff.
+
+        Every write is one conditional statement: a replica recording a poll
+        between this read and these writes keeps the due time it set.
+        """
         wanted = {url: (name, interval) for url, name, interval in feeds}
+        feeds_table = _table(FeedRow)
         with self.session() as session:
-            rows = {row.url: row for row in session.exec(select(FeedRow))}
+            rows = {
+                row.url: row
+                for row in session.execute(
+                    sa.select(
+                        feeds_table.c.id,
+                        feeds_table.c.url,
+                        feeds_table.c.name,
+                        feeds_table.c.active,
+                        feeds_table.c.consecutive_failures,
+                        feeds_table.c.next_poll_at,
+                        feeds_table.c.last_polled_at,
+                    )
+                )
+            }
             for url, (name, interval) in wanted.items():
                 row = rows.get(url)
                 if row is None:
-                    # Replicas starting together on an empty database insert the same feeds:
-                    # the first wins, the others do nothing.
-                    table = _table(FeedRow)
-                    insert = (
-                        postgresql.insert(table)
-                        if self.backend == "postgresql"
-                        else sqlite.insert(table)
-                    )
-                    session.execute(
-                        insert.values(
-                            url=url,
-                            name=name,
-                            active=True,
-                            consecutive_failures=0,
-                            created_at=utcnow(),
-                        ).on_conflict_do_nothing(index_elements=["url"])
-                    )
+                    self._insert_feed(session, url, name, active=True)
                     continue
-                row.name, row.active = name, True
+                if row.name != name or not row.active:
+                    session.execute(
+                        sa.update(feeds_table)
+                        .where(feeds_table.c.id == row.id)
+                        .values(name=name, active=True)
+                    )
                 if (
                     row.consecutive_failures == 0
                     and row.next_poll_at is not None
                     and row.last_polled_at is not None
                     and row.next_poll_at > row.last_polled_at + interval
                 ):
-                    row.next_poll_at = row.last_polled_at + interval
-                session.add(row)
-            for url, row in rows.items():
-                if url not in wanted and row.active:
-                    row.active = False
-                    session.add(row)
+                    # Compare-and-set on the poll that was read: a newer one wins.
+                    session.execute(
+                        sa.update(feeds_table)
+                        .where(
+                            feeds_table.c.id == row.id,
+                            feeds_table.c.last_polled_at == row.last_polled_at,
+                            feeds_table.c.next_poll_at == row.next_poll_at,
+                            feeds_table.c.consecutive_failures == 0,
+                        )
+                        .values(next_poll_at=row.last_polled_at + interval)
+                    )
+            gone = [row.id for url, row in rows.items() if url not in wanted and row.active]
+            if gone:
+                session.execute(
+                    sa.update(feeds_table).where(feeds_table.c.id.in_(gone)).values(active=False)
+                )
+
+    def _insert_feed(self, session: Session, url: str, name: str, active: bool) -> int:
+        """The feed row at ``url``, inserted unless there (replicas starting together on an
+        empty database insert the same rows: the first wins, the others find it); its id."""
+        table = _table(FeedRow)
+        insert = postgresql.insert(table) if self.backend == "postgresql" else sqlite.insert(table)
+        session.execute(
+            insert.values(
+                url=url, name=name, active=active, consecutive_failures=0, created_at=utcnow()
+            ).on_conflict_do_nothing(index_elements=["url"])
+        )
+        return int(session.execute(sa.select(table.c.id).where(table.c.url == url)).scalar_one())
 
     def feed_state(self, url: str) -> FeedState:
         with self.session() as session:
@@ -285,6 +322,18 @@ class Store:
     def feed_states(self) -> list[FeedState]:
         with self.session() as session:
             return [_feed_state(row) for row in session.exec(select(FeedRow).order_by(FeedRow.url))]
+
+    def next_poll_due(self) -> tuple[datetime | None, str] | None:
+        """The active feed due first: its due time (None: never polled, due now) and name;
+        None when no feed is active."""
+        with self.session() as session:
+            row = session.exec(
+                select(FeedRow.next_poll_at, FeedRow.name)
+                .where(col(FeedRow.active), col(FeedRow.disabled_at).is_(None))
+                .order_by(col(FeedRow.next_poll_at).asc().nulls_first(), col(FeedRow.id))
+                .limit(1)
+            ).first()
+            return None if row is None else (row[0], row[1])
 
     def feed_states_for(self, urls: Sequence[str]) -> dict[str, FeedState]:
         """The states of the feeds at ``urls`` (those in the database), in a few queries."""
@@ -331,19 +380,35 @@ class Store:
                 session.execute(_CLEAR_NOTICES, {"c_feed": feed_id})
 
     def claim_due_feeds(
-        self, owner: str, now: datetime, lease_until: datetime, limit: int
+        self,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        share: float = 1.0,
+        minimum: int = 1,
     ) -> list[Claim]:
-        """Lease up to ``limit`` active feeds that are due and not leased by a live replica.
+        """Lease up to ``limit`` active feeds that are due and not leased by a live replica:
+        ``share`` of those due, but at least ``minimum``, so replicas claiming together
+        split a backlog instead of the first one taking it all.
 
         PostgreSQL skips rows other replicas are claiming this instant (``FOR UPDATE
         SKIP LOCKED``); on SQLite the conditional update is itself the compare-and-set.
         """
         free = sa.or_(col(FeedRow.lease_until).is_(None), col(FeedRow.lease_until) < now)
         due = sa.or_(col(FeedRow.next_poll_at).is_(None), col(FeedRow.next_poll_at) <= now)
+        claimable = (col(FeedRow.active), col(FeedRow.disabled_at).is_(None), due, free)
         with self.session() as session:
+            if share < 1.0:
+                waiting = int(
+                    session.exec(
+                        select(sa.func.count()).select_from(FeedRow).where(*claimable)
+                    ).one()
+                )
+                limit = min(limit, max(minimum, math.ceil(waiting * share)))
             query = (
                 select(FeedRow.id, FeedRow.lease_owner)
-                .where(col(FeedRow.active), col(FeedRow.disabled_at).is_(None), due, free)
+                .where(*claimable)
                 .order_by(col(FeedRow.next_poll_at).asc().nulls_first(), col(FeedRow.id))
                 .limit(limit)
             )
@@ -514,13 +579,9 @@ class Store:
         Returns its id, or None when an article with this key was known already.
         """
         with self.session() as session:
-            feed = session.exec(select(FeedRow).where(FeedRow.url == SEED_FEED_URL)).one_or_none()
-            if feed is None:
-                feed = FeedRow(url=SEED_FEED_URL, name=SEED_SOURCE, active=False)
-                session.add(feed)
-                session.flush()
+            feed_id = self._insert_feed(session, SEED_FEED_URL, SEED_SOURCE, active=False)
             item = NewEntry(key, entry, alertable=False, dedup_keys=tuple(keys))
-            entry_id = self._insert_entry(session, feed.id, item, now, fingerprint, source)
+            entry_id = self._insert_entry(session, feed_id, item, now, fingerprint, source)
             if entry_id is not None:
                 self._insert_keys(session, [(entry_id, key) for key in keys])
             return entry_id
@@ -561,6 +622,26 @@ class Store:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
                 found.update(session.exec(select(EntryRow.key).where(col(EntryRow.key).in_(chunk))))
+        return found
+
+    def texts_by_key(self, keys: Iterable[str]) -> dict[str, tuple[str, str, str]]:
+        """``key -> (title, summary, content)``, outer spaces stripped, of the stored ``keys``."""
+        wanted = list(dict.fromkeys(keys))
+        entries = _table(EntryRow)
+        found: dict[str, tuple[str, str, str]] = {}
+        with self.session() as session:
+            for start in range(0, len(wanted), 500):
+                rows = session.execute(
+                    sa.select(
+                        entries.c.key, entries.c.title, entries.c.summary, entries.c.content
+                    ).where(entries.c.key.in_(wanted[start : start + 500]))
+                )
+                for key, title, summary, content in rows:
+                    found[key] = (
+                        (title or "").strip(),
+                        (summary or "").strip(),
+                        (content or "").strip(),
+                    )
         return found
 
     def add_entries(
@@ -724,17 +805,26 @@ class Store:
                 alerts=tuple((alert, digest) for alert, digest in alerts),
             )
 
-    def find_entry_ids(self, text: str) -> list[int]:
-        """Entries whose link, canonical link or guid is ``text`` (for ``monitor explain URL``)."""
+    def find_entry_ids(self, *texts: str) -> list[int]:
+        """Entries whose link, canonical link or guid is one of ``texts`` (for
+        ``monitor explain URL``), by id."""
+        found: set[int] = set()
         with self.session() as session:
-            query = select(EntryRow.id).where(
-                sa.or_(
-                    col(EntryRow.link) == text,
-                    col(EntryRow.canonical_link) == text,
-                    col(EntryRow.guid) == text,
+            for start in range(0, len(texts), 500):
+                chunk = list(texts[start : start + 500])
+                query = select(EntryRow.id).where(
+                    sa.or_(
+                        col(EntryRow.link).in_(chunk),
+                        col(EntryRow.canonical_link).in_(chunk),
+                        col(EntryRow.guid).in_(chunk),
+                    )
                 )
-            )
-            return [i for i in session.exec(query.order_by(col(EntryRow.id))) if i is not None]
+                found.update(i for i in session.exec(query) if i is not None)
+        return sorted(found)
+
+    def has_entry(self, entry_id: int) -> bool:
+        with self.session() as session:
+            return session.get(EntryRow, entry_id) is not None
 
     def entry_count(self) -> int:
         with self.session() as session:
@@ -790,7 +880,7 @@ class Store:
             )
             if limit is not None:
                 query = query.limit(limit)
-            return _load_stored(session, list(session.exec(query)))
+            return _led_by_earliest(session, _load_stored(session, list(session.exec(query))))
 
     def count_pending(self, alert: str) -> int:
         with self.session() as session:
@@ -901,11 +991,17 @@ class Store:
         alert: str | None = None,
         due_only: bool = True,
         digest_id: str | None = None,
+        limit: int = 10,
+        after_id: int = 0,
     ) -> list[Delivery]:
-        """Lease pending deliveries to ``owner``, so no other replica sends them meanwhile."""
+        """Lease up to ``limit`` pending deliveries (ids above ``after_id``) to ``owner``, so
+        no other replica sends them meanwhile. The claim draws a token that every later
+        renewal and mark must present."""
         free = sa.or_(col(DeliveryRow.lease_until).is_(None), col(DeliveryRow.lease_until) < now)
         with self.session() as session:
-            query = select(DeliveryRow.id).where(DeliveryRow.status == PENDING, free)
+            query = select(DeliveryRow.id).where(
+                DeliveryRow.status == PENDING, free, col(DeliveryRow.id) > after_id
+            )
             if alert is not None:
                 query = query.where(DeliveryRow.alert == alert)
             if digest_id is not None:
@@ -917,20 +1013,21 @@ class Store:
                         col(DeliveryRow.next_attempt_at) <= now,
                     )
                 )
-            query = query.order_by(col(DeliveryRow.id)).limit(1000)
+            query = query.order_by(col(DeliveryRow.id)).limit(limit)
             if self.backend == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             ids = list(session.exec(query))
             if not ids:
                 return []
+            lease = Lease(owner, uuid.uuid4().hex)
             claimed = session.execute(
                 sa.update(DeliveryRow)
                 .where(col(DeliveryRow.id).in_(ids), free)
-                .values(lease_owner=owner, lease_until=lease_until)
+                .values(lease_owner=owner, lease_until=lease_until, lease_token=lease.token)
                 .returning(col(DeliveryRow.id))
             ).scalars()
             claimed_ids = sorted(claimed)
-        return [self.delivery(i) for i in claimed_ids]
+        return [replace(self.delivery(i), lease=lease) for i in claimed_ids]
 
     def delivery(self, delivery_id: int) -> Delivery:
         with self.session() as session:
@@ -939,44 +1036,77 @@ class Store:
             assert digest_row is not None
             return _delivery(row, digest_row)
 
-    def mark_sent(self, delivery_id: int, now: datetime) -> None:
-        """The channel accepted the digest: record it in the ledger."""
+    def renew_delivery(self, delivery_id: int, lease: Lease, until: datetime) -> bool:
+        """Extend a claim before sending; False when it was lost (expired and taken over,
+        or the row was marked meanwhile): the caller must not send."""
         with self.session() as session:
-            row = _delivery_row(session, delivery_id)
-            row.lease_owner = row.lease_until = None
-            row.status, row.sent_at, row.last_attempt_at = SENT, now, now
-            row.attempts += 1
-            row.last_error = None
-            row.next_attempt_at = None
-            session.add(row)
+            result = session.execute(
+                sa.update(DeliveryRow).where(_held(delivery_id, lease)).values(lease_until=until)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def mark_sent(self, delivery_id: int, now: datetime, lease: Lease | None = None) -> bool:
+        """The channel accepted the digest: record it in the ledger. Under a ``lease``,
+        only while that claim still holds the row; False when it no longer did."""
+        return self._mark(
+            delivery_id,
+            lease,
+            status=SENT,
+            sent_at=now,
+            last_attempt_at=now,
+            attempts=_table(DeliveryRow).c.attempts + 1,
+            last_error=None,
+            next_attempt_at=None,
+        )
 
     def mark_retry(
-        self, delivery_id: int, now: datetime, error: str, next_attempt_at: datetime
-    ) -> None:
+        self,
+        delivery_id: int,
+        now: datetime,
+        error: str,
+        next_attempt_at: datetime,
+        lease: Lease | None = None,
+    ) -> bool:
         """A send failed for now: keep the row pending, not before ``next_attempt_at``."""
-        with self.session() as session:
-            row = _delivery_row(session, delivery_id)
-            row.lease_owner = row.lease_until = None
-            row.attempts += 1
-            row.last_attempt_at = now
-            row.last_error = error
-            row.next_attempt_at = next_attempt_at
-            session.add(row)
+        return self._mark(
+            delivery_id,
+            lease,
+            attempts=_table(DeliveryRow).c.attempts + 1,
+            last_attempt_at=now,
+            last_error=error,
+            next_attempt_at=next_attempt_at,
+        )
 
     def mark_failed(
-        self, delivery_id: int, now: datetime, error: str, attempted: bool = True
-    ) -> None:
+        self,
+        delivery_id: int,
+        now: datetime,
+        error: str,
+        attempted: bool = True,
+        lease: Lease | None = None,
+    ) -> bool:
         """A send failed for good: the row stays in the ledger as failed."""
+        values: dict[str, Any] = {"last_error": error, "status": FAILED, "next_attempt_at": None}
+        if attempted:
+            values.update(attempts=_table(DeliveryRow).c.attempts + 1, last_attempt_at=now)
+        return self._mark(delivery_id, lease, **values)
+
+    def _mark(self, delivery_id: int, lease: Lease | None, **values: Any) -> bool:
+        # One conditional UPDATE: a claim that was lost in between changes nothing.
+        condition = (
+            _held(delivery_id, lease) if lease is not None else col(DeliveryRow.id) == delivery_id
+        )
         with self.session() as session:
-            row = _delivery_row(session, delivery_id)
-            row.lease_owner = row.lease_until = None
-            if attempted:
-                row.attempts += 1
-                row.last_attempt_at = now
-            row.last_error = error
-            row.status = FAILED
-            row.next_attempt_at = None
-            session.add(row)
+            result = session.execute(
+                sa.update(DeliveryRow)
+                .where(condition)
+                .values(lease_owner=None, lease_until=None, lease_token=None, **values)
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                return True
+            if lease is None:
+                raise StoreError(f"no delivery with id {delivery_id}")
+            return False
 
     def requeue(self, delivery_id: int, now: datetime) -> Delivery:
         """Make a failed (or waiting) delivery due again at once: ``monitor deliveries retry``."""
@@ -1154,6 +1284,16 @@ def _feed_row(session: Session, url: str) -> FeedRow:
     return row
 
 
+def _held(delivery_id: int, lease: Lease) -> sa.ColumnElement[bool]:
+    """The row is still pending under this very claim."""
+    return sa.and_(
+        col(DeliveryRow.id) == delivery_id,
+        col(DeliveryRow.status) == PENDING,
+        col(DeliveryRow.lease_owner) == lease.owner,
+        col(DeliveryRow.lease_token) == lease.token,
+    )
+
+
 def _delivery_row(session: Session, delivery_id: int) -> DeliveryRow:
     row = session.get(DeliveryRow, delivery_id)
     if row is None:
@@ -1235,6 +1375,34 @@ def _load_stored(session: Session, ids: Sequence[int]) -> list[StoredEntry]:
             also=tuple(dict.fromkeys(n for n in also.get(entry_row.id, ()) if n != feed_row.name)),
         )
     return [by_id[i] for i in ids if i in by_id]
+
+
+def _led_by_earliest(session: Session, roots: list[StoredEntry]) -> list[StoredEntry]:
+    """``roots`` (stories' first-stored entries), each shown by its earliest copy
+    (:func:`monitor.stories.story_leader`)."""
+    entries = _table(EntryRow)
+    copies: dict[int, list[int]] = {}
+    if roots:
+        rows = session.execute(
+            sa.select(entries.c.story_id, entries.c.id)
+            .where(
+                entries.c.story_id.in_([root.id for root in roots]),
+                entries.c.dup_outcome == "joined",
+            )
+            .order_by(entries.c.id)
+        )
+        for story_id, entry_id in rows:
+            copies.setdefault(int(story_id), []).append(int(entry_id))
+    if not copies:
+        return roots
+    loaded = {
+        stored.id: stored
+        for stored in _load_stored(session, [i for ids in copies.values() for i in ids])
+    }
+    return [
+        story_leader(root, [loaded[i] for i in copies.get(root.id, ()) if i in loaded])
+        for root in roots
+    ]
 
 
 def _delivery(row: DeliveryRow, digest_row: DigestRow) -> Delivery:
