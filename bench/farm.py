@@ -53,8 +53,10 @@ from xml.sax.saxutils import escape
 
 try:  # as a script (python bench/farm.py) or as the module bench.farm
     from newstext import item_story
+    from realnews import real_item
 except ImportError:  # pragma: no cover - depends on how it was started
     from bench.newstext import item_story
+    from bench.realnews import real_item
 
 HAZARDS = (
     "slow_drip",
@@ -114,7 +116,10 @@ class FarmConfig:
     retry_after: int = 120
     """Seconds a rate-limited feed asks the client to wait."""
     text: str = "news"
-    """``news`` (distinct stories, some wire copies) or ``template`` (see :func:`rss_body`)."""
+    """``news`` (distinct stories, some wire copies), ``template`` or ``reuters`` (real wire
+    stories, :mod:`realnews`); see :func:`rss_body`."""
+    base_time: datetime | None = None
+    """The newest item's date; None: a fixed date (so bodies and ETags never change)."""
     wire_share: float = 0.05
     """Share of the items that are wire copies carried by many feeds (``news`` text)."""
 
@@ -150,28 +155,36 @@ def feed_kinds(config: FarmConfig) -> tuple[str, ...]:
 
 
 def rss_body(
-    index: int, items: int, encoding: str = "utf-8", text: str = "news", wire_share: float = 0.05
+    index: int,
+    items: int,
+    encoding: str = "utf-8",
+    text: str = "news",
+    wire_share: float = 0.05,
+    base_time: datetime | None = None,
 ) -> bytes:
     """Feed ``index``'s document: ``items`` items, newest first, deterministic.
 
     ``text="news"``: every item its own story, a ``wire_share`` of them wire
     copies (:mod:`newstext`); ``text="template"``: every item the same sentence
     but for its numbers, the worst case for duplicate detection (every item a
-    candidate for every other).
+    candidate for every other); ``text="reuters"``: real Reuters-21578 wire stories.
     """
+    newest = base_time or BASE_TIME
     parts = [
         f'<?xml version="1.0" encoding="{encoding}"?>\n<rss version="2.0"><channel>'
         f"<title>Farm feed {index}</title><link>http://farm.example/{index}</link>"
         f"<description>Synthetic feed {index}: a résumé of the news</description>"
     ]
     for item in range(items):
-        when = format_datetime(BASE_TIME - timedelta(hours=item, minutes=index % 60))
+        when = format_datetime(newest - timedelta(hours=item, minutes=index % 60))
         if text == "template":
             title = f"Feed {index} story {item}: trade talks résumé"
             summary = (
                 f"Story {item} of feed {index}: ministers met in "
                 "Ottawa and Mexico City to discuss the USMCA review."
             )
+        elif text == "reuters":
+            title, summary = real_item(index, item, items)
         else:
             story = item_story(index, item, wire_share)
             title, summary = story.headline, story.summary
@@ -332,7 +345,11 @@ class Farm:
         cached = self._bodies.get(index)
         if cached is None:
             data = rss_body(
-                index, self.config.items, text=self.config.text, wire_share=self.config.wire_share
+                index,
+                self.config.items,
+                text=self.config.text,
+                wire_share=self.config.wire_share,
+                base_time=self.config.base_time,
             )
             cached = (data, '"' + hashlib.sha1(data).hexdigest()[:20] + '"')
             self._bodies[index] = cached
@@ -591,7 +608,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drip-seconds", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--retry-after", type=int, default=120)
-    parser.add_argument("--text", choices=("news", "template"), default="news")
+    parser.add_argument("--text", choices=("news", "template", "reuters"), default="news")
+    parser.add_argument(
+        "--recent", action="store_true", help="date the newest items now (they count as new)"
+    )
     parser.add_argument("--wire-share", type=float, default=0.05)
     args = parser.parse_args(argv)
     config = FarmConfig(
@@ -605,6 +625,7 @@ def main(argv: list[str] | None = None) -> int:
         retry_after=args.retry_after,
         text=args.text,
         wire_share=args.wire_share,
+        base_time=datetime.now(UTC).replace(microsecond=0) if args.recent else None,
     )
     farm = Farm(config).start()
     print(

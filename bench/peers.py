@@ -1,0 +1,265 @@
+"""monitor against the feed readers it should beat, on one farm of real news, in one run.
+
+    python -m pip install -e '.[bench]'      # lemon24/reader and rss2email, benchmark-only
+    python bench/peers.py                     # 1,000 feeds x 30 items, 10 loopback hosts
+
+One loopback farm (bench/farm.py) serves real wire stories (Reuters-21578, read at run time
+from ../shared/devsets/, see bench/realnews.py), the newest dated now so every item counts as
+new, with ETags. Each system polls every feed twice: cycle 1 (cold: everything new) and
+cycle 2 (every feed answers 304). Each runs in its own process and its own temporary folder:
+
+- reader: ``update_feeds(workers=16)``, timed around the call (its start-up not counted);
+- rss2email: ``r2e run --no-send``, timed as a whole process;
+- monitor: ``monitor poll`` on a config of the farm's feeds and the shipped watches, timed as
+  a whole process, start-up included, as a user runs it.
+
+Prints the table and monitor's ratios against the targets (cycle 1 at least 3x faster than
+reader; cycle 2 at least 2x faster than reader and faster than rss2email); exits 1 when one
+is missed. A system that is not installed is reported and left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Timing:
+    system: str
+    cycle1: float | None
+    cycle2: float | None
+    note: str = ""
+
+
+READER_DRIVER = """
+import json, sys, time
+from reader import make_reader
+urls, db, workers = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3])
+reader = make_reader(db)
+for url in urls:
+    reader.add_feed(url, exist_ok=True)
+times, errors = [], 0
+for _ in range(2):
+    start = time.perf_counter()
+    # scheduled=False: every feed now, as the other systems do (not only those it deems due).
+    for result in reader.update_feeds_iter(workers=workers, scheduled=False):
+        errors += result.error is not None
+    times.append(time.perf_counter() - start)
+entries = reader.get_entry_counts().total
+print(json.dumps({"times": times, "entries": entries, "errors": errors}))
+"""
+
+R2E_SETUP = """
+import json, sys
+from rss2email import feeds as r2e_feeds
+urls, config, data = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+feeds = r2e_feeds.Feeds(configfiles=[config], datafile_path=data)
+feeds.load(require=False)
+for index, url in enumerate(urls):
+    feeds.new_feed(name=f"farm-{index}", url=url, to="desk@example.org")
+feeds.save_config()
+feeds.save_feeds()
+"""
+
+
+def start_farm(feeds: int, items: int, hosts: int) -> tuple[subprocess.Popen[str], list[str]]:
+    farm = subprocess.Popen(
+        [
+            sys.executable, str(HERE / "farm.py"), "--feeds", str(feeds), "--items", str(items),
+            "--hosts", str(hosts), "--faulty", "0", "--text", "reuters", "--recent",
+        ],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert farm.stdout is not None
+    line = farm.stdout.readline()
+    if not line:
+        raise SystemExit("the farm did not start")
+    return farm, json.loads(line)["urls"]
+
+
+def time_process(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    return elapsed, (done.stdout + done.stderr)[-2000:] if done.returncode else ""
+
+
+def run_reader(urls_file: Path, work: Path, workers: int) -> Timing:
+    try:
+        import reader  # noqa: F401
+    except ImportError:
+        return Timing("reader", None, None, "not installed (pip install -e '.[bench]')")
+    done = subprocess.run(
+        [sys.executable, "-c", READER_DRIVER, str(urls_file), str(work / "reader.db"), str(workers)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode:
+        return Timing("reader", None, None, "failed: " + done.stderr[-500:])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return Timing(
+        f"reader update_feeds(workers={workers})",
+        result["times"][0],
+        result["times"][1],
+        f"{result['entries']} entries, {result['errors']} feed errors",
+    )
+
+
+def run_rss2email(urls_file: Path, work: Path) -> Timing:
+    r2e = shutil.which("r2e") or str(Path(sys.executable).parent / "r2e")
+    if not Path(r2e).exists():
+        return Timing("rss2email", None, None, "not installed (pip install -e '.[bench]')")
+    config, data = work / "r2e.cfg", work / "r2e.json"
+    config.write_text(
+        "[DEFAULT]\nto = desk@example.org\nfrom = monitor-bench@example.org\n"
+        "same-server-fetch-interval = 0\n",
+        encoding="utf-8",
+    )
+    setup = subprocess.run(
+        [sys.executable, "-c", R2E_SETUP, str(urls_file), str(config), str(data)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if setup.returncode:
+        return Timing("rss2email", None, None, "set-up failed: " + setup.stderr[-500:])
+    command = [r2e, "-c", str(config), "-d", str(data), "run", "--no-send"]
+    times = []
+    for _ in range(2):
+        elapsed, failure = time_process(command, work, dict(os.environ))
+        if failure:
+            return Timing("rss2email", None, None, "failed: " + failure[-500:])
+        times.append(elapsed)
+    return Timing("rss2email r2e run --no-send", times[0], times[1])
+
+
+def monitor_config(urls: list[str], work: Path) -> Path:
+    """The shipped config's watches and alert over the farm's feeds, on SQLite in ``work``."""
+    shipped = yaml.safe_load((REPO / "config" / "monitor.yaml").read_text(encoding="utf-8"))
+    config = {
+        key: shipped[key] for key in ("aliases", "watches", "alerts", "fetch") if key in shipped
+    }
+    config["database"] = f"sqlite:///{work / 'monitor.db'}"
+    config["feeds"] = [{"name": f"farm {n}", "url": url} for n, url in enumerate(urls)]
+    config["ops"] = {"enabled": False}
+    fetch = dict(config.get("fetch", {}))
+    fetch["concurrency"] = 50
+    # The farm is on loopback: open the feed guard for it (versions before fetch.allow_private
+    # fetched loopback as any address).
+    fetch.update(_loopback_opt_in())
+    config["fetch"] = fetch
+    path = work / "monitor.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _loopback_opt_in() -> dict[str, object]:
+    from monitor.config import FetchSettings
+
+    fields = FetchSettings.model_fields
+    return {"allow_private": ["127.0.0.0/8"]} if "allow_private" in fields else {}
+
+
+def run_monitor(urls: list[str], work: Path) -> Timing:
+    config = monitor_config(urls, work)
+    script = Path(sys.executable).parent / "monitor"
+    base = [str(script)] if script.exists() else [sys.executable, "-m", "monitor"]
+    command = [*base, "--config", str(config), "poll"]
+    env = {**os.environ, "MONITOR_LOG_LEVEL": "WARNING"}
+    env.pop("MONITOR_DATABASE_URL", None)
+    # Schema creation happens on a user's first command of any kind; not part of a poll.
+    subprocess.run([*base, "--config", str(config), "db", "upgrade"], env=env, check=False)
+    times, notes = [], []
+    for _ in range(2):
+        start = time.perf_counter()
+        done = subprocess.run(
+            command, cwd=work, env=env, capture_output=True, text=True, check=False
+        )
+        times.append(time.perf_counter() - start)
+        last = (done.stdout.strip().splitlines() or [""])[-1]
+        notes.append(last)
+        if done.returncode not in (0, 1):
+            return Timing("monitor poll", None, None, "failed: " + done.stderr[-500:])
+    return Timing("monitor poll (whole process)", times[0], times[1], notes[0][:80])
+
+
+def report(timings: list[Timing], feeds: int) -> int:
+    print(f"\n{'system':40} {'cycle 1':>14} {'cycle 2 (304)':>14}")
+    for t in timings:
+        if t.cycle1 is None or t.cycle2 is None:
+            print(f"{t.system:40} {'-':>14} {'-':>14}  {t.note}")
+            continue
+        rate = f"{t.cycle1:6.1f} s ({feeds / t.cycle1:4.0f}/s)"
+        print(f"{t.system:40} {rate:>14} {t.cycle2:12.1f} s  {t.note}")
+    found = {t.system.split()[0]: t for t in timings if t.cycle1 is not None}
+    mon, reader, r2e = found.get("monitor"), found.get("reader"), found.get("rss2email")
+    if mon is None or mon.cycle1 is None or mon.cycle2 is None:
+        print("monitor did not complete")
+        return 1
+    missed = 0
+    print()
+    if reader is not None and reader.cycle1 is not None and reader.cycle2 is not None:
+        ratio1, ratio2 = reader.cycle1 / mon.cycle1, reader.cycle2 / mon.cycle2
+        missed += ratio1 < 3
+        missed += ratio2 < 2
+        print(f"cycle 1: monitor is {ratio1:.2f}x reader's speed (target >= 3x)")
+        print(f"cycle 2: monitor is {ratio2:.2f}x reader's speed (target >= 2x)")
+    if r2e is not None and r2e.cycle2 is not None:
+        missed += mon.cycle2 >= r2e.cycle2
+        print(
+            f"cycle 2: monitor {mon.cycle2:.1f} s vs rss2email {r2e.cycle2:.1f} s (target: faster)"
+        )
+    print("all targets met" if not missed else f"{missed} target(s) missed")
+    return 1 if missed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--items", type=int, default=30)
+    parser.add_argument("--hosts", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=16, help="reader's worker threads")
+    parser.add_argument(
+        "--systems", default="reader,rss2email,monitor", help="comma-separated, in run order"
+    )
+    args = parser.parse_args(argv)
+    farm, urls = start_farm(args.feeds, args.items, args.hosts)
+    print(f"farm: {len(urls)} feeds x {args.items} items of Reuters-21578 text, {args.hosts} hosts")
+    timings: list[Timing] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="peers-") as tmp:
+            root = Path(tmp)
+            urls_file = root / "urls.json"
+            urls_file.write_text(json.dumps(urls), encoding="utf-8")
+            for system in args.systems.split(","):
+                work = root / system
+                work.mkdir()
+                if system == "reader":
+                    timings.append(run_reader(urls_file, work, args.workers))
+                elif system == "rss2email":
+                    timings.append(run_rss2email(urls_file, work))
+                elif system == "monitor":
+                    timings.append(run_monitor(urls, work))
+                else:
+                    raise SystemExit(f"--systems: unknown system {system!r}")
+                print(f"  done: {timings[-1]}", flush=True)
+    finally:
+        assert farm.stdin is not None
+        farm.stdin.close()
+        farm.wait(20)
+    return report(timings, len(urls))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
