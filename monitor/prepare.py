@@ -20,11 +20,13 @@ what is new first would cost a second trip to the worker.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from monitor.dedup.boilerplate import learn, mask
 from monitor.dedup.features import Features, fingerprint_entry
 from monitor.dedup.keys import entry_key
+from monitor.dedup.settings import DedupSettings
 from monitor.dedup.signature import SignatureScheme
 from monitor.rules import RuleSet, WatchSpec, compile_watches
 from monitor.types import Entry, Match, ParsedFeed
@@ -42,6 +44,9 @@ class PreparedEntry:
     """The watches it matched, with spans and scores."""
     features: Features
     """Its duplicate-detection fingerprint, with lookup keys."""
+    cleaned: Entry | None = None
+    """The entry with its feed's boilerplate blanked out (same length, so match offsets
+    hold in the stored text): what was matched and fingerprinted. None: nothing removed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,21 +67,55 @@ def _compiled(source: RuleSource) -> RuleSet:
     return compile_watches(source.watches, dict(source.aliases))
 
 
+_BOILERPLATE_MIN_ITEMS = DedupSettings().boilerplate_min_items
+
+
+def without_boilerplate(
+    entries: Sequence[Entry], min_items: int = _BOILERPLATE_MIN_ITEMS
+) -> list[Entry]:
+    """``entries`` with the text their feed repeats across items blanked out
+    (:mod:`monitor.dedup.boilerplate`); unchanged entries are the same objects."""
+    found = learn(
+        ((entry.title, f"{entry.summary}\n{entry.content}") for entry in entries), min_items
+    )
+    cleaned = []
+    for entry in entries:
+        summary, content = mask(entry.summary, found), mask(entry.content, found)
+        changed = summary != entry.summary or content != entry.content
+        cleaned.append(replace(entry, summary=summary, content=content) if changed else entry)
+    return cleaned
+
+
 def prepare(
-    entries: Sequence[Entry], rules: RuleSet, scheme: SignatureScheme
+    entries: Sequence[Entry],
+    rules: RuleSet,
+    scheme: SignatureScheme,
+    boilerplate_min_items: int = _BOILERPLATE_MIN_ITEMS,
 ) -> tuple[PreparedEntry, ...]:
-    """Key, match and fingerprint ``entries``; a repeat inside one document is one item."""
+    """Key, match and fingerprint ``entries``; a repeat inside one document is one item.
+
+    Text the feed repeats across its items (:func:`without_boilerplate`) is
+    neither matched nor fingerprinted; the entry is stored whole.
+    """
     keyed = {entry_key(entry): entry for entry in entries}
+    cleaned = without_boilerplate(list(keyed.values()), boilerplate_min_items)
     return tuple(
         PreparedEntry(
-            key, entry, tuple(rules.match(entry)), fingerprint_entry(entry, scheme=scheme)
+            key,
+            entry,
+            tuple(rules.match(clean)),
+            fingerprint_entry(clean, scheme=scheme),
+            None if clean is entry else clean,
         )
-        for key, entry in keyed.items()
+        for (key, entry), clean in zip(keyed.items(), cleaned, strict=True)
     )
 
 
 def prepare_parsed(
-    parsed: ParsedFeed, source: RuleSource, scheme: SignatureScheme
+    parsed: ParsedFeed,
+    source: RuleSource,
+    scheme: SignatureScheme,
+    boilerplate_min_items: int = _BOILERPLATE_MIN_ITEMS,
 ) -> tuple[PreparedEntry, ...]:
     """:func:`prepare` for a worker process, which compiles the rules from ``source``."""
-    return prepare(parsed.entries, _compiled(source), scheme)
+    return prepare(parsed.entries, _compiled(source), scheme, boilerplate_min_items)

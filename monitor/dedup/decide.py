@@ -12,22 +12,31 @@ candidates, so the reported signal is the most certain one available:
 2. ``guid``: the same feed guid (scoped to its feed unless globally unique).
 3. ``text_hash``: bodies equal after cleaning and folding, with at least
    ``min_exact_tokens`` words.
-4. ``near_duplicate``: exact shingle scores (see :func:`assess`).
+4. ``near_duplicate``: exact shingle scores (see :func:`assess`);
+5. ``headline``: an item that is only a headline, and a near-identical headline;
+6. ``same_story``: two texts told in other words whose headlines and leads share
+   most of their content words (see :func:`same_story`).
 
-No signal looks at dates or sources: a copy is a copy whenever it arrives.
+The first four look at neither dates nor sources: a copy is a copy whenever it
+arrives. The last two, weaker, join only items published within
+``story_window_hours`` of each other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
-from monitor.dedup.features import Features
+from monitor.dedup.features import HEADLINE_MIN_WORDS, Features
 from monitor.dedup.settings import DedupSettings
 from monitor.dedup.similarity import containment, coverage, jaccard, title_similarity
+from monitor.dedup.text import facts
 
-Signal = Literal["canonical_url", "guid", "text_hash", "near_duplicate"]
+Signal = Literal["canonical_url", "guid", "text_hash", "near_duplicate", "headline", "same_story"]
+STORY_SIGNALS: tuple[Signal, ...] = ("headline", "same_story")
+"""Signals of one story told in other words: such a member adds words to find the story by."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +89,10 @@ def assess(a: Features, b: Features, settings: DedupSettings) -> Assessment:
     * containment ``>= containment`` and S's lead found in L's first
       ``head_tokens`` words (``lead_containment``): a trimmed copy or a summary;
     * containment ``>= titled_containment``, headlines agreeing
-      (``title_similarity``) and S's lead at L's head: a reworded summary.
+      (``title_similarity``) and S's lead at L's head: a reworded summary;
+    * ``a`` is a teaser (at most ``teaser_tokens``) lying wholly in ``b``
+      (``teaser_containment``), wherever in ``b``: a copy, unless both come
+      from one feed (a feed's roundup quoting its own items' teasers).
 
     Containment is read in one direction only: when ``a`` (the incoming
     article) is the longer, its own lead must be in ``b``
@@ -122,9 +134,80 @@ def assess(a: Features, b: Features, settings: DedupSettings) -> Assessment:
             figures += f", opening {opening:.2f}"
     if c >= settings.containment and lead_ok:
         return verdict(True, c, f"shorter text contained in longer: {figures}")
+    # A feed's own roundup quotes its own teasers: those are its items, not copies.
+    if (
+        short is a
+        and a.token_count <= settings.teaser_tokens
+        and c >= settings.teaser_containment
+        and not (a.feed is not None and a.feed == b.feed)
+    ):
+        return verdict(True, c, f"short text wholly inside a longer one: {figures}")
     if c >= settings.titled_containment and titles >= settings.title_similarity and lead_ok:
         return verdict(True, c, f"same headline, text largely contained: {figures}")
     return verdict(False, max(j, c), f"different text: {figures}")
+
+
+def _title_facts_conflict(a: Features, b: Features) -> str:
+    """The figures and days each headline has and the other lacks, when both have some:
+    "Hot Topics (26/06/11)" and "Hot Topics (03/07/11)" are two weeks, not one story."""
+    mine, theirs = facts(a.title_words), facts(b.title_words)
+    if mine - theirs and theirs - mine:
+        return ", ".join(sorted(mine ^ theirs)[:5])
+    return ""
+
+
+def _may_share_a_story(a: Features, b: Features, settings: DedupSettings) -> bool:
+    """Two articles published within the story window by different feeds, not two
+    anchors of one page. Undated articles cannot be placed in a window; a feed does
+    not retell its own story, and its recurring headlines ("Weekly update") are
+    different issues; a live page's posts share its headline."""
+    if a.published is None or b.published is None:
+        return False
+    if abs(a.published - b.published) > timedelta(hours=settings.story_window_hours):
+        return False
+    if a.feed is not None and a.feed == b.feed:
+        return False
+    return not (a.canonical_url is not None and a.canonical_url == b.canonical_url)
+
+
+def same_story(a: Features, b: Features, settings: DedupSettings) -> DuplicateDecision | None:
+    """Whether ``a`` reports the story of ``b`` in other words, by headline and lead.
+
+    * One of them is only a headline (too little text to compare shingles): the
+      headlines' content words, publisher suffix removed, must agree at
+      ``headline_similarity``.
+    * Both have text: the content words of headline and lead together must agree
+      at ``story_similarity``.
+
+    Either way both headlines name something (``HEADLINE_MIN_WORDS`` content
+    words), their figures and days do not conflict, and both were published
+    within ``story_window_hours`` by different feeds (see
+    :func:`_may_share_a_story`). None when they are not the same story.
+    """
+    if b.doc_id is None or not _may_share_a_story(a, b, settings):
+        return None
+    if min(len(a.title_words), len(b.title_words)) < HEADLINE_MIN_WORDS:
+        return None
+    if _title_facts_conflict(a, b):
+        return None
+    titles = title_similarity(a.title_words, b.title_words)
+    bare = min(len(a.shingles), len(b.shingles)) < settings.min_shingles
+    if bare:
+        if titles >= settings.headline_similarity:
+            return DuplicateDecision(
+                True, b.doc_id, "headline", titles, f"same headline: title {titles:.2f}"
+            )
+        return None
+    words = title_similarity(a.story_words, b.story_words)  # Jaccard over words
+    if words >= settings.story_similarity:
+        return DuplicateDecision(
+            True,
+            b.doc_id,
+            "same_story",
+            words,
+            f"same story in other words: headline and lead words {words:.2f}, title {titles:.2f}",
+        )
+    return None
 
 
 def decide(
@@ -160,4 +243,7 @@ def decide(
     result, item = best
     if result.is_duplicate:
         return DuplicateDecision(True, item.doc_id, "near_duplicate", result.score, result.reason)
+    stories = [found for other in pool if (found := same_story(candidate, other, settings))]
+    if stories:
+        return max(stories, key=lambda found: found.score)
     return DuplicateDecision(False, item.doc_id, None, result.score, result.reason)

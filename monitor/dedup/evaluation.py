@@ -13,17 +13,27 @@ Used by the tests (which assert the targets) and by ``bench/dedup_quality.py``
 :func:`seed_pairs` derives pairs from real articles (the seeds) at run time:
 trimmed, summarised, edited and re-furnished copies of each, and each against
 the others. The seed text is never written anywhere.
+
+Two measures on real data nobody here wrote, read at run time:
+:func:`ecbplus_grouping` groups ECB+ articles (labelled by event, two events of
+one kind per topic) into stories as the daemon would, and scores the grouping by
+pairs and B-cubed; :func:`realfeed_joins` lists the near-duplicate joins a poll
+of ``shared/realfeeds`` makes, to be read (a join of different articles is a
+defect). ``bench/grouping.py`` prints both.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from itertools import combinations
 from pathlib import Path
 
-from monitor.dedup.decide import DuplicateDecision, decide
+from monitor.dedup.decide import STORY_SIGNALS, DuplicateDecision, decide
 from monitor.dedup.features import Features, fingerprint
 from monitor.dedup.index import MemoryIndex, StoredDocument, find_duplicate, index_document
 from monitor.dedup.index import stored_features as _stored_features
@@ -362,3 +372,232 @@ def distinct_originals(pairs: Iterable[Pair]) -> list[Document]:
         if pair.b.story and pair.b.text and pair.b.story not in seen:
             seen[pair.b.story] = pair.b
     return list(seen.values())
+
+
+# --- story grouping on ECB+ and near-duplicate joins on real feeds ------------
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledArticle:
+    """One article of a set labelled by event (ECB+: ``topic``, ``event``, ``title``, ``body``)."""
+
+    doc: str
+    topic: str
+    event: str
+    title: str
+    body: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Grouping:
+    """How well articles were grouped into stories: pairwise and B-cubed figures."""
+
+    name: str
+    articles: int
+    true_pairs: int
+    """Pairs in one predicted story that report one event."""
+    false_pairs: int
+    """Pairs in one predicted story that report different events."""
+    missed_pairs: int
+    """Pairs that report one event, in different predicted stories."""
+    bcubed_precision: float
+    bcubed_recall: float
+    false_examples: tuple[str, ...] = ()
+
+    @property
+    def precision(self) -> float:
+        joined = self.true_pairs + self.false_pairs
+        return self.true_pairs / joined if joined else 1.0
+
+    @property
+    def recall(self) -> float:
+        actual = self.true_pairs + self.missed_pairs
+        return self.true_pairs / actual if actual else 1.0
+
+    @property
+    def bcubed_f1(self) -> float:
+        p, r = self.bcubed_precision, self.bcubed_recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{self.name}: pairwise precision {self.precision:.3f} recall {self.recall:.3f} "
+            f"(joined {self.true_pairs} right, {self.false_pairs} wrong, missed "
+            f"{self.missed_pairs}); B-cubed P {self.bcubed_precision:.3f} "
+            f"R {self.bcubed_recall:.3f} F1 {self.bcubed_f1:.3f}"
+        )
+
+
+def load_ecbplus(path: Path) -> list[LabelledArticle]:
+    """The articles of ECB+'s ``ecbplus_docs.json`` (see ``shared/devsets/README.md``)."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        LabelledArticle(
+            str(item["doc"]),
+            str(item["topic"]),
+            str(item["event"]),
+            str(item.get("title") or ""),
+            str(item.get("body") or ""),
+            item.get("url") or None,
+        )
+        for item in raw
+    ]
+
+
+# ECB+ carries no dates: every article is taken to appear at this one time, so the
+# story window never separates them and the figures measure the text alone.
+_UNDATED = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def group_stories(
+    articles: Sequence[LabelledArticle], settings: DedupSettings, headlines_only: bool
+) -> list[int]:
+    """The story each article joins, as the daemon forms them: in order, each article is
+    looked up among the originals before it and joins the story of the one it copies;
+    one that copies nothing starts a story and is indexed, and so is one that joined
+    by a story signal (its other words find later ones). Each article is its own
+    feed (one outlet each)."""
+    index = MemoryIndex()
+    story_of: dict[int, int] = {}
+    stories = []
+    for position, article in enumerate(articles, start=1):
+        features = fingerprint(
+            article.title,
+            "" if headlines_only else article.body,
+            article.url,
+            feed_url=f"https://outlet-{position}.invalid/feed",
+            doc_id=position,
+            scheme=settings.scheme,
+            published=_UNDATED,
+        )
+        decision = find_duplicate(features, index, settings)
+        if decision.is_duplicate and decision.of_id in story_of:
+            story_of[position] = story_of[decision.of_id]
+            if decision.signal in STORY_SIGNALS:  # told in other words: new words to find
+                document = StoredDocument(position, article.title, "", features=features)
+                index.add(document, features.keys)
+        else:
+            story_of[position] = position
+            document = StoredDocument(position, article.title, "", features=features)
+            index.add(document, features.keys)
+        stories.append(story_of[position])
+    return stories
+
+
+def grouping_quality(
+    name: str, articles: Sequence[LabelledArticle], stories: Sequence[int]
+) -> Grouping:
+    """Pairwise (every pair of articles) and B-cubed figures of a grouping."""
+    members: dict[int, list[int]] = defaultdict(list)
+    events: dict[str, list[int]] = defaultdict(list)
+    for position, (article, story) in enumerate(zip(articles, stories, strict=True)):
+        members[story].append(position)
+        events[article.event].append(position)
+    right = wrong = 0
+    examples: list[str] = []
+    for group in members.values():
+        for first, second in combinations(group, 2):
+            if articles[first].event == articles[second].event:
+                right += 1
+            else:
+                wrong += 1
+                if len(examples) < 20:
+                    examples.append(
+                        f"{articles[first].title[:70]!r} ~ {articles[second].title[:70]!r}"
+                    )
+    same_event = sum(len(group) * (len(group) - 1) // 2 for group in events.values())
+    precision = recall = 0.0
+    for article, story in zip(articles, stories, strict=True):
+        group = members[story]
+        shared = sum(1 for other in group if articles[other].event == article.event)
+        precision += shared / len(group)
+        recall += shared / len(events[article.event])
+    count = len(articles) or 1
+    return Grouping(
+        name,
+        len(articles),
+        right,
+        wrong,
+        same_event - right,
+        precision / count,
+        recall / count,
+        tuple(examples),
+    )
+
+
+def ecbplus_grouping(path: Path, settings: DedupSettings | None = None) -> list[Grouping]:
+    """Story grouping on ECB+: headlines only, and headline with body."""
+    settings = settings or DedupSettings()
+    articles = load_ecbplus(path)
+    return [
+        grouping_quality(name, articles, group_stories(articles, settings, headlines_only))
+        for name, headlines_only in (("headlines only", True), ("title + body", False))
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """One entry taken for a copy of an earlier one by a text signal."""
+
+    signal: str
+    title: str
+    feed: str
+    of_title: str
+    of_feed: str
+    reason: str
+
+    def line(self) -> str:
+        return (
+            f"{self.signal}: [{self.feed}] {self.title[:70]!r} -> "
+            f"[{self.of_feed}] {self.of_title[:70]!r} ({self.reason})"
+        )
+
+
+_TEXT_SIGNALS = ("near_duplicate", "headline", "same_story")
+
+
+def realfeed_joins(folder: Path, settings: DedupSettings | None = None) -> tuple[int, list[Join]]:
+    """Every feed file of ``folder`` prepared as a poll would (boilerplate removed),
+    in file-name order, each entry looked up among the originals before it: the number
+    of entries, and the joins made by a text signal (identity signals left out)."""
+    from monitor.errors import MonitorError
+    from monitor.parse.feed import parse_feed
+    from monitor.prepare import prepare
+    from monitor.rules import compile_watches
+
+    settings = settings or DedupSettings()
+    rules = compile_watches([], {})
+    index = MemoryIndex()
+    origin: dict[int, tuple[str, str]] = {}
+    joins: list[Join] = []
+    count = 0
+    for path in sorted(folder.glob("*.xml")):
+        feed_url = f"https://{path.stem}.invalid/feed"
+        try:
+            parsed = parse_feed(path.read_bytes(), feed_url, path.stem, None)
+        except MonitorError:
+            continue
+        for item in prepare(parsed.entries, rules, settings.scheme, settings.boilerplate_min_items):
+            count += 1
+            features = replace(item.features, doc_id=count)
+            if features.published is None:
+                features = replace(features, published=_UNDATED)
+            decision = find_duplicate(features, index, settings)
+            if decision.is_duplicate and decision.of_id is not None:
+                if decision.signal in _TEXT_SIGNALS:
+                    of_title, of_feed = origin[decision.of_id]
+                    joins.append(
+                        Join(
+                            decision.signal or "",
+                            item.entry.title,
+                            path.stem,
+                            of_title,
+                            of_feed,
+                            decision.reason,
+                        )
+                    )
+                continue
+            origin[count] = (item.entry.title, path.stem)
+            index.add(StoredDocument(count, item.entry.title, "", features=features), features.keys)
+    return count, joins

@@ -10,12 +10,24 @@ needed; only the lookup keys (:attr:`Features.keys`) are stored.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from monitor.dedup import signature as sig
-from monitor.dedup.text import facts, prepare, text_hash, title_tokens
+from monitor.dedup.text import content_words, facts, prepare, text_hash, title_tokens
 from monitor.parse.urls import canonical_url, url_fragment
 from monitor.types import Entry
+
+# How much of the body, with the headline, tells which event a text reports:
+# the lead and a little more. Measured on ECB+ (bench/grouping.py), content
+# words of the headline and the first 60 words separate same-event articles
+# from same-topic ones better than the whole body or the headline alone.
+STORY_LEAD_TOKENS = 60
+# A headline of fewer content words than this ("AION", "Weekly update") names
+# no story; it gets no word keys and is never grouped by its headline.
+HEADLINE_MIN_WORDS = 3
+# Word keys kept from the lead, in body order, besides the headline's.
+_LEAD_WORD_KEYS = 16
 
 # A guid with a scheme or this long is taken to be unique across feeds;
 # anything shorter ("12345") is only unique within its own feed.
@@ -58,11 +70,20 @@ class Features:
     """Keys of the first words of the opening sentences: strong, specific evidence."""
     band_keys: tuple[int, ...]
     """MinHash LSH band keys of the body and of the lead: many, each weak alone."""
+    story_words: frozenset[str] = frozenset()
+    """Content words of the headline and of the body's first ``STORY_LEAD_TOKENS`` tokens."""
+    story_keys: tuple[int, ...] = ()
+    """Keys of single content words of the headline and the lead: how an article told in
+    other words, or a bare headline, finds its story."""
+    published: datetime | None = None
+    """When the article appeared (else when it was first seen), if known."""
+    feed: str | None = None
+    """The canonical URL of the feed that carried it, if known."""
 
     @property
     def keys(self) -> tuple[int, ...]:
         """Every key to store for this article."""
-        return self.exact_keys + self.opening_keys + self.band_keys
+        return self.exact_keys + self.opening_keys + self.band_keys + self.story_keys
 
 
 def guid_key(guid: str | None, feed_url: str | None) -> str | None:
@@ -88,6 +109,8 @@ def fingerprint(
     doc_id: int | None = None,
     scheme: sig.SignatureScheme = sig.V1,
     keys: bool = True,
+    published: datetime | None = None,
+    source: str | None = None,
 ) -> Features:
     """The features of one article (see the module docstring).
 
@@ -112,10 +135,13 @@ def fingerprint(
     digest = text_hash(words) if words else None
     order = tuple(shingle_array.tolist())
     gkey = guid_key(guid, feed_url)
+    headline = title_tokens(title, source)
+    story_words = content_words(headline) | content_words(words[:STORY_LEAD_TOKENS])
 
     exact: list[int] = []
     opening: tuple[int, ...] = ()
     bands: tuple[int, ...] = ()
+    story: tuple[int, ...] = ()
     if keys:
         if canonical is not None and specific:
             exact.append(sig.exact_key(b"U", canonical, scheme.version))
@@ -130,6 +156,7 @@ def fingerprint(
             )
         )
         bands = sig.lsh_keys(shingle_array, lead_count, scheme)
+        story = _story_keys(headline, words, scheme.version)
 
     return Features(
         doc_id=doc_id,
@@ -138,7 +165,7 @@ def fingerprint(
         url_is_specific=specific,
         guid_key=gkey,
         title=title,
-        title_words=title_tokens(title),
+        title_words=headline,
         token_count=len(words),
         text_hash=digest,
         shingles=frozenset(order),
@@ -148,7 +175,25 @@ def fingerprint(
         exact_keys=tuple(exact),
         opening_keys=opening,
         band_keys=bands,
+        story_words=story_words,
+        story_keys=story,
+        published=published,
+        feed=canonical_url(feed_url) if feed_url else None,
     )
+
+
+def _story_keys(headline: frozenset[str], words: tuple[str, ...], version: str) -> tuple[int, ...]:
+    chosen = dict.fromkeys(sorted(content_words(headline)))
+    if len(chosen) < HEADLINE_MIN_WORDS:
+        chosen.clear()
+    lead = content_words(words[:STORY_LEAD_TOKENS])
+    limit = len(chosen) + _LEAD_WORD_KEYS
+    for word in words[:STORY_LEAD_TOKENS]:
+        if len(chosen) >= limit:
+            break
+        if word in lead:
+            chosen[word] = None
+    return tuple(sig.exact_key(b"W", word, version) for word in chosen)
 
 
 def fingerprint_entry(
@@ -163,6 +208,8 @@ def fingerprint_entry(
         feed_url=entry.feed_url,
         doc_id=doc_id,
         scheme=scheme,
+        published=entry.published,
+        source=entry.feed_name,
     )
 
 
@@ -204,6 +251,7 @@ def features_from_json(data: dict[str, object], doc_id: int | None = None) -> Fe
         return frozenset(str(v) for v in value)
 
     order = ints("shingle_order")
+    title_words = strings("title_words")
     canonical = data.get("canonical_url")
     gkey = data.get("guid_key")
     digest = data.get("text_hash")
@@ -214,7 +262,7 @@ def features_from_json(data: dict[str, object], doc_id: int | None = None) -> Fe
         url_is_specific=bool(data.get("url_is_specific")),
         guid_key=str(gkey) if gkey else None,
         title=str(data.get("title") or ""),
-        title_words=strings("title_words"),
+        title_words=title_words,
         token_count=int(str(data.get("token_count") or 0)),
         text_hash=str(digest) if digest else None,
         shingles=frozenset(order),
@@ -224,4 +272,5 @@ def features_from_json(data: dict[str, object], doc_id: int | None = None) -> Fe
         exact_keys=ints("exact_keys"),
         opening_keys=ints("opening_keys"),
         band_keys=ints("band_keys"),
+        story_words=content_words(title_words),
     )

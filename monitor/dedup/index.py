@@ -13,7 +13,7 @@ Alongside, the store keeps each article's title, body, link, guid and feed URL
 compared exactly. Signatures themselves are not stored: the body is, and the
 decision needs the body's exact shingles, not an estimate.
 
-A lookup (:func:`find_duplicate`) makes two key queries at most:
+A lookup (:func:`find_duplicate`) makes three key queries at most:
 
 1. ids sharing an exact or opening key; if one of them is a duplicate, that
    settles it (a URL, guid or text-hash match needs no second query);
@@ -21,7 +21,9 @@ A lookup (:func:`find_duplicate`) makes two key queries at most:
    least two bands, up to ``max_candidates``, then at most
    ``single_band_candidates`` sharing only one. A single band is what two
    short items with one stock phrase ("prime minister mark carney said") have
-   in common, so only a few such candidates are worth the comparison.
+   in common, so only a few such candidates are worth the comparison;
+3. ids sharing headline and lead words (story keys), most shared first: the
+   same story told in other words, or an item that is only a headline.
 
 :class:`MemoryIndex` implements the Protocol for tests and benchmarks; the
 database store implements the same three methods over its tables. Each key
@@ -34,6 +36,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from monitor.dedup.decide import DuplicateDecision, decide
@@ -52,6 +55,8 @@ class StoredDocument:
     link: str | None = None
     guid: str | None = None
     feed_url: str | None = None
+    published: datetime | None = None
+    """When it was published, else first seen (for the story window)."""
     features: Features | None = None
     """Precomputed features: for an article stored without its text (a shipped seed), or
     one fingerprinted already (then ``text`` may be left empty)."""
@@ -95,6 +100,7 @@ def _fingerprint(document: StoredDocument, settings: DedupSettings, keys: bool) 
         doc_id=document.doc_id,
         scheme=settings.scheme,
         keys=keys,
+        published=document.published,
     )
 
 
@@ -129,9 +135,25 @@ def find_duplicate(
             chosen.append(doc_id)
             single += 1
     second = _judge(features, index, chosen, settings)
-    if second.is_duplicate or first is None or second.score >= first.score:
+    if second.is_duplicate:
         return second
-    return first
+    best = second if first is None or second.score >= first.score else first
+    if not features.story_keys:
+        return best
+    # 3. The same story told in other words, or a bare headline: articles sharing
+    # the most headline and lead words.
+    seen.update(chosen)
+    story = [
+        doc_id
+        for doc_id, _ in index.candidates(
+            features.story_keys, settings.max_candidates + len(seen), per_key
+        )
+        if doc_id not in seen
+    ][: settings.max_candidates]
+    third = _judge(features, index, story, settings) if story else None
+    if third is not None and third.is_duplicate:
+        return third
+    return best
 
 
 def remember(document: StoredDocument, features: Features, index: DedupIndex) -> None:

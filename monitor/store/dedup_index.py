@@ -76,6 +76,7 @@ class DatabaseDedupIndex:
                     link=row.link,
                     guid=row.guid,
                     feed_url=feed_url,
+                    published=row.published_at or row.first_seen_at,
                     features=features,
                 )
             )

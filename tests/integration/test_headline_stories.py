@@ -1,0 +1,105 @@
+"""Real headlines through `monitor poll`: copies of one story from several outlets, each
+headline with its " - Publisher" suffix and nothing else, become one story; the other
+event of the same topic (ECB+ holds two of one kind per topic) stays apart. Both backends.
+
+The headlines are read from ``../shared/devsets/ecbplus`` at test time and served by a
+loopback HTTP server as three aggregator feeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.dedup.evaluation import LabelledArticle, load_ecbplus
+from monitor.dedup.features import HEADLINE_MIN_WORDS
+from monitor.dedup.text import title_tokens
+from monitor.pipeline import Pipeline
+from tests.conftest import FROZEN_NOW
+from tests.support.clock import ManualClock
+from tests.support.feeds import Item, rss
+from tests.support.servers import HttpServer, Route
+
+ECBPLUS = (Path(__file__).resolve().parents[2] / ".." / "shared" / "devsets" / "ecbplus").resolve()
+PUBLISHERS = ("The Daily Courier", "CBC News", "Reuters")
+TOPICS = 5
+
+
+def stories() -> list[tuple[LabelledArticle, LabelledArticle]]:
+    """Per topic, a real headline (the ECB+ half) and an article of the other event."""
+    if not ECBPLUS.exists():
+        pytest.skip(f"{ECBPLUS} is absent")
+    by_topic: dict[str, dict[bool, list[LabelledArticle]]] = defaultdict(lambda: defaultdict(list))
+    for article in load_ecbplus(ECBPLUS / "ecbplus_docs.json"):
+        by_topic[article.topic][article.url is not None].append(article)
+    chosen = []
+    for sides in by_topic.values():
+        headlines = [a for a in sides[True] if len(title_tokens(a.title)) >= HEADLINE_MIN_WORDS + 2]
+        if headlines and sides[False]:
+            chosen.append((headlines[0], sides[False][0]))
+        if len(chosen) == TOPICS:
+            break
+    return chosen
+
+
+def test_real_headlines_from_three_outlets_make_one_story_each(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    pairs = stories()
+    assert len(pairs) == TOPICS
+    feeds = []
+    for number, publisher in enumerate(PUBLISHERS):
+        items = [
+            Item(
+                f"{story.title} - {publisher}",
+                f"https://news.example/{number}/{index}",
+                "",
+                FROZEN_NOW - timedelta(minutes=10 * number + index),
+                f"{number}-{index}",
+            )
+            for index, (story, _) in enumerate(pairs)
+        ]
+        if number == 0:
+            items += [
+                Item(
+                    other.title,
+                    f"https://news.example/other/{index}",
+                    "",
+                    FROZEN_NOW - timedelta(minutes=5),
+                    f"other-{index}",
+                )
+                for index, (_, other) in enumerate(pairs)
+            ]
+        feeds.append(http_server.add(f"/agg{number}.xml", Route(body=rss(items))))
+    config = write_config(db_url, feeds)
+    pipeline = open_pipeline(config, ManualClock(FROZEN_NOW))
+    # One outlet first (its headlines are the stories), then the other two.
+    first = asyncio.run(pipeline.poll(pipeline.config.feeds[:1]))
+    later = asyncio.run(pipeline.poll(pipeline.config.feeds[1:]))
+    assert first.new == 2 * TOPICS
+    assert later.new == 2 * TOPICS
+    assert sum(f.duplicates for f in first.feeds) == 0  # the other events stayed apart
+    assert sum(f.duplicates for f in later.feeds) == 2 * TOPICS
+
+    store = pipeline.store
+    for index, (story, other) in enumerate(pairs):
+        (lead,) = store.find_entry_ids(f"https://news.example/0/{index}")
+        members = []
+        for number in (1, 2):
+            (copy,) = store.find_entry_ids(f"https://news.example/{number}/{index}")
+            record = store.entry_record(copy)
+            assert record.duplicate is not None, story.title
+            assert record.duplicate.signal == "headline"
+            members.append(record)
+        assert {len(record.story) for record in members} == {3}
+        (apart,) = store.find_entry_ids(f"https://news.example/other/{index}")
+        assert store.entry_record(apart).duplicate is None, other.title
+        assert store.entry_record(lead).duplicate is None
