@@ -10,6 +10,7 @@ rows, so the stages around it stay pure. Driver errors become
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 import uuid
@@ -28,6 +29,7 @@ from sqlmodel import Session, col, select
 
 from monitor.dedup.seeds import SEED_FEED_URL, SEED_SOURCE
 from monitor.errors import StoreError
+from monitor.store.bounds import fitting
 from monitor.store.db import create_engine, database_error, upgrade
 from monitor.store.dedup_index import DatabaseDedupIndex
 from monitor.store.models import (
@@ -58,6 +60,8 @@ from monitor.types import (
     StoredEntry,
 )
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class FeedState:
@@ -80,6 +84,8 @@ class FeedState:
     disabled_at: datetime | None = None
     broken_reported_at: datetime | None = None
     lease_owner: str | None = None
+    last_note: str | None = None
+    """What the last parsed body lost to the caps, or what did not fit a column."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +105,8 @@ class PollRecord:
     """A permanent redirect's target."""
     gone: bool = False
     """The publisher answered 410 Gone: disable the feed."""
+    note: str | None = None
+    """What the size caps cut from the parsed body (stored with a new body only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +194,16 @@ class Store:
         self._local = threading.local()  # the transaction() this thread is inside, if any
 
     @classmethod
-    def open(cls, url: str, migrate: bool = True) -> Store:
-        """Connect to ``url`` and, unless told not to, bring the schema up to date."""
-        engine = create_engine(url)
+    def open(
+        cls,
+        url: str,
+        migrate: bool = True,
+        connect_timeout: float = 10.0,
+        statement_timeout: float = 60.0,
+    ) -> Store:
+        """Connect to ``url`` and, unless told not to, bring the schema up to date
+        (timeouts: see :func:`~monitor.store.db.create_engine`)."""
+        engine = create_engine(url, connect_timeout, statement_timeout)
         if migrate:
             upgrade(engine)
         return cls(engine)
@@ -352,23 +367,40 @@ class Store:
         every cycle, and most polls only move the due time on.
         """
         success = record.error is None
+        # Validators and a new address that would not fit their columns are left out, and
+        # said so, rather than failing the whole record (a DataError on PostgreSQL).
+        etag, etag_note = fitting(record.etag, FeedRow, "etag", "ETag")
+        modified, modified_note = fitting(
+            record.last_modified, FeedRow, "last_modified", "Last-Modified"
+        )
+        moved, moved_note = fitting(
+            record.moved_to, FeedRow, "fetch_url", "permanent redirect target"
+        )
+        if moved_note:
+            moved_note += "; still polling the configured address"
+        refused = [n for n in (etag_note, modified_note, moved_note) if n]
+        if refused:
+            log.warning("feed %s: %s", url, "; ".join(refused), extra={"feed": url})
+        note = "; ".join(n for n in (record.note, *refused) if n) or None
         update = _record_poll_update(
             success,
             owner is not None,
             success and record.body_hash is not None,
-            bool(record.moved_to),
+            bool(moved),
             record.gone,
+            bool(refused),
         )
         params: dict[str, Any] = {
             "u_url": url,
             "u_now": record.now,
             "u_next": record.next_poll_at,
             "u_owner": owner,
-            "u_etag": record.etag,
-            "u_last_modified": record.last_modified,
+            "u_etag": etag,
+            "u_last_modified": modified,
             "u_body_hash": record.body_hash,
             "u_error": record.error,
-            "u_moved": record.moved_to,
+            "u_moved": moved,
+            "u_note": note,
         }
         with self.session() as session:
             updated = session.execute(update, params).one_or_none()
@@ -1177,7 +1209,7 @@ def _table(model: type[Any]) -> sa.Table:
 
 @lru_cache(maxsize=64)
 def _record_poll_update(
-    success: bool, leased: bool, new_body: bool, moved: bool, gone: bool
+    success: bool, leased: bool, new_body: bool, moved: bool, gone: bool, noted: bool = False
 ) -> sa.Update:
     """The UPDATE of :meth:`Store.record_poll` for one shape of outcome, built once."""
     feeds = _table(FeedRow)
@@ -1205,6 +1237,8 @@ def _record_poll_update(
         )
         if new_body:
             values["body_hash"] = sa.bindparam("u_body_hash")
+    if (success and new_body) or noted:  # a note stands until the next body is read
+        values["last_note"] = sa.bindparam("u_note")
     else:
         values.update(
             last_error=sa.bindparam("u_error"),
@@ -1320,6 +1354,7 @@ def _feed_state(row: FeedRow) -> FeedState:
         disabled_at=row.disabled_at,
         broken_reported_at=row.broken_reported_at,
         lease_owner=row.lease_owner,
+        last_note=row.last_note,
     )
 
 
