@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ from monitor.config import DEFAULT_CONFIG, Config, load_config
 from monitor.errors import ConfigError, MonitorError, UsageError
 from monitor.ops.logs import LOG_FORMATS, LOG_LEVELS, setup_logging
 from monitor.ops.terminal import plain
+from monitor.redact import redact_urls
 
 if TYPE_CHECKING:  # the heavy imports wait until a command needs them
     from rich.console import Console
@@ -247,15 +248,20 @@ def _seed_commands(command: CommandMaker, common: argparse.ArgumentParser) -> No
 
 
 def _db_commands(command: CommandMaker, common: argparse.ArgumentParser) -> None:
-    """monitor db upgrade | current"""
-    db = command("db", _group_help, "database schema: upgrade, current")
+    """monitor db upgrade | current | prune"""
+    db = command("db", _group_help, "database schema: upgrade, current; retention: prune")
     db_commands = db.add_subparsers(title="db commands", metavar="DB_COMMAND")
     for name, handler, text in (
         ("upgrade", cmd_db_upgrade, "apply schema migrations (safe to run from several replicas)"),
         ("current", cmd_db_current, "print the schema revision"),
+        ("prune", cmd_db_prune, "delete what the retention settings say is old"),
     ):
         sub = db_commands.add_parser(name, parents=[common], help=text, description=text)
         sub.set_defaults(handler=handler)
+        if name == "prune":
+            sub.add_argument(
+                "--dry-run", action="store_true", help="count what would go; delete nothing"
+            )
 
 
 def _config_path(args: argparse.Namespace) -> str:
@@ -367,7 +373,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     finally:
         pipeline.close()
     for outcome in summary.feeds:
-        where = f"{outcome.name} ({outcome.url})"
+        where = f"{outcome.name} ({redact_urls(outcome.url)})"
         if outcome.status == "error":
             print(plain(f"  FAILED     {where}: {outcome.error}"))
         elif outcome.status == "not_modified":
@@ -381,7 +387,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
             )
     for feed in feeds:
         if feed.url in skipped:
-            print(plain(f"  skipped    {feed.display_name} ({feed.url}): {skipped[feed.url]}"))
+            shown = f"{feed.display_name} ({redact_urls(feed.url)})"
+            print(plain(f"  skipped    {shown}: {skipped[feed.url]}"))
     print(
         plain(
             summary.line() + (f", {len(skipped)} skipped (--force polls them)" if skipped else "")
@@ -455,8 +462,16 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from monitor.digest.render import render_digest, render_html
 
     config = _config(args)
+    known = {alert.name: alert for alert in config.alerts}
+    for name in args.alert or ():
+        if name not in known:
+            print(
+                f"error: no alert named {name!r} (known: {', '.join(known) or 'none'})",
+                file=sys.stderr,
+            )
+            return 1
+    alerts = [known[name] for name in args.alert] if args.alert else list(config.alerts)
     pipeline = _pipeline(config)
-    alerts = [config.alert(name) for name in args.alert] if args.alert else list(config.alerts)
     failed = False
     for alert in alerts:
         if args.preview:
@@ -675,7 +690,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _store(config: Config) -> Store:
     from monitor.store.queries import Store
 
-    return Store.open(config.database)
+    return Store.open(
+        config.database,
+        connect_timeout=config.database_connect_timeout.total_seconds(),
+        statement_timeout=config.database_statement_timeout.total_seconds(),
+    )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -714,7 +733,7 @@ def _now() -> datetime:
 
 def _group_help(args: argparse.Namespace) -> int:
     print(
-        "usage: monitor db {upgrade,current} | monitor rules {test,backtest} | "
+        "usage: monitor db {upgrade,current,prune} | monitor rules {test,backtest} | "
         "monitor seeds {import,list} | monitor feeds {import,export}",
         file=sys.stderr,
     )
@@ -818,6 +837,33 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     upgrade(engine)
     print(f"{safe_url(config.database)}: at revision {current_revision(engine)}")
     return 0
+
+
+def cmd_db_prune(args: argparse.Namespace) -> int:
+    from monitor.schedule import prune_now, replica_id, retention_cutoffs
+    from monitor.store.retention import count_prunable
+
+    config = _config(args)
+    store = _store(config)
+    retention = config.retention
+    ages = f"entries after {_days(retention.entries)}, digests after {_days(retention.deliveries)}"
+    if args.dry_run:
+        counts = count_prunable(store, retention_cutoffs(config, _now()))
+        print(f"would delete ({ages}):")
+    else:
+        pruned = prune_now(store, config, replica_id(config), _now)
+        if pruned is None:
+            print("another replica is pruning now; nothing done")
+            return 0
+        counts = pruned
+        print(f"deleted ({ages}):")
+    for table, count in counts.items():
+        print(f"  {table}: {count}")
+    return 0
+
+
+def _days(age: timedelta) -> str:
+    return f"{age.total_seconds() / 86400:g} days"
 
 
 def cmd_db_current(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ chained, so callers never need to know which library sits underneath::
 
     MonitorError
     ├── ConfigError                 bad YAML, bad value, missing secret (names key path + line)
+    ├── UsageError                  the command line names what is not there (a file, an alert)
     ├── RuleError                   a watch query cannot be compiled
     │   └── RuleSyntaxError         ...because of its syntax (names the position)
     ├── FeedError                   one feed could not be brought in (names the feed URL)
@@ -43,6 +44,11 @@ class ConfigError(MonitorError):
         self.source = source
         head = f"invalid configuration in {source}" if source else "invalid configuration"
         super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+class UsageError(MonitorError):
+    """A command-line argument names something that cannot be used: a file that cannot
+    be read, a level that does not exist. The CLI exits 2 (bad usage) on it."""
 
 
 class RuleError(MonitorError):

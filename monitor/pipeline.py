@@ -29,6 +29,7 @@ no decisions of its own beyond ordering them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -66,6 +67,7 @@ from monitor.fetch.unchanged import body_hash
 from monitor.ops import metrics
 from monitor.ops.failpoints import failpoint
 from monitor.parse.feed import parse_feed
+from monitor.parse.limits import clamp_future
 from monitor.parse.pool import ParserPool
 from monitor.parse.urls import canonical_url
 from monitor.prepare import PreparedEntry, RuleSource, prepare, prepare_parsed
@@ -110,6 +112,8 @@ class FeedOutcome:
     """A metrics label for the error (``timeout``, ``http_5xx``, ``parse``...)."""
     name: str = ""
     """The feed's configured name (its display name)."""
+    note: str | None = None
+    """What the size caps cut from the document (``fetch.max_items_per_feed``...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +195,15 @@ def feed_label(feed: FeedConfig) -> str:
 
 
 def is_backfill(entry: Entry, state: FeedState, now: datetime, config: Config) -> bool:
-    """On a feed's first poll, items older than the backfill window are not alerted."""
-    if state.first_polled_at is not None or entry.published is None:
+    """On a feed's first poll, items older than the backfill window are not alerted; nor,
+    ever, items older than retention keeps entries (one pruned while its feed still
+    carries it comes back as new, and must not alert again)."""
+    if entry.published is None:
+        return False
+    retention = config.retention
+    if retention.enabled and entry.published < now - retention.entries:
+        return True
+    if state.first_polled_at is not None:
         return False
     return entry.published < now - config.fetch.backfill_window
 
@@ -351,6 +362,10 @@ class Pipeline:
                             len(parsed.entries),
                             extra={"feed": url},
                         )
+                    if parsed.cut:
+                        log.warning(
+                            "feed %s: %s", feed_label(feed), parsed.cut, extra={"feed": url}
+                        )
             except FeedError as exc:
                 failures = state.consecutive_failures + 1
                 delay = exc.retry_after if isinstance(exc, TransientFetchError) else None
@@ -383,7 +398,14 @@ class Pipeline:
                     extra={"feed": url},
                 )
             record = PollRecord(
-                self.clock(), due_again, None, result.etag, result.last_modified, digest, moved
+                self.clock(),
+                due_again,
+                None,
+                result.etag,
+                result.last_modified,
+                digest,
+                moved,
+                note=parsed.cut if parsed else None,
             )
             if parsed is None:
                 await in_writer(self.store.record_poll, url, record, owner)
@@ -392,7 +414,18 @@ class Pipeline:
             return await writer.run(lambda: self._store_feed(prepared, seen, state, record, owner))
         except StoreError as exc:
             log.error("feed %s: could not store: %s", feed_label(feed), exc, extra={"feed": url})
-            return FeedOutcome(url, "error", error=str(exc), error_kind="store")
+            error = f"could not store: {exc}"
+            if state is not None:
+                # Recorded on its own, so that the feed shows the error and keeps a due time,
+                # instead of being fetched again at every lease expiry.
+                answered = self.clock()
+                failures = state.consecutive_failures + 1
+                due = next_poll_at(feed.interval, failures, None, answered, settings, self.rng)
+                with contextlib.suppress(StoreError):
+                    await in_writer(
+                        self.store.record_poll, url, PollRecord(answered, due, error), owner
+                    )
+            return FeedOutcome(url, "error", error=error, error_kind="store")
 
     async def _parse(
         self, result: FetchResult, feed: FeedConfig
@@ -469,6 +502,7 @@ class Pipeline:
             matched=sum(1 for new in items if new.matches),
             queued=len(routes),
             duplicates=sum(1 for new in items if new.duplicate is not None),
+            note=record.note,
         )
         return Done(outcome, after_commit)
 
@@ -488,6 +522,9 @@ class Pipeline:
             index = LayeredIndex(CachedIndex(archive, self._features, settings), batch)
             for position, item in enumerate(fresh):
                 key, entry, matches, features = item.key, item.entry, item.matches, item.features
+                entry = clamp_future(entry, now, self.config.fetch.future_allowance)
+                if entry.published is not item.entry.published:
+                    features = replace(features, published=entry.published)
                 if features.published is None:  # the story window counts from first sight
                     features = replace(features, published=now)
                 alertable = not is_backfill(entry, state, now, self.config)

@@ -71,3 +71,30 @@ def next_poll_at(
 def is_broken(consecutive_failures: int, settings: FetchSettings) -> bool:
     """True once a feed has failed ``broken_after_failures`` times in a row."""
     return consecutive_failures >= settings.broken_after_failures
+
+
+RETRY_AFTER_NOTE = "the server asked to wait"
+"""Written into a failed poll's stored error when the answer carried a Retry-After: the
+store keeps no other trace of it, and a manual poll must know to leave the feed alone."""
+
+
+def with_retry_after(reason: str, retry_after: float | None) -> str:
+    """A poll's error, saying how long the server asked to wait, if it did."""
+    if retry_after is None or retry_after <= 0:
+        return reason
+    return f"{reason} ({RETRY_AFTER_NOTE} {retry_after:.0f}s)"
+
+
+def manual_skip(
+    disabled_at: datetime | None,
+    last_error: str | None,
+    next_poll_at: datetime | None,
+    now: datetime,
+) -> str | None:
+    """Why a manual poll leaves a feed alone, or None to poll it: the publisher said it
+    is gone (410), or asked to wait (Retry-After) and the wait has not passed."""
+    if disabled_at is not None:
+        return "gone (410)"
+    if last_error and RETRY_AFTER_NOTE in last_error and next_poll_at and next_poll_at > now:
+        return f"server asked to wait until {next_poll_at:%Y-%m-%d %H:%M:%S} UTC"
+    return None
