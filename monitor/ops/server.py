@@ -13,11 +13,14 @@ connection): it needs no framework and cannot block the daemon's loop.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from monitor.errors import MonitorError
 from monitor.ops.metrics import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,19 @@ class OpsServer:
 
     async def start(self) -> int:
         """Listen; return the bound port (useful when configured as 0)."""
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        try:
+            self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        except OSError as exc:
+            hint = (
+                " (is another `monitor run` serving there?)"
+                if exc.errno == errno.EADDRINUSE
+                else ""
+            )
+            raise MonitorError(
+                f"cannot serve the ops endpoint on {self.host}:{self.port}: "
+                f"{os.strerror(exc.errno) if exc.errno else exc}{hint}; set ops.port to a free port (0 picks one), "
+                "or ops.enabled: false"
+            ) from exc
         bound = int(self._server.sockets[0].getsockname()[1])
         log.info("ops endpoint on http://%s:%d (/healthz, /readyz, /metrics)", self.host, bound)
         return bound
