@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import calendar
 import time
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -25,9 +26,11 @@ from typing import Any
 import feedparser
 
 from monitor.errors import ParseError
+from monitor.parse.diagnose import not_a_feed
 from monitor.parse.encoding import EncodingProblem, settle_encoding
 from monitor.parse.fast import parse_raw
 from monitor.parse.html import html_to_text, plain_text
+from monitor.parse.limits import ItemLimits, clip_entry, describe_cut, newest, raw_stamp
 from monitor.parse.urls import canonical_url
 from monitor.types import Entry, ParsedFeed
 
@@ -39,6 +42,7 @@ def parse_feed(
     content_type: str | None = None,
     fast: bool = True,
     base: str | None = None,
+    limits: ItemLimits | None = None,
 ) -> ParsedFeed:
     """Parse one feed document fetched from ``url`` (named ``name``).
 
@@ -49,6 +53,7 @@ def parse_feed(
     is unsure of, and everything when ``fast`` is false, goes to feedparser.
     ``base`` is where the body was served from after redirects (relative links
     resolve against it); ``url``, the configured feed URL, names the entries' feed.
+    ``limits`` caps the items kept (the newest) and the length of their text fields.
     """
     try:
         settled = settle_encoding(content, content_type)
@@ -57,11 +62,11 @@ def parse_feed(
     content, content_type = settled.content, settled.content_type
     parsed: ParsedFeed | None = None
     if fast:
-        raw = parse_raw(content, base or url, content_type)
+        raw = parse_raw(content, base or url, content_type, limits.max_items if limits else None)
         if raw is not None:
-            parsed = feed_from_raw(raw, url, name, warning=None)
+            parsed = feed_from_raw(raw, url, name, warning=None, limits=limits)
     if parsed is None:
-        parsed = parse_with_feedparser(content, url, name, content_type, base)
+        parsed = parse_with_feedparser(content, url, name, content_type, base, limits)
     if settled.note and parsed.warning is None:
         parsed = replace(parsed, warning=f"encoding corrected ({settled.note})")
     return parsed
@@ -80,7 +85,12 @@ def parse_fast(
 
 
 def parse_with_feedparser(
-    content: bytes, url: str, name: str, content_type: str | None = None, base: str | None = None
+    content: bytes,
+    url: str,
+    name: str,
+    content_type: str | None = None,
+    base: str | None = None,
+    limits: ItemLimits | None = None,
 ) -> ParsedFeed:
     """Parse with feedparser alone: the reference the fast path is held to."""
     headers = {"content-type": content_type} if content_type else {}
@@ -91,22 +101,39 @@ def parse_with_feedparser(
         raise ParseError(url, f"parser failed: {exc.__class__.__name__}: {exc}") from exc
     problem = _bozo_reason(parsed)
     if not parsed.entries and not parsed.get("version"):
+        plainly = not_a_feed(content, content_type, base or url)
+        if plainly:
+            raise ParseError(url, f"not an RSS or Atom feed: {plainly}")
         detail = f"; {problem}" if problem else ""
         raise ParseError(url, f"not an RSS or Atom feed (no feed elements found{detail})")
     if not parsed.entries and problem:
         raise ParseError(url, problem)
-    return feed_from_raw(parsed, url, name, warning=problem)
+    return feed_from_raw(parsed, url, name, warning=problem, limits=limits)
 
 
-def feed_from_raw(parsed: Any, url: str, name: str, warning: str | None) -> ParsedFeed:
-    """A :class:`ParsedFeed` from feedparser's result, or the fast path's look-alike of it."""
+def feed_from_raw(
+    parsed: Any, url: str, name: str, warning: str | None, limits: ItemLimits | None = None
+) -> ParsedFeed:
+    """A :class:`ParsedFeed` from feedparser's result, or the fast path's look-alike of it;
+    with ``limits``, only the newest items, their text fields clipped."""
     feed_language = _language(parsed["feed"].get("language"))
-    entries = tuple(entry_from_raw(raw, url, name, feed_language) for raw in parsed["entries"])
+    raw_entries = parsed["entries"]
+    chosen = raw_entries if limits is None else newest(raw_entries, limits.max_items, raw_stamp)
+    entries = tuple(entry_from_raw(raw, url, name, feed_language) for raw in chosen)
+    # The fast path leaves the items past the cap unread; it says how many there were.
+    total = parsed.get("total_entries", len(raw_entries))
+    cut = None
+    if limits is not None:
+        bounded = [clip_entry(entry, limits) for entry in entries]
+        entries = tuple(entry for entry, _ in bounded)
+        clipped = Counter(field for _, fields in bounded for field in fields)
+        cut = describe_cut(total, len(entries), clipped, limits)
     return ParsedFeed(
         url=url,
         title=plain_text(parsed["feed"].get("title", "") or ""),
         entries=entries,
         warning=warning,
+        cut=cut,
     )
 
 
