@@ -96,6 +96,8 @@ def _check_timezone(name: str) -> str:
 
 
 def _check_cron(expr: str) -> str:
+    if len(expr) > 100:  # stored with the timezone in a 200-character column
+        raise ValueError(f"cron expression of {len(expr)} characters; at most 100")
     from monitor.cron import cron_trigger
 
     try:
@@ -107,9 +109,18 @@ def _check_cron(expr: str) -> str:
     return expr
 
 
+MAX_URL_CHARS = 2048
+"""Longest feed or webhook address: what the database's address columns hold, and more
+than browsers and servers commonly accept."""
+MAX_FEED_NAME_CHARS = 300
+"""Longest feed name: what the database's name column holds."""
+
+
 def _check_http_url(url: str) -> str:
     if not re.match(r"^https?://[^\s/]+", url):
-        raise ValueError(f"expected an http:// or https:// URL, got {url!r}")
+        raise ValueError(f"expected an http:// or https:// URL, got {url[:200]!r}")
+    if len(url) > MAX_URL_CHARS:
+        raise ValueError(f"URL of {len(url):,} characters; at most {MAX_URL_CHARS:,}")
     return url
 
 
@@ -135,6 +146,8 @@ QuietHours = Annotated[str, AfterValidator(_check_quiet_hours)]
 
 
 def _check_email(value: str) -> str:
+    if len(value) > 254:  # RFC 5321's longest forward path
+        raise ValueError(f"email address of {len(value)} characters; at most 254")
     if not re.fullmatch(
         r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+|[^@\s<>,;\"]+@localhost", value
     ):
@@ -230,6 +243,9 @@ class FetchSettings(_Model):
     """A longer summary is clipped: a summary is a paragraph, at most an article."""
     max_content_chars: int = Field(default=100_000, gt=0)
     """A longer full text is clipped: a long article is under 60,000 characters."""
+    future_allowance: Duration = timedelta(hours=1)
+    """An item dated further ahead than this is dated when first seen: a future date would
+    slip past the first poll's backfill rule and sort first in every digest."""
 
     @field_validator("allow_private")
     @classmethod
@@ -275,7 +291,7 @@ class DeliverySettings(_Model):
 class ReplicaSettings(_Model):
     """How replicas of ``monitor run`` share the work through the database."""
 
-    id: str = ""
+    id: str = Field(default="", max_length=200)
     """This replica's name in leases and logs; empty means ``hostname:pid``."""
     tick: Duration = timedelta(seconds=5)
     """How often a replica looks for due feeds and digests (the latency added to a poll)."""
@@ -296,6 +312,22 @@ class ReplicaSettings(_Model):
     small batch keeps the rest free for other replicas while a slow receiver holds one."""
 
 
+class RetentionSettings(_Model):
+    """What the daemon deletes once it is old (``monitor db prune`` does it by hand)."""
+
+    enabled: bool = True
+    """Off: nothing is ever deleted, and the database grows by about 2 KB per entry."""
+    entries: Duration = timedelta(days=180)
+    """Entries first seen longer ago go, with their matches, index keys and queue rows;
+    known articles (seeds) never do, nor anything a pending digest or story still needs."""
+    deliveries: Duration = timedelta(days=180)
+    """Digests created longer ago go, with their ledger rows, once none is pending."""
+    interval: Duration = timedelta(hours=1)
+    """How often the daemon prunes (one replica at a time)."""
+    batch: int = Field(default=500, gt=0, le=100_000)
+    """Rows deleted per transaction: short transactions never hold up the writers for long."""
+
+
 class OpsSettings(_Model):
     """The operations endpoint of ``monitor run``: /healthz, /readyz, /metrics."""
 
@@ -312,7 +344,7 @@ class FeedConfig(_Model):
     """One feed to poll."""
 
     url: HttpUrl
-    name: str = ""
+    name: str = Field(default="", max_length=MAX_FEED_NAME_CHARS)
     """Display name and the ``source:`` of queries; defaults to the URL's host."""
     interval: Duration = timedelta(minutes=15)
     """How often to poll this feed."""
@@ -435,9 +467,16 @@ class Config(_Model):
 
     database: str = DEFAULT_DATABASE
     """SQLAlchemy URL: ``sqlite:///path`` or ``postgresql+psycopg://user@host/db``."""
+    database_connect_timeout: Duration = timedelta(seconds=10)
+    """PostgreSQL: longest wait to open a connection; an unreachable server fails a call
+    (and /readyz) instead of hanging it."""
+    database_statement_timeout: Duration = timedelta(seconds=60)
+    """PostgreSQL: longest one statement may run (migrations excepted); a lock held
+    elsewhere fails the call with a reason instead of stalling the daemon for good."""
     fetch: FetchSettings = FetchSettings()
     delivery: DeliverySettings = DeliverySettings()
     replica: ReplicaSettings = ReplicaSettings()
+    retention: RetentionSettings = RetentionSettings()
     ops: OpsSettings = OpsSettings()
     feeds: tuple[FeedConfig, ...] = ()
     aliases: dict[str, tuple[str | AliasInContext, ...]] = Field(default_factory=dict)
