@@ -14,6 +14,8 @@ of replicas can share one PostgreSQL database (or one replica its SQLite file):
   passed while every replica was down is due at once on start.
 * **deliveries**: pending sends are leased before they go out, so two
   replicas never send the same one; an expired lease is picked up again.
+* **retention**: every ``retention.interval`` one replica (a job lease) deletes
+  what has grown old (:mod:`monitor.store.retention`).
 
 APScheduler only ticks these loops (``coalesce``, ``max_instances=1``: a slow
 tick never overlaps itself). A failing tick is logged and the next one runs.
@@ -28,7 +30,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -43,6 +45,8 @@ from monitor.ops import metrics
 from monitor.ops.failpoints import failpoint
 from monitor.ops.server import OpsServer
 from monitor.pipeline import Pipeline
+from monitor.store.queries import Store
+from monitor.store.retention import Cutoffs, prune_turn
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +103,29 @@ def when_due(due: datetime | None, now: datetime, timezone: str = "UTC") -> str:
     return f"at {local:%Y-%m-%d %H:%M:%S %Z} (in {wait})"
 
 
+def retention_cutoffs(config: Config, now: datetime) -> Cutoffs:
+    return Cutoffs(now - config.retention.entries, now - config.retention.deliveries)
+
+
+def prune_now(
+    store: Store, config: Config, owner: str, clock: Callable[[], datetime]
+) -> dict[str, int] | None:
+    """Delete what retention says is old, unless another replica is at it (None); count it."""
+    cutoffs = retention_cutoffs(config, clock())
+    deleted = prune_turn(
+        store, cutoffs, config.retention.batch, owner, clock, config.replica.feed_lease
+    )
+    for table, count in (deleted or {}).items():
+        metrics.PRUNED.labels(table).inc(count)
+    if deleted and any(deleted.values()):
+        log.info(
+            "pruned old rows: %s",
+            ", ".join(f"{n} {table}" for table, n in deleted.items() if n),
+            extra={"replica": owner},
+        )
+    return deleted
+
+
 def schedule_key(alert: AlertConfig) -> str:
     return f"{alert.schedule} {alert.timezone}"
 
@@ -115,6 +142,7 @@ class Daemon:
         )
         self.scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
         self._stop = asyncio.Event()
+        self._tasks: set[asyncio.Future[object]] = set()
         self.ops: OpsServer | None = None
         metrics.LEDGER.source = self._ledger_counts
 
@@ -139,7 +167,10 @@ class Daemon:
             if self._stop.is_set():
                 break
             now = pipeline.clock()
-            claims = pipeline.store.claim_due_feeds(
+            # Every database call of the daemon runs off the event loop: a locked or slow
+            # database must not stop /healthz from answering.
+            claims = await asyncio.to_thread(
+                pipeline.store.claim_due_feeds,
                 self.owner,
                 now,
                 now + config.replica.feed_lease,
@@ -164,7 +195,7 @@ class Daemon:
             if summary.new and any(alert.immediate for alert in config.alerts):
                 await asyncio.to_thread(pipeline.send_immediate)
         if polled:
-            self.log_next_due()
+            await asyncio.to_thread(self.log_next_due)
         return polled
 
     async def digest_tick(self) -> None:
@@ -175,15 +206,8 @@ class Daemon:
         now = pipeline.clock()
         ran = False
         for alert in pipeline.config.alerts:
-            due = pipeline.store.alert_schedule(
-                alert.name, schedule_key(alert), next_fire(alert, now)
-            )
-            if due > now:
-                continue
-            if not pipeline.store.claim_alert_run(
-                alert.name, due, next_fire(alert, now), self.owner, now
-            ):
-                continue  # another replica took this run
+            if not await asyncio.to_thread(self._win_run, pipeline, alert, now):
+                continue  # not due, or another replica took this run
             try:
                 await asyncio.to_thread(pipeline.send_digest, alert, False, self.owner)
             except MonitorError as exc:
@@ -192,7 +216,14 @@ class Daemon:
                 )
             ran = True
         if ran:
-            self.log_next_due()
+            await asyncio.to_thread(self.log_next_due)
+
+    def _win_run(self, pipeline: Pipeline, alert: AlertConfig, now: datetime) -> bool:
+        """True when the alert's digest is due and this replica claimed the run."""
+        due = pipeline.store.alert_schedule(alert.name, schedule_key(alert), next_fire(alert, now))
+        return due <= now and pipeline.store.claim_alert_run(
+            alert.name, due, next_fire(alert, now), self.owner, now
+        )
 
     def log_next_due(self) -> None:
         """Say when the next poll and the next digests are due, so that a quiet daemon
@@ -229,6 +260,13 @@ class Daemon:
     async def relay_tick(self) -> None:
         if not self._stop.is_set():
             await asyncio.to_thread(self.pipeline.relay_due, self.owner)
+
+    async def prune_tick(self) -> None:
+        if not self._stop.is_set() and self.pipeline.config.retention.enabled:
+            pipeline = self.pipeline
+            await asyncio.to_thread(
+                prune_now, pipeline.store, pipeline.config, self.owner, pipeline.clock
+            )
 
     # --- reload, readiness, life cycle ----------------------------------------------------
 
@@ -277,6 +315,11 @@ class Daemon:
                 self.pipeline.config.delivery.relay_interval.total_seconds(),
                 "relay",
             ),
+            (
+                self.prune_tick,
+                self.pipeline.config.retention.interval.total_seconds(),
+                "prune",
+            ),
         ]
         for func, seconds, name in jobs:
             jitter = seconds * replica.tick_jitter if name == "poll" else None
@@ -289,6 +332,11 @@ class Daemon:
                 replace_existing=True,
             )
 
+    def _background(self, work: Awaitable[object]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)  # held, or the loop could drop it half-way
+        task.add_done_callback(self._tasks.discard)
+
     def request_stop(self) -> None:
         log.info("stopping: finishing running jobs")
         self._stop.set()
@@ -297,16 +345,18 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.request_stop)
-        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        # A reload reads the config and syncs the feeds with the database: in a thread.
+        loop.add_signal_handler(
+            signal.SIGHUP, lambda: self._background(asyncio.to_thread(self.reload))
+        )
         config = self.pipeline.config
         if config.ops.enabled:
             self.ops = OpsServer(config.ops.host, config.ops.port, self.readiness)
             await self.ops.start()
-        stale = orphaned(
-            self.pipeline.store.lease_owners(), self.owner, socket.gethostname(), pid_alive
-        )
+        owners = await asyncio.to_thread(self.pipeline.store.lease_owners)
+        stale = orphaned(owners, self.owner, socket.gethostname(), pid_alive)
         if stale:
-            released = self.pipeline.store.release_leases(stale)
+            released = await asyncio.to_thread(self.pipeline.store.release_leases, stale)
             log.info("released %d leases of dead replicas %s", released, ", ".join(stale))
         self.schedule_jobs()
         self.scheduler.start()
@@ -319,7 +369,7 @@ class Daemon:
             len(config.alerts),
             extra={"replica": self.owner},
         )
-        self.log_next_due()
+        await asyncio.to_thread(self.log_next_due)
         try:
             await self._stop.wait()
         finally:
