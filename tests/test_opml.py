@@ -86,6 +86,7 @@ def test_import_merges_into_the_configured_file_and_export_round_trips(tmp_path:
 
 def test_a_missing_file_is_named_not_a_traceback(tmp_path: Path) -> None:
     result = monitor(None, "rules", "test", "usmca", "--file", str(tmp_path / "nope.txt"))
-    assert result.returncode == 1
+    assert result.returncode == 2  # bad usage; 1 would read as "no match"
     assert f"cannot read {tmp_path / 'nope.txt'}: No such file or directory" in result.stderr
+    assert "configuration" not in result.stderr
     assert "Traceback" not in result.stderr
