@@ -19,16 +19,17 @@ what is new first would cost a second trip to the worker.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from monitor.dedup.boilerplate import learn, mask
 from monitor.dedup.features import Features, fingerprint_entry
-from monitor.dedup.keys import entry_key
+from monitor.dedup.keys import entry_key, link_trusted, shared_links
 from monitor.dedup.settings import DedupSettings
 from monitor.dedup.signature import SignatureScheme
 from monitor.rules import RuleSet, WatchSpec, compile_watches
+from monitor.rules.aliases import Aliases, AliasMember
 from monitor.types import Entry, Match, ParsedFeed
 
 
@@ -54,10 +55,10 @@ class RuleSource:
     """What a worker process needs to compile the watches itself: small and picklable."""
 
     watches: tuple[WatchSpec, ...]
-    aliases: tuple[tuple[str, tuple[str, ...]], ...]
+    aliases: tuple[tuple[str, tuple[AliasMember, ...]], ...]
 
     @classmethod
-    def of(cls, watches: Sequence[WatchSpec], aliases: Mapping[str, Sequence[str]]) -> RuleSource:
+    def of(cls, watches: Sequence[WatchSpec], aliases: Aliases) -> RuleSource:
         return cls(tuple(watches), tuple((name, tuple(words)) for name, words in aliases.items()))
 
 
@@ -94,17 +95,27 @@ def prepare(
 ) -> tuple[PreparedEntry, ...]:
     """Key, match and fingerprint ``entries``; a repeat inside one document is one item.
 
+    A link that several items of the document share with different text names a
+    page, not an item (:func:`monitor.dedup.keys.shared_links`): it neither keys
+    nor fingerprints them, or every item after the first would be taken for a copy.
+
     Text the feed repeats across its items (:func:`without_boilerplate`) is
     neither matched nor fingerprinted; the entry is stored whole.
     """
-    keyed = {entry_key(entry): entry for entry in entries}
+    shared = shared_links(entries)
+    keyed = {entry_key(entry, link_trusted(entry, shared)): entry for entry in entries}
     cleaned = without_boilerplate(list(keyed.values()), boilerplate_min_items)
     return tuple(
         PreparedEntry(
             key,
             entry,
             tuple(rules.match(clean)),
-            fingerprint_entry(clean, scheme=scheme),
+            fingerprint_entry(
+                clean
+                if link_trusted(entry, shared)
+                else replace(clean, link=None, canonical_link=None),
+                scheme=scheme,
+            ),
             None if clean is entry else clean,
         )
         for (key, entry), clean in zip(keyed.items(), cleaned, strict=True)

@@ -14,6 +14,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from monitor.dedup import signature as sig
+from monitor.dedup.keys import guid_key
 from monitor.dedup.text import content_words, facts, prepare, text_hash, title_tokens
 from monitor.parse.urls import canonical_url, url_fragment
 from monitor.types import Entry
@@ -28,10 +29,6 @@ STORY_LEAD_TOKENS = 60
 HEADLINE_MIN_WORDS = 3
 # Word keys kept from the lead, in body order, besides the headline's.
 _LEAD_WORD_KEYS = 16
-
-# A guid with a scheme or this long is taken to be unique across feeds;
-# anything shorter ("12345") is only unique within its own feed.
-_GLOBAL_GUID_MIN_LENGTH = 24
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -84,20 +81,6 @@ class Features:
     def keys(self) -> tuple[int, ...]:
         """Every key to store for this article."""
         return self.exact_keys + self.opening_keys + self.band_keys + self.story_keys
-
-
-def guid_key(guid: str | None, feed_url: str | None) -> str | None:
-    """The comparable form of a guid, or None when it cannot identify an article."""
-    if guid is None or not guid.strip():
-        return None
-    value = guid.strip()
-    if value.lower().startswith(("http://", "https://")):
-        return "url:" + canonical_url(value)
-    if value.lower().startswith(("urn:", "tag:")) or len(value) >= _GLOBAL_GUID_MIN_LENGTH:
-        return "id:" + value
-    if feed_url:
-        return f"feed:{canonical_url(feed_url)}#{value}"
-    return None
 
 
 def fingerprint(
