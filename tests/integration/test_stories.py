@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from monitor.pipeline import Pipeline
 from tests.conftest import FROZEN_NOW
 from tests.support.clock import ManualClock
@@ -112,3 +114,67 @@ def test_copies_in_other_feeds_join_the_story_and_later_copies_are_suppressed(
     assert record.duplicate.outcome == "suppressed"
     assert record.duplicate_title == wire.title
     assert [source for _, source, _ in record.story] == ["Wire", "Paper", "Late"]
+
+
+ORDERS = {
+    "wire-first": ("wire", "paper", "aggregator"),
+    "paper-first": ("paper", "aggregator", "wire"),
+    "aggregator-first": ("aggregator", "wire", "paper"),
+    "all-at-once": ("wire+paper+aggregator",),
+}
+
+
+@pytest.mark.parametrize("order", list(ORDERS))
+def test_the_earliest_copy_leads_the_story_whatever_order_the_feeds_come_in(
+    order: str,
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    """09:10 original, 09:40 copy with a utm link, and an aggregator copy with no date:
+    the digest leads with the 09:10 original in every order."""
+    start = FROZEN_NOW.replace(hour=10)
+    original = Item(
+        "Canada, Mexico to open joint customs office",
+        "https://wire.example/customs",
+        STORY,
+        start.replace(hour=9, minute=10),
+        "w1",
+    )
+    copy = Item(
+        "Joint customs office planned at Manzanillo",
+        "https://paper.example/customs?utm_source=rss&utm_medium=feed",
+        STORY,
+        start.replace(hour=9, minute=40),
+        "p1",
+    )
+    undated = Item("Customs office for Manzanillo", "https://agg.example/a", STORY, None, "a1")
+    bodies = {"wire": rss([original]), "paper": rss([copy]), "aggregator": rss([undated])}
+    urls = {
+        name: http_server.add(f"/{name}.xml", Route(body=body)) for name, body in bodies.items()
+    }
+    config = write_config(db_url, list(urls.values()))
+    text = config.read_text()
+    for index, name in enumerate(urls):
+        text = text.replace(f"name: Feed {index}", f"name: {name}")
+    config.write_text(text)
+    clock = ManualClock(start)
+    pipeline = open_pipeline(config, clock)
+    feeds = {feed.display_name: feed for feed in pipeline.config.feeds}
+
+    for step in ORDERS[order]:
+        asyncio.run(pipeline.poll([feeds[name] for name in step.split("+")]))
+        clock.advance(minutes=5)
+
+    pending = pipeline.store.pending_items("desk")
+    assert len(pending) == 1  # one story
+    (lead,) = pending
+    assert (lead.entry.title, lead.entry.link) == (original.title, original.link)
+    assert lead.entry.feed_name == "wire"
+    assert sorted(lead.also) == ["aggregator", "paper"]
+    digest = pipeline.preview(pipeline.config.alert("desk"))
+    assert digest is not None
+    (item,) = [i for section in digest.sections for i in section.items]
+    assert (item.title, item.link, item.source) == (original.title, original.link, "wire")
+    assert item.published == original.published
