@@ -47,6 +47,12 @@ LEASE_TAKEOVERS = Counter(
     "Feed polls taken over after another replica's lease expired.",
     registry=REGISTRY,
 )
+PRUNED = Counter(
+    "monitor_pruned_total",
+    "Rows deleted by retention, by table.",
+    ["table"],
+    registry=REGISTRY,
+)
 RELOADS = Counter(
     "monitor_config_reloads_total", "Config reloads, by result.", ["result"], registry=REGISTRY
 )

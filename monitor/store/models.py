@@ -142,7 +142,11 @@ class DedupKeyRow(SQLModel, table=True):
     key: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
     entry_id: int = Field(
         sa_column=sa.Column(
-            sa.Integer, sa.ForeignKey("entries.id"), primary_key=True, autoincrement=False
+            sa.Integer,
+            sa.ForeignKey("entries.id"),
+            primary_key=True,
+            autoincrement=False,
+            index=True,  # retention deletes an entry's keys with it
         )
     )
 
