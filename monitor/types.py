@@ -93,6 +93,8 @@ class ParsedFeed:
     """The items that could be read, in document order."""
     warning: str | None = None
     """Why the document was not clean (malformed XML that still yielded items)."""
+    cut: str | None = None
+    """What the size caps removed (items past the cap, clipped fields), in words."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.config import Config
-from monitor.store.queries import Delivery, Store
+from monitor.store.queries import Delivery, FeedState, Store
 
 
 def _console(buffer: io.StringIO) -> Console:
@@ -31,6 +31,12 @@ def _when(value: datetime | None, now: datetime) -> str:
     amount = abs(seconds)
     ago = f"{amount / 60:.0f} min" if amount < 5400 else f"{amount / 3600:.1f} h"
     return f"{value:%Y-%m-%d %H:%M} ({ago} {'ago' if seconds > 0 else 'from now'})"
+
+
+def _problems(state: FeedState) -> str:
+    """The last error, and what the size caps cut (or a column could not hold)."""
+    note = f"note: {state.last_note}" if state.last_note else ""
+    return "\n".join(part for part in (state.last_error or "", note) if part)
 
 
 def render_status(config: Config, store: Store, now: datetime, broken_only: bool = False) -> str:
@@ -52,7 +58,7 @@ def render_status(config: Config, store: Store, now: datetime, broken_only: bool
             f"{feed.display_name}\n{feed.url}",
             _when(state.last_success_at if state else None, now),
             str(failures),
-            (state.last_error or "") if state else "",
+            _problems(state) if state else "",
             _when(next_poll, now) if next_poll else "at the next cycle",
             str(recent.get(feed.url, 0)),
         )

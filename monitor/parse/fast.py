@@ -62,6 +62,7 @@ except ImportError:  # pragma: no cover - a feedparser without them: no fast pat
     _FeedParserMixin = None
 
 from monitor.parse.html import _BLOCK_TAGS, _SKIP_TAGS
+from monitor.parse.limits import newest, struct_seconds
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -186,10 +187,14 @@ def _parser() -> etree.XMLParser:
     )
 
 
-def parse_raw(content: bytes, url: str, content_type: str | None) -> dict[str, Any] | None:
+def parse_raw(
+    content: bytes, url: str, content_type: str | None, max_entries: int | None = None
+) -> dict[str, Any] | None:
     """feedparser's result for ``content`` (the keys monitor reads), or None when unsure.
 
-    ``{"feed": {"title", "title_detail", "language"}, "entries": [...], "version": ...}``.
+    ``{"feed": {"title", "title_detail", "language"}, "entries": [...], "version": ...,
+    "total_entries": N}``. With ``max_entries``, only the newest that many entries are
+    read (most of the cost of a huge document is reading its entries).
     """
     if _FeedParserMixin is None or not _acceptable_bytes(content, content_type):
         return None
@@ -197,7 +202,8 @@ def parse_raw(content: bytes, url: str, content_type: str | None) -> dict[str, A
         root = etree.fromstring(content, _parser())
         if root.getroottree().docinfo.internalDTD is not None:
             return None
-        return _Reader(root, url, rebased=_BASE_ATTRIBUTE.search(content) is not None).read()
+        reader = _Reader(root, url, rebased=_BASE_ATTRIBUTE.search(content) is not None)
+        return reader.read(max_entries)
     except (etree.XMLSyntaxError, _NotSure, ValueError):
         return None
 
@@ -329,7 +335,7 @@ class _Reader:
 
     # --- the document --------------------------------------------------------------
 
-    def read(self) -> dict[str, Any]:
+    def read(self, max_entries: int | None = None) -> dict[str, Any]:
         entries_elements: list[Any] = []
         feed_titles: list[Any] = []
         feed_language: str | None = None
@@ -361,6 +367,9 @@ class _Reader:
                 raise _NotSure(f"{name} outside an entry")
         if not entries_elements or len(feed_titles) > 1:
             raise _NotSure("no entries, or two feed titles")
+        chosen = entries_elements
+        if max_entries is not None:
+            chosen = newest(entries_elements, max_entries, self._stamp)
         feed: dict[str, Any] = {"language": feed_language}
         if feed_titles:
             value, ctype = self._content(feed_titles[0], "title", "text/plain", exact=True)
@@ -368,8 +377,9 @@ class _Reader:
             feed["title_detail"] = {"type": ctype}
         return {
             "feed": feed,
-            "entries": [self._entry(element) for element in entries_elements],
+            "entries": [self._entry(element) for element in chosen],
             "version": "atom10" if self.atom else "rss",
+            "total_entries": len(entries_elements),
         }
 
     def _outside_entries(self, element: Any, entries: list[Any]) -> Iterator[Any]:
@@ -390,6 +400,20 @@ class _Reader:
             yield from self._outside_entries(child, entries)
 
     # --- one entry -----------------------------------------------------------------
+
+    def _stamp(self, item: Any) -> float | None:
+        """An entry's date as :func:`_entry` would read it, without reading the rest."""
+        published = updated = None
+        for child in item:
+            name = _name(child)
+            if name in _PUBLISHED:
+                published = child
+            elif name in _UPDATED:
+                updated = child
+        chosen = published if published is not None else updated
+        if chosen is None:
+            return None
+        return struct_seconds(_parse_date(self._pop_text(chosen, "published")))
 
     def _entry(self, item: Any) -> dict[str, Any]:
         attrs = _attrs(item)

@@ -44,6 +44,7 @@ from typing import Any, TypeVar, cast
 from monitor.errors import ParseError
 from monitor.parse import lifeline
 from monitor.parse.feed import parse_feed
+from monitor.parse.limits import ItemLimits
 from monitor.types import ParsedFeed
 
 _T = TypeVar("_T")
@@ -59,11 +60,12 @@ def _work(
     base: str | None = None,
     then: Callable[..., Any] | None = None,
     then_args: tuple[Any, ...] = (),
+    limits: ItemLimits | None = None,
 ) -> Outcome:
     """Runs in a worker: the parsed feed and ``then(parsed, *then_args)``, or the
     ParseError's reason."""
     try:
-        parsed = parse_feed(content, url, name, content_type, fast=fast, base=base)
+        parsed = parse_feed(content, url, name, content_type, fast=fast, base=base, limits=limits)
     except ParseError as exc:
         return None, None, exc.reason
     return parsed, then(parsed, *then_args) if then is not None else None, None
@@ -98,9 +100,17 @@ class _Slots:
 class ParserPool:
     """``async with ParserPool() as pool: feed = await pool.parse(content, url, name, ctype)``."""
 
-    def __init__(self, workers: int = 0, fast: bool = True, timeout: float | None = None) -> None:
+    def __init__(
+        self,
+        workers: int = 0,
+        fast: bool = True,
+        timeout: float | None = None,
+        limits: ItemLimits | None = None,
+    ) -> None:
         self.workers = default_workers(workers)
         self.fast = fast
+        self.limits = limits
+        """Caps on a document's items and fields (``parse_feed``); None: none."""
         self.timeout = timeout
         """Seconds one parse may take before its worker is stopped (None: no limit)."""
         self._executor: ProcessPoolExecutor | None = None
@@ -207,7 +217,17 @@ class ParserPool:
         async with self._slots():
             executor = self._start()
             future = asyncio.get_running_loop().run_in_executor(
-                executor, _work, content, url, name, content_type, self.fast, base, then, then_args
+                executor,
+                _work,
+                content,
+                url,
+                name,
+                content_type,
+                self.fast,
+                base,
+                then,
+                then_args,
+                self.limits,
             )
             try:
                 parsed, extra, reason = await asyncio.wait_for(future, self.timeout)

@@ -84,6 +84,9 @@ class FeedRow(SQLModel, table=True):
     """Set when the publisher answered 410 Gone: never polled again until re-enabled."""
     broken_reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     """When digests last carried this feed in "feeds needing attention" (once per streak)."""
+    last_note: str | None = Field(default=None, sa_type=sa.Text)
+    """What the last parsed body lost to the size caps, or a header or redirect left out
+    because it would not fit; shown by ``monitor status``."""
 
 
 class EntryRow(SQLModel, table=True):
