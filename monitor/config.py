@@ -34,8 +34,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     SecretStr,
+    Tag,
     ValidationError,
     field_validator,
 )
@@ -368,6 +370,18 @@ class AliasInContext(_Model):
     """Words allowed between the term and its context; the rules' default when absent."""
 
 
+def _member_kind(value: object) -> str:
+    return "term" if isinstance(value, str) else "in_context"
+
+
+# A term, or a mapping for a name in context; told apart up front so that a mistake in
+# either is reported once, for the kind it is, not once per kind it might have been.
+AliasMember = Annotated[
+    Annotated[str, Tag("term")] | Annotated[AliasInContext, Tag("in_context")],
+    Discriminator(_member_kind),
+]
+
+
 class WatchConfig(_Model):
     """A named query; alerts send what their watches match."""
 
@@ -479,7 +493,7 @@ class Config(_Model):
     retention: RetentionSettings = RetentionSettings()
     ops: OpsSettings = OpsSettings()
     feeds: tuple[FeedConfig, ...] = ()
-    aliases: dict[str, tuple[str | AliasInContext, ...]] = Field(default_factory=dict)
+    aliases: dict[str, tuple[AliasMember, ...]] = Field(default_factory=dict)
     """Named alias groups, used in queries as ``@name``; a member is a term or a term in context."""
     watches: tuple[WatchConfig, ...] = ()
     alerts: tuple[AlertConfig, ...] = ()

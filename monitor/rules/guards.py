@@ -64,6 +64,14 @@ GUARDS = MappingProxyType(
             "OR dining OR diner+ OR foodie+ OR bakery OR bakeries OR cocktail+ OR brunch "
             "OR restaurante+ OR gastronomía OR gastronomie OR receta+ OR recette+ OR platillo+"
         ),
+        "markets": (
+            # Market reports, where "trade" is the day's trading, not commerce between countries.
+            '"early trade" OR "late trade" OR "active trade" OR "quiet trade" OR "light trade" '
+            'OR "heavy trade" OR "midday trade" OR "trading session" OR "stock market" '
+            'OR "stock exchange" OR "bond market" OR bond+ OR stocks OR shares OR equities '
+            'OR eurobond+ OR "Dow Jones" OR Nasdaq OR TSX OR "S&P 500" OR Bourse OR "Bolsa Mexicana" '
+            "OR traders OR dealers"
+        ),
         "entertainment": (
             "movie+ OR film+ OR actor+ OR actress+ OR celebrity OR celebrities OR album+ "
             'OR concert+ OR singer+ OR Netflix OR Hollywood OR "box office" OR festival+ '

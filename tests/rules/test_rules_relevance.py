@@ -6,11 +6,14 @@ import re
 
 import pytest
 
-from monitor.errors import RuleError, RuleSyntaxError
+from monitor.config import load_config, parse_config
+from monitor.errors import ConfigError, RuleError, RuleSyntaxError
+from monitor.pipeline import compile_rules
 from monitor.rules import InContext, Stop, WatchSpec, compile_watches, explain_verdicts
 from monitor.rules.forms import word_forms
 from monitor.rules.score import score
 from monitor.types import Entry
+from tests.conftest import REPO
 from tests.rules.helpers import entry, matches
 
 # --- word forms: import+ -------------------------------------------------------------------
@@ -251,3 +254,69 @@ def test_judge_names_each_stopping_rule_and_explain_shows_it() -> None:
     guarded = next(line for line in lines if line.startswith('  watch "guarded"'))
     assert "stopped by guard: 'sport'" in guarded
     assert "hockey (title)" in guarded
+
+
+# --- the configuration: names in context, guards, min_focus, and the shipped watches -----------
+
+CONFIG = """\
+database: sqlite:///x.db
+aliases:
+  canada:
+    - Canada
+    - {term: Carney, near: [Mark, PM], within: 2}
+watches:
+  - name: canada
+    query: '@canada'
+    min_focus: 0.5
+    guards: [sport]
+"""
+
+
+def test_the_config_reads_names_in_context_focus_and_guards() -> None:
+    config = parse_config(CONFIG, "test.yaml", {})
+    rules = compile_rules(config)
+    assert rules.match(entry("PM Carney speaks"))
+    assert not rules.match(entry("Colleen Carney speaks"))
+    assert not rules.match(entry("Canada wins the hockey final"))
+    [watch] = config.watches
+    assert (watch.min_focus, watch.guards) == (0.5, ("sport",))
+
+
+@pytest.mark.parametrize(
+    ("replace", "expected"),
+    [
+        (
+            "guards: [sport]",
+            "watches[0].guards[0] (line 10): watch 'canada': unknown guard 'sprot'",
+        ),
+        ("min_focus: 0.5", "watches[0].min_focus (line 9)"),
+        ("within: 2", "aliases.canada[1].in_context.within (line 5)"),
+    ],
+)
+def test_config_problems_name_the_key(replace: str, expected: str) -> None:
+    broken = {
+        "guards: [sport]": "guards: [sprot]",
+        "min_focus: 0.5": "min_focus: 2",
+        "within: 2": "within: -1",
+    }[replace]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(CONFIG.replace(replace, broken), "test.yaml", {})
+    assert any(problem.startswith(expected) for problem in caught.value.problems), (
+        caught.value.problems
+    )
+
+
+def test_the_shipped_watches_ask_for_relevance() -> None:
+    config = load_config(REPO / "config" / "monitor.yaml", env={})
+    rules = compile_rules(config)
+    fired = [m.watch for m in rules.match(entry("Trump's tariffs hit Canadian steel exports"))]
+    assert fired == ["north-american-trade"]
+    # A sleep researcher named Carney and a passing "important" are no longer trade news.
+    assert not rules.match(
+        entry(
+            "Why using your phone at night may be fine",
+            "Professor Colleen Carney in Toronto, Canada, says it is important. Trump. " + LONG,
+        )
+    )
+    assert not rules.match(entry("US, Canada and Mexico face measles outbreaks"))
+    assert all(watch.min_focus > 0 for watch in config.watches if watch.name != "usmca")
