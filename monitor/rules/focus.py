@@ -10,8 +10,8 @@ Each hit of a query gets a value from its place:
   most :data:`BODY_CAP` (0.5): a word mentioned only far down is never worth
   more than one mention in the lead, however often it comes back.
 
-The focus of a set of hits is the sum of their values (one per distinct place
-in the text), capped at 1. Hits in ``source:``, ``url:`` and ``lang:`` say
+The focus of a set of hits is the sum of their values (hits that overlap, such
+as "trade talks" and "trade", are one mention), capped at 1. Hits in ``source:``, ``url:`` and ``lang:`` say
 where an entry comes from, not what it is about: they do not count.
 
 The focus of a query follows its shape: an ``AND`` is as focused as the least
@@ -57,14 +57,20 @@ def place(hit: Hit) -> str | None:
 
 def hits_focus(hits: Iterable[Hit]) -> float | None:
     """The focus of these hits together; ``None`` when none is in the title or body."""
-    places: dict[tuple[int, int, int], str] = {}
-    for hit in hits:
+    values: list[str] = []
+    reach: tuple[int, int] | None = None  # field and end of the mention being read
+    for hit in sorted(hits):
         where = place(hit)
-        if where is not None:
-            places[hit[:3]] = where
-    if not places:
+        if where is None:
+            continue
+        if reach is not None and reach[0] == hit[0] and hit[1] < reach[1]:
+            # Overlapping hits ("trade talks" and "trade") are one mention.
+            reach = (hit[0], max(reach[1], hit[2]))
+            continue
+        reach = (hit[0], hit[2])
+        values.append(where)
+    if not values:
         return None
-    values = list(places.values())
     deep = min(BODY_CAP, BODY * values.count("body"))
     total = TITLE * values.count("title") + LEAD * values.count("lead") + deep
     return min(1.0, total)
