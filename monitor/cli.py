@@ -584,9 +584,11 @@ def cmd_seeds_list(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from monitor.rules.explain import explain
+    from monitor.dedup.seeds import SEED_FEED_URL
+    from monitor.rules.explain import explain, stop_line
 
-    store = _pipeline(_config(args)).store
+    pipeline = _pipeline(_config(args))
+    store = pipeline.store
     ids = _entry_ids(store, args.entry)
     if not ids:
         print(f"error: no stored entry with id, link or guid {args.entry!r}", file=sys.stderr)
@@ -620,8 +622,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
                     f"    signal {duplicate.signal}, score {duplicate.score:.2f}: {duplicate.reason}"
                 )
             )
+        elif not record.alertable and entry.feed_url == SEED_FEED_URL:
+            print("  not alerted: a known article (seed), part of the baseline")
         elif not record.alertable:
-            print("  not alerted: stored as backfill or as a known article")
+            print(
+                "  not alerted: backfill (older than fetch.backfill_window on its feed's first poll)"
+            )
         else:
             print("  original (no duplicate of anything known)")
         if len(record.story) > 1:
@@ -632,7 +638,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
             print(plain(f"  alert {alert}: " + (f"in digest {digest}" if digest else "pending")))
         if record.stored.matches:
             print(plain("  " + explain(entry, record.stored.matches).replace("\n", "\n  ")))
-        else:
+        # Watches whose query matched but a rule stopped, judged with the current config.
+        stopped = [v for v in pipeline.rules.judge(entry) if v.stopped is not None]
+        for verdict in stopped:
+            print(plain("  " + stop_line(verdict).strip()))
+        if not record.stored.matches and not stopped:
             print("  matched no watch")
     return 0
 

@@ -111,3 +111,43 @@ def test_backtest_over_a_database_filled_by_poll(
     unknown = monitor("rules", "backtest", "nosuch", "--config", str(config))
     assert unknown.returncode == 1
     assert "no watch named 'nosuch'" in unknown.stderr
+
+
+def test_explain_names_the_guard_or_backfill_that_stopped_an_entry(
+    db_url: str, http_server: HttpServer, write_config: Callable[..., Path]
+) -> None:
+    now = datetime.now(UTC)
+    items = [
+        Item(
+            "Canada and Mexico face measles outbreaks",
+            "https://news.example/measles",
+            "Cases rise in both countries.",
+            now,
+            "m1",
+        ),
+        Item(
+            "USMCA talks from long ago",
+            "https://news.example/old",
+            "Officials met.",
+            now - timedelta(days=30),
+            "o1",
+        ),
+    ]
+    feed = http_server.add("/rss.xml", Route(body=rss(items)))
+    watches = [
+        {"name": "usmca", "query": "USMCA"},
+        {"name": "canada-mexico", "query": "Canada NEAR/5 Mexico", "guards": ["health"]},
+    ]
+    config = write_config(db_url, [feed], watches=watches)
+    assert monitor("poll", "--config", str(config)).returncode == 0
+
+    guarded = monitor("explain", "https://news.example/measles", "--config", str(config))
+    assert guarded.returncode == 0, guarded.stderr
+    assert 'watch "canada-mexico" did not fire' in guarded.stdout
+    assert "stopped by guard: 'health'" in guarded.stdout
+    assert "measles (title)" in guarded.stdout
+    assert "matched no watch" not in guarded.stdout
+
+    old = monitor("explain", "https://news.example/old", "--config", str(config))
+    assert old.returncode == 0, old.stderr
+    assert "not alerted: backfill" in old.stdout
