@@ -102,6 +102,7 @@ def write_config(directory: Path, urls: list[str], args: argparse.Namespace, int
             "timeout": f"{args.timeout}s",
             "concurrency": args.concurrency,
             "per_host_concurrency": args.per_host,
+            "allow_private": ["127.0.0.0/8"],  # the farm serves on loopback
             # the pipeline parses bodies this large in worker processes (ParserPool)
             **({"pool_parse_min_bytes": 1 << 30} if args.parse_in_thread else {}),
         },
@@ -291,7 +292,10 @@ def load_config_settings(args: argparse.Namespace) -> Any:
     from monitor.config import FetchSettings
 
     return FetchSettings(
-        timeout=args.timeout, concurrency=args.concurrency, per_host_concurrency=args.per_host
+        timeout=args.timeout,
+        concurrency=args.concurrency,
+        per_host_concurrency=args.per_host,
+        allow_private=("127.0.0.0/8",),  # the farm serves on loopback
     )
 
 

@@ -146,9 +146,10 @@ def write_config(path: Path, database: str, urls: list[str], intervals: list[flo
             "timeout": "20s",
             "concurrency": CONCURRENCY,
             "per_host_concurrency": CONCURRENCY,
+            "allow_private": ["127.0.0.0/8"],  # the farm serves on loopback
         },
         "replica": {"tick": f"{TICK}s", "claim_batch": CLAIM_BATCH},
-        "delivery": {"relay_interval": "30s"},
+        "delivery": {"relay_interval": "30s", "allow_private": ["127.0.0.0/8"]},
         "ops": {"port": 0, "log_format": "json"},
         "feeds": [
             {"url": url, "name": f"Farm {n}", "interval": f"{interval:g}s"}

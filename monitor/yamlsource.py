@@ -34,6 +34,8 @@ class YamlDocument:
     data: Any
     lines: dict[Path, int] = field(default_factory=dict)
     from_env: set[Path] = field(default_factory=set)
+    defaulted: set[Path] = field(default_factory=set)
+    """Paths whose ``${VAR:-default}`` carries a non-empty default (a secret must not)."""
     source: str = "<config>"
 
     def line_of(self, path: Path) -> int | None:
@@ -122,6 +124,8 @@ def _build(
     value = loader.construct_object(node, deep=True)
     if isinstance(value, str) and "${" in value:
         doc.from_env.add(path)
+        if any(default for _name, default in _ENV_REF.findall(value)):
+            doc.defaulted.add(path)
         return _expand(value, path, node.start_mark.line + 1, env, problems)
     return value
 

@@ -29,6 +29,8 @@ BACKENDS = os.environ.get("MONITOR_TEST_BACKENDS", "sqlite,postgresql").split(",
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 FROZEN_NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+LOOPBACK = ("127.0.0.0/8", "::1")
+"""What test configs let through the SSRF guard: the loopback servers of tests/support."""
 WEBHOOK_SECRET = "whsec_" + "bW9uaXRvci10ZXN0LXNpZ25pbmcta2V5LTMyYnl0ZXMh"
 
 
@@ -140,6 +142,10 @@ def write_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..
                 "timeout": "3s",
             }
         data.update(extra)
+        # The test servers listen on loopback, which the SSRF guard refuses unless told:
+        # opt in here, explicitly (a test of the guard passes allow_private: [] itself).
+        for section in ("fetch", "delivery"):
+            data.setdefault(section, {}).setdefault("allow_private", list(LOOPBACK))
         path = tmp_path / "monitor.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         return path

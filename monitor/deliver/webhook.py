@@ -11,22 +11,115 @@ drop repeats), ``webhook-timestamp`` (seconds, at send time) and
 under the base64-decoded secret). Status codes map onto the error tree: 2xx
 delivered; 429, 5xx and timeouts transient (Retry-After kept); 410 permanent
 and the channel should be disabled; other 4xx permanent.
+
+The POST goes out like a feed fetch: one whole-request deadline (the channel's
+``timeout``) over connecting, sending and the answer, so a receiver dripping a
+byte at a time cannot hold a send for longer; through the SSRF guard, with
+``delivery.allow_private`` naming internal receivers allowed; never through
+proxies from the environment; and at most ``delivery.max_response_bytes`` of the
+answer read (the status is what counts). The URL of a chat webhook is its
+credential, so errors and logs name it by :func:`monitor.redact.webhook_label`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any
 
 import httpx
 
-from monitor.config import WebhookChannel
+from monitor.config import DeliverySettings, WebhookChannel
 from monitor.deliver.formats import FORMATS, standard
 from monitor.deliver.signing import decode_secret, sign
 from monitor.errors import PermanentDeliveryError, TransientDeliveryError
 from monitor.fetch.client import retry_after
+from monitor.fetch.guard import GuardedTransport, blocked_cause, exemptions
+from monitor.ops.terminal import one_line
+from monitor.redact import webhook_label
 from monitor.types import Digest
+
+_CONNECTIONS = 4  # webhooks go out one at a time; a few kept-alive receivers is plenty
+_SHOWN_ANSWER = 200  # characters of a refusing receiver's answer kept in the error
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    reason: str
+    retry_after: str | None
+    text: str
+    """The start of the body, at most ``delivery.max_response_bytes`` read."""
+
+
+class WebhookClient:
+    """Posts webhooks from synchronous code (the relay) on an event loop of its own.
+
+    The loop is what gives a whole-request deadline (``asyncio.timeout``), as on
+    the fetch side: httpx's own timeouts restart on every read.
+    """
+
+    def __init__(self, settings: DeliverySettings | None = None) -> None:
+        self.settings = settings or DeliverySettings()
+        self._runner = asyncio.Runner()
+        self._client: httpx.AsyncClient | None = None
+
+    def __enter__(self) -> WebhookClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._runner.run(self._client.aclose())
+            self._client = None
+        self._runner.close()
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], seconds: float) -> Answer:
+        """POST within ``seconds`` all told; raise TimeoutError or an httpx error."""
+        return self._runner.run(self._post(url, body, headers, seconds))
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str], seconds: float) -> Answer:
+        client = self._client = self._client or self._new_client()
+        async with asyncio.timeout(seconds):
+            request = client.build_request(
+                "POST", url, content=body, headers=headers, timeout=seconds
+            )
+            response = await client.send(request, stream=True)
+            try:
+                text = await self._start_of(response)
+            finally:
+                await response.aclose()
+        return Answer(
+            response.status_code, response.reason_phrase, response.headers.get("Retry-After"), text
+        )
+
+    async def _start_of(self, response: httpx.Response) -> str:
+        cap, kept = self.settings.max_response_bytes, bytearray()
+        async for chunk in response.aiter_bytes():
+            kept += chunk[: cap - len(kept)]
+            if len(kept) >= cap:
+                break
+        return kept.decode("utf-8", "replace")
+
+    def _new_client(self) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=_CONNECTIONS, max_keepalive_connections=_CONNECTIONS)
+        allowed = exemptions(self.settings.allow_private, "delivery.allow_private")
+        return httpx.AsyncClient(
+            transport=GuardedTransport(allowed, limits),
+            limits=limits,
+            trust_env=False,  # a proxy from the environment would be the only peer checked
+            follow_redirects=False,  # a redirect would re-POST the digest somewhere unchecked
+        )
 
 
 def payload(digest: Digest, timezone: str = "UTC") -> dict[str, Any]:
@@ -35,7 +128,7 @@ def payload(digest: Digest, timezone: str = "UTC") -> dict[str, Any]:
 
 
 def send_webhook(
-    digest: Digest, channel: WebhookChannel, client: httpx.Client, *, timezone: str = "UTC"
+    digest: Digest, channel: WebhookChannel, client: WebhookClient, *, timezone: str = "UTC"
 ) -> None:
     """POST ``digest`` in the channel's format; return on 2xx, raise a DeliveryError otherwise.
 
@@ -43,7 +136,7 @@ def send_webhook(
     signature's timestamp is the real time of sending, whatever clock the
     pipeline runs on: receivers reject signatures more than minutes off.
     """
-    name = f"webhook {channel.url}"
+    name = f"webhook {webhook_label(channel.url)}"
     render = FORMATS.get(channel.format)
     if render is None:
         raise PermanentDeliveryError(name, f"unknown webhook format {channel.format!r}")
@@ -58,21 +151,24 @@ def send_webhook(
             decode_secret(channel.secret.get_secret_value()), message_id, timestamp, body
         ),
     }
+    seconds = channel.timeout.total_seconds()
     try:
-        response = client.post(
-            channel.url, content=body, headers=headers, timeout=channel.timeout.total_seconds()
-        )
-    except httpx.TimeoutException as exc:
+        answer = client.post(channel.url, body, headers, seconds)
+    except (TimeoutError, httpx.TimeoutException) as exc:
         raise TransientDeliveryError(
-            name, f"timed out after {channel.timeout.total_seconds():g}s"
+            name, f"timed out: no complete answer within {seconds:g}s"
         ) from exc
     except httpx.TransportError as exc:
-        raise TransientDeliveryError(name, f"cannot connect: {exc}") from exc
-    status = response.status_code
+        if (blocked := blocked_cause(exc)) is not None:
+            raise PermanentDeliveryError(name, str(blocked)) from exc
+        said = str(exc).replace(channel.url, webhook_label(channel.url)) or type(exc).__name__
+        raise TransientDeliveryError(name, f"cannot connect: {said}") from exc
+    status = answer.status
     if 200 <= status < 300:
         return
-    reason = f"HTTP {status} {response.reason_phrase}"
+    said = one_line(answer.text)[:_SHOWN_ANSWER]
+    reason = f"HTTP {status} {answer.reason}" + (f": {said}" if said else "")
     if status == 429 or status >= 500:
-        delay = retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
+        delay = retry_after(answer.retry_after, datetime.now(UTC))
         raise TransientDeliveryError(name, reason, retry_after=delay)
     raise PermanentDeliveryError(name, reason, disable=status == 410)

@@ -22,8 +22,8 @@
 * 429 and 503 carry the server's Retry-After (seconds or an HTTP date, capped
   by ``fetch.retry_after_cap``) on the :class:`TransientFetchError`; the
   jitter on top is the scheduling policy's (:mod:`monitor.fetch.policy`).
-* Optionally (``fetch.ssrf_guard``) no connection to internal addresses, checked on
-  the connected peer (:mod:`monitor.fetch.guard`).
+* No connection to internal addresses (``fetch.ssrf_guard``, on by default; exemptions in
+  ``fetch.allow_private``), checked on the connected peer (:mod:`monitor.fetch.guard`).
 
 :class:`Fetcher` is one poll cycle's downloader: it owns the shared
 ``httpx.AsyncClient`` (connection pooling across feeds), a global semaphore
@@ -57,7 +57,7 @@ import httpx
 from monitor.config import FetchSettings
 from monitor.errors import PermanentFetchError, TransientFetchError
 from monitor.fetch.decode import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder, Codings, DecodeError
-from monitor.fetch.guard import GuardedTransport, blocked_cause, parse_networks
+from monitor.fetch.guard import GuardedTransport, blocked_cause, exemptions
 from monitor.types import FetchResult
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def make_client(
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     context = ssl_context or httpx.create_ssl_context()
     transport = (
-        GuardedTransport(parse_networks(settings.ssrf_allowed_networks), limits, context)
+        GuardedTransport(exemptions(settings.allow_private), limits, context)
         if settings.ssrf_guard
         else None
     )

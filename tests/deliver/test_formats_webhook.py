@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 from pydantic import SecretStr
 from standardwebhooks import Webhook
 
-from monitor.config import WebhookChannel
+from monitor.config import DeliverySettings, WebhookChannel
 from monitor.deliver.formats import FORMATS
-from monitor.deliver.webhook import payload, send_webhook
+from monitor.deliver.webhook import WebhookClient, payload, send_webhook
 from monitor.errors import PermanentDeliveryError
-from tests.conftest import WEBHOOK_SECRET
+from tests.conftest import LOOPBACK, WEBHOOK_SECRET
 from tests.digest.samples import TIMEZONE, sample_digest
 from tests.support.servers import HttpServer, Request, Route
 
@@ -29,6 +28,10 @@ def receiver(http_server: HttpServer) -> tuple[str, list[Request]]:
     return http_server.add("/hook", Route(responder=respond)), received
 
 
+def loopback_client() -> WebhookClient:
+    return WebhookClient(DeliverySettings(allow_private=LOOPBACK))
+
+
 def channel(url: str, name: str) -> WebhookChannel:
     standard = WebhookChannel(url=url, secret=SecretStr(WEBHOOK_SECRET))
     # model_copy, not the constructor: the config accepts the new format names once
@@ -40,7 +43,7 @@ def channel(url: str, name: str) -> WebhookChannel:
 def test_each_format_is_posted_signed(name: str, receiver: tuple[str, list[Request]]) -> None:
     url, received = receiver
     digest = sample_digest()
-    with httpx.Client() as client:
+    with loopback_client() as client:
         send_webhook(digest, channel(url, name), client, timezone=TIMEZONE)
     (request,) = received
     assert request.headers["content-type"] == "application/json"
@@ -57,6 +60,6 @@ def test_payload_is_the_standard_body() -> None:
 
 def test_an_unknown_format_fails_for_good(receiver: tuple[str, list[Request]]) -> None:
     url, received = receiver
-    with httpx.Client() as client, pytest.raises(PermanentDeliveryError, match="format 'rss'"):
+    with loopback_client() as client, pytest.raises(PermanentDeliveryError, match="format 'rss'"):
         send_webhook(sample_digest(), channel(url, "rss"), client)
     assert received == []

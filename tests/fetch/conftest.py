@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from bench.farm import EXTRA_KINDS, HAZARDS, HEALTHY, Farm, FarmConfig
+from monitor.config import FetchSettings
+from tests.conftest import LOOPBACK
 
 KINDS = (HEALTHY, *HAZARDS, *EXTRA_KINDS)
 
@@ -16,6 +19,11 @@ def farm() -> Iterator[Farm]:
     """One feed of each kind, spread over three loopback hosts; fast drips."""
     with Farm(FarmConfig(kinds=KINDS, hosts=3, drip_interval=0.1, drip_seconds=10)) as running:
         yield running
+
+
+def loopback_settings(**values: Any) -> FetchSettings:
+    """Fetch settings that let the farm's loopback hosts through the SSRF guard."""
+    return FetchSettings(allow_private=LOOPBACK, **values)
 
 
 def url_of(farm: Farm, kind: str) -> str:

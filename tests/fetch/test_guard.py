@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import time
 
 import pytest
 
 from bench.farm import Farm
-from monitor.config import FetchSettings
+from monitor.config import FetchSettings, load_config
 from monitor.errors import PermanentFetchError
 from monitor.fetch.client import Fetcher
-from monitor.fetch.guard import address_kind
+from monitor.fetch.guard import address_kind, exemptions
 from monitor.types import FetchResult
+from tests.conftest import REPO
 from tests.fetch.conftest import url_of
 from tests.support.servers import HttpServer, Route
 
@@ -38,6 +40,14 @@ async def fetch(url: str, settings: FetchSettings) -> FetchResult:
         ("fe80::1", "link-local"),
         ("fc00::1", "private"),
         ("::ffff:127.0.0.1", "loopback"),
+        ("::ffff:10.0.0.1", "private"),
+        ("2002:7f00:1::1", "6to4"),  # 6to4 wraps any IPv4 address, 127.0.0.1 here
+        ("2002:5db8:d822::1", "6to4"),
+        ("fec0::1", "site-local"),
+        ("64:ff9b::7f00:1", "loopback"),  # NAT64 of 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", "link-local"),  # NAT64 of 169.254.169.254
+        ("64:ff9b::5db8:d822", None),  # NAT64 of a public address: IPv6-only hosts need it
+        ("64:ff9b:1::1", "local NAT64"),
         ("93.184.216.34", None),
         ("2606:4700:4700::1111", None),
     ],
@@ -57,8 +67,19 @@ def test_guard_refuses_loopback_before_sending_anything(farm: Farm) -> None:
 
 
 def test_guard_lets_an_allowed_network_through(farm: Farm) -> None:
-    settings = FetchSettings(ssrf_guard=True, ssrf_allowed_networks=("127.0.0.0/8",))
+    settings = FetchSettings(ssrf_guard=True, allow_private=("127.0.0.0/8",))
     assert asyncio.run(fetch(url_of(farm, "ok"), settings)).status == 200
+    older_name = FetchSettings.model_validate({"ssrf_allowed_networks": ["127.0.0.0/8"]})
+    assert older_name.allow_private == ("127.0.0.0/8",)
+
+
+def test_guard_lets_an_allowed_host_name_through(http_server: HttpServer) -> None:
+    url = http_server.add("/feed.xml", Route(body=b"<rss/>"))
+    settings = FetchSettings(allow_private=("LocalHost",))  # names match case-blind
+    by_name = url.replace("127.0.0.1", "localhost")
+    assert asyncio.run(fetch(by_name, settings)).status == 200
+    with pytest.raises(PermanentFetchError, match=r"loopback address 127\.0\.0\.1"):
+        asyncio.run(fetch(url, settings))  # the address is not the name that was allowed
 
 
 def test_guard_refuses_a_redirect_to_an_internal_address(
@@ -68,7 +89,7 @@ def test_guard_refuses_a_redirect_to_an_internal_address(
     target, other_host = farm.url(index), "127.0.0.2"
     before = farm.snapshot()["requests"].get(str(index), 0)
     url = http_server.add("/r", Route(responder=lambda _r: (302, {"Location": target}, b"")))
-    settings = FetchSettings(ssrf_guard=True, ssrf_allowed_networks=("127.0.0.1/32",))
+    settings = FetchSettings(ssrf_guard=True, allow_private=("127.0.0.1/32",))
     with pytest.raises(PermanentFetchError) as caught:
         asyncio.run(fetch(url, settings))
     assert f"loopback address {other_host}" in caught.value.reason
@@ -76,11 +97,56 @@ def test_guard_refuses_a_redirect_to_an_internal_address(
     assert farm.snapshot()["requests"].get(str(index), 0) == before  # the second never was
 
 
-def test_guard_off_by_default(farm: Farm) -> None:
-    assert FetchSettings().ssrf_guard is False
-    assert asyncio.run(fetch(url_of(farm, "ok"), FetchSettings())).status == 200
+def shipped_fetch_settings() -> FetchSettings:
+    return load_config(REPO / "config" / "monitor.yaml", env={}).fetch
 
 
-def test_allowed_networks_are_validated() -> None:
-    with pytest.raises(ValueError, match="not a CIDR network"):
-        FetchSettings(ssrf_allowed_networks=("localhost",))
+def test_the_shipped_config_refuses_internal_feeds(farm: Farm) -> None:
+    # The guard used to be off by default (and a test pinned that): with the shipped
+    # config a feed redirecting to 127.0.0.2 was fetched and stored. Now it is on.
+    settings = shipped_fetch_settings()
+    assert settings.ssrf_guard is True
+    assert settings.allow_private == ()
+    with pytest.raises(PermanentFetchError, match=r"loopback address 127\.0\.0\.1"):
+        asyncio.run(fetch(url_of(farm, "ok"), settings))
+
+
+@pytest.mark.parametrize(
+    ("target", "refused"),
+    [
+        (None, "loopback address 127.0.0.2"),  # the farm's feed on its second host
+        ("http://169.254.169.254/latest/meta-data/", "link-local address 169.254.169.254"),
+        ("http://[::ffff:169.254.169.254]/latest/meta-data/", "link-local address"),
+        ("http://[2002:a9fe:a9fe::1]/", "6to4 address"),
+        ("http://[fec0::1]/", "site-local address"),
+    ],
+)
+def test_the_shipped_config_refuses_a_redirect_inward(
+    http_server: HttpServer, farm: Farm, target: str | None, refused: str
+) -> None:
+    second_host = next(i for i in range(len(farm.kinds)) if farm.host_of(i) == "127.0.0.2")
+    location = target or farm.url(second_host)
+    url = http_server.add("/r", Route(responder=lambda _r: (302, {"Location": location}, b"")))
+    # Only the first hop's server is let in, as an operator would for an intranet feed.
+    settings = shipped_fetch_settings().model_copy(update={"allow_private": ("127.0.0.1",)})
+    started = time.monotonic()
+    with pytest.raises(PermanentFetchError) as caught:
+        asyncio.run(fetch(url, settings))
+    assert refused in caught.value.reason
+    assert "fetch.allow_private" in caught.value.reason
+    assert http_server.requests_to("/r")
+    # An address literal is refused before connecting: no wait for an unreachable host.
+    assert time.monotonic() - started < 2
+
+
+def test_allowed_entries_are_validated() -> None:
+    with pytest.raises(ValueError, match="not a network"):
+        FetchSettings(allow_private=("http://feeds.internal/",))
+    with pytest.raises(ValueError, match="not a network"):
+        FetchSettings(allow_private=("10.0.0.0/33",))
+    rules = exemptions(["10.0.0.0/8", "Feeds.Internal.", "*.corp.example", "::1"])
+    assert rules.host_allowed("feeds.internal")
+    assert rules.host_allowed("a.b.corp.example")
+    assert not rules.host_allowed("corp.example.evil")
+    assert not rules.host_allowed("internal")
+    assert rules.address_allowed(ipaddress.ip_address("::ffff:10.1.2.3"))

@@ -14,11 +14,11 @@ from monitor.config import FetchSettings
 from monitor.errors import FetchError, PermanentFetchError, TransientFetchError
 from monitor.fetch.client import Fetcher, fetch_feed, make_client
 from monitor.types import FetchResult
-from tests.fetch.conftest import url_of
+from tests.fetch.conftest import loopback_settings, url_of
 from tests.support.servers import HttpServer, Request, Route
 
 CAP = 1_000_000
-SETTINGS = FetchSettings(timeout=timedelta(seconds=3), max_body_bytes=CAP)
+SETTINGS = loopback_settings(timeout=timedelta(seconds=3), max_body_bytes=CAP)
 
 
 async def fetch(url: str, settings: FetchSettings = SETTINGS, **kwargs: str) -> FetchResult:

@@ -11,6 +11,7 @@ from bench.farm import Farm, FarmConfig
 from monitor.config import FetchSettings
 from monitor.errors import FetchError
 from monitor.fetch.client import Fetcher
+from tests.fetch.conftest import loopback_settings
 
 
 async def _fetch_all(settings: FetchSettings, urls: list[str]) -> tuple[Fetcher, list[float]]:
@@ -28,7 +29,7 @@ async def _fetch_all(settings: FetchSettings, urls: list[str]) -> tuple[Fetcher,
 
 def test_per_host_limit_is_never_exceeded_and_is_reached() -> None:
     config = FarmConfig(feeds=48, items=5, hosts=3, latency=0.05)
-    settings = FetchSettings(concurrency=50, per_host_concurrency=3)
+    settings = loopback_settings(concurrency=50, per_host_concurrency=3)
     with Farm(config) as farm:
         fetcher, _ = asyncio.run(_fetch_all(settings, farm.urls()))
         seen = farm.snapshot()["peak_per_host"]
@@ -38,7 +39,7 @@ def test_per_host_limit_is_never_exceeded_and_is_reached() -> None:
 
 def test_global_limit_is_never_exceeded() -> None:
     config = FarmConfig(feeds=40, items=5, hosts=4, latency=0.05)
-    settings = FetchSettings(concurrency=5, per_host_concurrency=4)
+    settings = loopback_settings(concurrency=5, per_host_concurrency=4)
     with Farm(config) as farm:
         fetcher, _ = asyncio.run(_fetch_all(settings, farm.urls()))
         per_host = farm.snapshot()["peak_per_host"]
@@ -50,7 +51,9 @@ def test_global_limit_is_never_exceeded() -> None:
 def test_a_slow_feed_delays_nobody_beyond_its_own_deadline() -> None:
     kinds = ("slow_drip",) + ("ok",) * 20
     config = FarmConfig(kinds=kinds, hosts=2, latency=0.02, drip_interval=0.1)
-    settings = FetchSettings(timeout=timedelta(seconds=2), per_host_concurrency=2, concurrency=4)
+    settings = loopback_settings(
+        timeout=timedelta(seconds=2), per_host_concurrency=2, concurrency=4
+    )
     with Farm(config) as farm:
         _, finished = asyncio.run(_fetch_all(settings, farm.urls()))
     slow, healthy = finished[0], finished[1:]
@@ -61,7 +64,7 @@ def test_a_slow_feed_delays_nobody_beyond_its_own_deadline() -> None:
 def test_cpu_work_on_the_callers_loop_does_not_eat_the_deadlines() -> None:
     """The pipeline parses and writes on its loop; downloads in flight must not time out."""
     config = FarmConfig(feeds=12, items=5, hosts=3, latency=0.2)
-    settings = FetchSettings(timeout=timedelta(seconds=1))
+    settings = loopback_settings(timeout=timedelta(seconds=1))
 
     def busy(seconds: float) -> None:  # CPU work that never yields to the event loop
         end = time.monotonic() + seconds
@@ -81,7 +84,7 @@ def test_cpu_work_on_the_callers_loop_does_not_eat_the_deadlines() -> None:
 
 def test_idle_hosts_connections_are_closed_beyond_the_concurrency() -> None:
     config = FarmConfig(feeds=24, items=2, hosts=6)
-    settings = FetchSettings(concurrency=2, per_host_concurrency=1)
+    settings = loopback_settings(concurrency=2, per_host_concurrency=1)
 
     async def run(urls: list[str]) -> tuple[int, int]:
         async with Fetcher(settings) as fetcher:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import WATCHES
+from tests.conftest import LOOPBACK, WATCHES
 from tests.support.daemon import DaemonProcess
 from tests.support.feeds import Item, rss
 from tests.support.pgschema import fresh_schema
@@ -73,7 +73,12 @@ def test_three_replicas_share_500_feeds_and_survive_a_kill(
 
     config = {
         "database": pg_schema,
-        "fetch": {"timeout": "3s", "concurrency": 20, "per_host_concurrency": 50},
+        "fetch": {
+            "timeout": "3s",
+            "concurrency": 20,
+            "per_host_concurrency": 50,
+            "allow_private": list(LOOPBACK),
+        },
         # A named replica's leases are not released by others on start (they could be another
         # host's): they must expire, as after a crash on another machine.
         "replica": {
@@ -82,7 +87,7 @@ def test_three_replicas_share_500_feeds_and_survive_a_kill(
             "feed_lease": f"{LEASE}s",
             "claim_batch": 50,
         },
-        "delivery": {"relay_interval": "1s"},
+        "delivery": {"relay_interval": "1s", "allow_private": list(LOOPBACK)},
         "ops": {"port": 0},
         "feeds": [{"url": url, "interval": f"{INTERVAL}s"} for url in urls],
         "watches": WATCHES,

@@ -115,13 +115,14 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 class HttpServer:
-    """A threaded HTTP server on 127.0.0.1 with routes set by the test."""
+    """A threaded HTTP server on 127.0.0.1 (or another loopback ``host``) with routes set
+    by the test."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
         self.lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server((host, 0), _Handler)
         self._server.owner = self
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
