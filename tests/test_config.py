@@ -248,3 +248,47 @@ def test_config_option_counts_before_or_after_the_command(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok: 1 feeds, 1 watches, 1 alerts")
+
+
+def test_a_webhook_url_may_come_from_a_file(tmp_path: Path) -> None:
+    (tmp_path / "hook.url").write_text("https://hooks.slack.com/services/T0/B0/sEcReT\n")
+    text = BASE.replace("      url: https://hooks.example.org/x\n", "      url_file: hook.url\n")
+    config = parse_config(text, "test.yaml", ENV, base_dir=tmp_path)
+    hook = config.alerts[0].webhook
+    assert hook is not None
+    assert hook.url == "https://hooks.slack.com/services/T0/B0/sEcReT"
+    assert hook.label.startswith("https://hooks.slack.com/...#")
+    assert "sEcReT" not in hook.label
+
+
+def test_a_secret_given_through_a_default_is_refused() -> None:
+    text = BASE.replace("${HOOK_SECRET}", '"${UNSET_SECRET:-whsec_c2VjcmV0LWluLXRoZS1maWxl}"')
+    (problem,) = problems(text, {})
+    assert problem.startswith(
+        "alerts[0].webhook.secret (line 15): a secret must not have a default"
+    )
+    smtp = BASE + "smtp:\n  username: u\n  password: ${SMTP_PW:-hunter2}\n  security: ssl\n"
+    (problem,) = problems(smtp)
+    assert problem.startswith("smtp.password (line 18): a secret must not have a default")
+
+
+def test_clear_text_smtp_auth_is_refused_unless_allowed() -> None:
+    smtp = BASE + "smtp:\n  username: u\n  password: ${SMTP_PW}\n  security: none\n"
+    (problem,) = problems(smtp, {**ENV, "SMTP_PW": "pw"})
+    assert problem.startswith("smtp.username (line 17): with security: none the password")
+    allowed = smtp + "  allow_insecure_auth: true\n"
+    assert parse_config(allowed, "t", {**ENV, "SMTP_PW": "pw"}).smtp is not None
+
+
+def test_allow_lists_name_a_bad_entry_and_its_line() -> None:
+    text = BASE + "fetch:\n  allow_private: [10.0.0.0/8, 'http://x/']\n"
+    (problem,) = problems(text)
+    assert problem.startswith("fetch.allow_private (line 17)")
+    assert "'http://x/'" in problem
+    config = parse_config(
+        BASE + "delivery:\n  allow_private: [feeds.internal, '*.corp.example', 10.1.2.3]\n",
+        "t",
+        ENV,
+    )
+    assert config.delivery.allow_private == ("feeds.internal", "*.corp.example", "10.1.2.3")
+    assert config.fetch.ssrf_guard is True

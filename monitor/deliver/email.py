@@ -3,7 +3,8 @@
 The Message-ID is derived from the digest id, so a digest resent after a crash
 or a retry carries the same Message-ID and a receiving system can drop the
 repeat. SMTP replies map onto the error tree: 4xx and connection failures are
-transient, 5xx are permanent.
+transient, 5xx are permanent. A password never crosses a clear connection
+unless ``smtp.allow_insecure_auth`` says so (the config check refuses it first).
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ def send_email(
     """
     timeout = smtp.timeout.total_seconds()
     channel = f"email via {smtp.host}:{smtp.port}"
+    if smtp.username and smtp.security == "none" and not smtp.allow_insecure_auth:
+        raise PermanentDeliveryError(
+            channel,
+            "refused to send the SMTP password in clear text (security: none); use starttls "
+            "or ssl, or set smtp.allow_insecure_auth: true for a relay on loopback",
+        )
     try:
         client: smtplib.SMTP
         if smtp.security == "ssl":

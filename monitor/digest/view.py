@@ -30,6 +30,7 @@ from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from monitor.redact import redact_urls
 from monitor.types import Digest, DigestItem, FeedNotice
 
 Part = tuple[str, bool]
@@ -226,7 +227,8 @@ def digest_view(digest: Digest, timezone: str = "UTC") -> DigestView:
             notice.model_copy(
                 update={
                     "name": clean(notice.name),
-                    "last_error": clean(notice.last_error or "") or None,
+                    "url": redact_urls(notice.url),  # a feed URL may carry a token
+                    "last_error": clean(redact_urls(notice.last_error or "")) or None,
                 }
             )
             for notice in digest.attention

@@ -1,7 +1,9 @@
 """Tables for operators: ``monitor status`` and ``monitor deliveries``.
 
 Rendered with rich: boxed and coloured on a terminal, plain aligned text when
-piped, so the same output reads well in a shell and in a log.
+piped, so the same output reads well in a shell and in a log. Every cell that
+holds text from outside (feed names, errors, receivers' answers) goes through
+:func:`monitor.ops.terminal.safe`, and URLs through :mod:`monitor.redact`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.config import Config
+from monitor.ops.terminal import safe
+from monitor.redact import redact_urls, shown_target
 from monitor.store.queries import Delivery, FeedState, Store
 
 
@@ -55,10 +59,10 @@ def render_status(config: Config, store: Store, now: datetime, broken_only: bool
         shown += 1
         next_poll = state.last_polled_at + feed.interval if state and state.last_polled_at else None
         feeds.add_row(
-            f"{feed.display_name}\n{feed.url}",
+            f"{safe(feed.display_name)}\n{safe(redact_urls(feed.url))}",
             _when(state.last_success_at if state else None, now),
             str(failures),
-            _problems(state) if state else "",
+            safe(redact_urls(_problems(state))) if state else "",
             _when(next_poll, now) if next_poll else "at the next cycle",
             str(recent.get(feed.url, 0)),
         )
@@ -72,7 +76,7 @@ def render_status(config: Config, store: Store, now: datetime, broken_only: bool
             for status in ("pending", "failed", "sent")
         }
         alerts.add_row(
-            alert.name,
+            safe(alert.name),
             f"{alert.schedule} ({alert.timezone})",
             str(store.count_pending(alert.name)),
             str(total["pending"]),
@@ -90,11 +94,11 @@ def render_status(config: Config, store: Store, now: datetime, broken_only: bool
             table.add_column(column, overflow="fold")
         for target in disabled:
             table.add_row(
-                target.alert,
-                target.channel,
-                target.target,
+                safe(target.alert),
+                safe(target.channel),
+                safe(shown_target(target.channel, target.target)),
                 _when(target.disabled_at, now),
-                target.reason,
+                safe(redact_urls(target.reason)),
             )
         console.print(table)
         console.print(
@@ -127,14 +131,14 @@ def render_deliveries(rows: Sequence[Delivery]) -> str:
             note = row.last_error or ""
         table.add_row(
             str(row.id),
-            row.alert,
-            row.channel,
-            row.target,
+            safe(row.alert),
+            safe(row.channel),
+            safe(shown_target(row.channel, row.target)),
             row.status,
             str(row.attempts),
             str(row.digest.item_count),
-            row.digest.id,
-            note,
+            safe(row.digest.id),
+            safe(redact_urls(note)),
         )
     buffer = io.StringIO()
     _console(buffer).print(table if rows else "No deliveries.")

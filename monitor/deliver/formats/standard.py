@@ -22,6 +22,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from monitor.redact import redact_urls
 from monitor.types import Digest, DigestItem, Match
 
 TYPE = "monitor.digest"
@@ -48,9 +49,9 @@ def body(digest: Digest, timezone: str = "UTC") -> dict[str, Any]:
         "attention": [
             {
                 "feed": notice.name,
-                "url": notice.url,
+                "url": redact_urls(notice.url),  # a feed URL may carry a token
                 "failures": notice.failures,
-                "last_error": notice.last_error,
+                "last_error": redact_urls(notice.last_error) if notice.last_error else None,
                 "disabled": notice.disabled,
             }
             for notice in digest.attention
