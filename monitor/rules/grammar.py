@@ -2,7 +2,7 @@
 
 Syntax, Lucene/Elasticsearch query-string style plus proximity::
 
-    tariff  "trade war"  tariff*  @usmca  "trade talks"~5
+    tariff  "trade war"  tariff*  export+  @usmca  "trade talks"~5
     a AND b      a b          (adjacent terms mean AND)
     a OR b       NOT a        -a
     (a OR b) NEAR/15 (c OR d)
@@ -26,7 +26,9 @@ the left, and ``title:a b`` restricts only ``a``.
 A bare term is any run of characters other than whitespace, parentheses,
 double quotes and ``~``; it may not start with ``-`` (that is ``NOT``), ``@``
 (an alias) or ``:``. A leading ``+`` (Lucene's "required") is harmless: it
-folds away and adjacency already means AND. A word followed by a colon is a
+folds away and adjacency already means AND. A trailing ``+`` after a letter or
+digit asks for the word's forms (``export+``, see :mod:`monitor.rules.forms`);
+the compiler reads it, the grammar keeps it part of the word. A word followed by a colon is a
 field prefix, so URLs are written quoted (``url:"https://example.com/a"``) or
 as words (``url:example.com``).
 
