@@ -235,9 +235,8 @@ class Daemon:
             digests = [
                 (
                     alert,
-                    pipeline.store.alert_schedule(
-                        alert.name, schedule_key(alert), next_fire(alert, now)
-                    ),
+                    pipeline.store.alert_due(alert.name, schedule_key(alert))
+                    or next_fire(alert, now),
                 )
                 for alert in pipeline.config.alerts
             ]

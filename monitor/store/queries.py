@@ -550,6 +550,13 @@ class Store:
             session.flush()
             return row.next_run_at
 
+    def alert_due(self, alert: str, schedule: str) -> datetime | None:
+        """The alert's stored next due time, if it has one for this schedule; reads only
+        (for the daemon's "next digest" line, which must not race the digest tick)."""
+        with self.session() as session:
+            row = session.get(AlertScheduleRow, alert)
+            return row.next_run_at if row is not None and row.schedule == schedule else None
+
     def claim_alert_run(
         self, alert: str, due: datetime, following: datetime, owner: str, now: datetime
     ) -> bool:
