@@ -277,6 +277,9 @@ class DeliverySettings(_Model):
     """A delivery still failing this long after it was queued fails for good."""
     relay_interval: Duration = timedelta(seconds=30)
     """How often the daemon looks for deliveries due for a (re)try."""
+    digest_title_chars: int = Field(default=1_000, ge=20)
+    """Longest title a digest shows (clipped with an ellipsis): every channel gets bounded
+    items, so a message stays far below what mail servers (often 10 MB) and receivers take."""
     allow_private: tuple[str, ...] = ()
     """Internal webhook receivers let through the guard (same forms as
     ``fetch.allow_private``); any other private, loopback or link-local target is refused."""

@@ -591,7 +591,13 @@ class Pipeline:
         if not pending:
             return None
         return build_digest(
-            "preview", alert.name, alert.watches, pending, self.clock(), max_items=alert.max_items
+            "preview",
+            alert.name,
+            alert.watches,
+            pending,
+            self.clock(),
+            max_items=alert.max_items,
+            title_chars=self.config.delivery.digest_title_chars,
         )
 
     def send_digest(
@@ -683,7 +689,13 @@ class Pipeline:
             return None
         digest_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:16]}"
         digest = build_digest(
-            digest_id, alert.name, alert.watches, pending, now, max_items=alert.max_items
+            digest_id,
+            alert.name,
+            alert.watches,
+            pending,
+            now,
+            max_items=alert.max_items,
+            title_chars=self.config.delivery.digest_title_chars,
         )
         notices = self.store.feeds_needing_attention(
             alert.name, self.config.fetch.broken_after_failures

@@ -32,11 +32,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from monitor.parse.limits import clip
 from monitor.rules.snippet import make_snippet
 from monitor.types import Digest, DigestItem, DigestSection, Entry, Match, Span, StoredEntry
 
 SUMMARY_CHARS = 400  # the ``summary`` field: two sentences; the full text is one click away
 SNIPPET_WIDTH = 240  # the highlighted window: about three lines of an email
+TITLE_CHARS = 1_000  # the default of delivery.digest_title_chars
+ALSO_NAMES = 20  # "also carried by": more names than this read as noise; the rest are counted
 
 
 def build_digest(
@@ -48,11 +51,14 @@ def build_digest(
     *,
     max_items: int | None = None,
     snippet_width: int = SNIPPET_WIDTH,
+    title_chars: int = TITLE_CHARS,
 ) -> Digest:
     """Group ``pending`` by the alert's ``watches`` (in that order), newest first.
 
     ``max_items`` (None: no limit) caps the stories shown; the others are
-    counted in ``Digest.omitted`` and ``DigestSection.omitted``.
+    counted in ``Digest.omitted`` and ``DigestSection.omitted``. Each title is
+    clipped to ``title_chars``: whatever was stored, no one item can swell a
+    message past what a mail server or a receiver accepts.
     """
     if max_items is not None and max_items < 1:
         raise ValueError("max_items must be at least 1")
@@ -63,7 +69,8 @@ def build_digest(
         if not relevant:
             continue
         first = min(relevant, key=lambda m: order[m.watch]).watch
-        grouped[first].append((_newest_first(stored), _item(stored, relevant, snippet_width)))
+        item = _item(stored, relevant, snippet_width, title_chars)
+        grouped[first].append((_newest_first(stored), item))
     ordered = {
         watch: [item for _, item in sorted(pairs, key=lambda pair: pair[0])]
         for watch, pairs in grouped.items()
@@ -102,12 +109,17 @@ def _share(sections: dict[str, list[DigestItem]], max_items: int | None) -> dict
     return shown
 
 
-def _item(stored: StoredEntry, matches: tuple[Match, ...], width: int) -> DigestItem:
+def _item(
+    stored: StoredEntry, matches: tuple[Match, ...], width: int, title_chars: int
+) -> DigestItem:
     entry = stored.entry
     field, snippet = _snippet(entry, matches, width)
+    also = stored.also
+    if len(also) > ALSO_NAMES:
+        also = (*also[:ALSO_NAMES], f"{len(also) - ALSO_NAMES} more")
     return DigestItem(
         entry_id=stored.id,
-        title=entry.title or "(untitled)",
+        title=clip(entry.title, title_chars) or "(untitled)",
         link=_safe_link(entry.link),
         source=entry.feed_name,
         published=entry.published,
@@ -115,8 +127,8 @@ def _item(stored: StoredEntry, matches: tuple[Match, ...], width: int) -> Digest
         matches=matches,
         snippet=snippet,
         snippet_field=field,
-        title_parts=_title_parts(entry.title, matches),
-        also=stored.also,
+        title_parts=_title_parts(entry.title, matches, title_chars),
+        also=also,
     )
 
 
@@ -140,13 +152,16 @@ def _snippet(
     return name, _cut(texts[name], spans[name], width)
 
 
-def _title_parts(title: str, matches: tuple[Match, ...]) -> tuple[tuple[str, bool], ...]:
+def _title_parts(
+    title: str, matches: tuple[Match, ...], title_chars: int
+) -> tuple[tuple[str, bool], ...]:
     spans = [s for m in matches for s in m.spans if s.field == "title"]
     if not title.strip() or not spans:
         return ()
     # A window as wide as the text is the whole text (make_snippet's contract), so this
-    # is the full title with its hits marked and its whitespace runs collapsed.
-    return _cut(title, spans, width=len(title))
+    # is the full title with its hits marked and its whitespace runs collapsed; a title
+    # longer than ``title_chars`` shows the window around its first hit.
+    return _cut(title, spans, width=min(len(title), title_chars))
 
 
 def _cut(text: str, spans: Sequence[Span], width: int) -> tuple[tuple[str, bool], ...]:
