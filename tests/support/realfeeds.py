@@ -30,6 +30,7 @@ IDENTITY_SIGNALS = ("guid", "canonical_url", "text_hash")
 # back as backfill and nothing would be matched or grouped as the daemon does when live.
 EVERYTHING_IS_RECENT = timedelta(days=36500)
 ALL_ITEMS = 100_000
+HEAD_CHARS = 900
 # Two bodies whose words agree this closely (difflib's ratio over words) are one text told
 # twice: a republished post that gained an image caption is still that post.
 SAME_TEXT_RATIO = 0.97
@@ -62,7 +63,16 @@ def polling_config(config: Config, feeds: list[FeedConfig], database: str) -> Co
             "max_items_per_feed": ALL_ITEMS,
         }
     )
-    return config.model_copy(update={"feeds": tuple(feeds), "database": database, "fetch": fetch})
+    # Nor does retention's "too old to alert" rule apply to the old files.
+    retention = config.retention.model_copy(update={"enabled": False})
+    return config.model_copy(
+        update={
+            "feeds": tuple(feeds),
+            "database": database,
+            "fetch": fetch,
+            "retention": retention,
+        }
+    )
 
 
 def poll_once(config: Config) -> tuple[Pipeline, PollSummary]:
@@ -88,6 +98,11 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.casefold())
 
 
+def _head(*fields: str) -> tuple[str, ...]:
+    # Stored fields may be clipped (fetch.max_*_chars); their heads still tell items apart.
+    return tuple(field[:HEAD_CHARS] for field in fields)
+
+
 def same_item(title: str, text: str, other_title: str, other_text: str) -> bool:
     """Same title and the same text, whitespace, case and punctuation aside."""
     if _words(title) != _words(other_title):
@@ -101,13 +116,13 @@ def suppressions(store: Store) -> list[Suppression]:
     found: list[Suppression] = []
     entries, feeds = EntryRow.__table__, FeedRow.__table__
     with store.session() as session:
-        stored: dict[str, Counter[tuple[str, str, str]]] = {}
+        stored: dict[str, Counter[tuple[str, ...]]] = {}
         for url, title, summary, content in session.execute(
             sa.select(feeds.c.url, entries.c.title, entries.c.summary, entries.c.content).join(
                 feeds, feeds.c.id == entries.c.feed_id
             )
         ):
-            stored.setdefault(url, Counter())[(title, summary, content)] += 1
+            stored.setdefault(url, Counter())[_head(title, summary, content)] += 1
         original = entries.alias("original")
         for signal, url, title, text, first_title, first_text in session.execute(
             sa.select(
@@ -132,7 +147,7 @@ def suppressions(store: Store) -> list[Suppression]:
         parsed = parse_feed(path.read_bytes(), url, path.stem, base=url)
         unclaimed = Counter(counts)
         for entry in parsed.entries:
-            item = (entry.title, entry.summary, entry.content)
+            item = _head(entry.title, entry.summary, entry.content)
             if unclaimed[item] > 0:
                 unclaimed[item] -= 1
                 continue
