@@ -537,18 +537,27 @@ class Store:
     # --- alert schedules -----------------------------------------------------------------
 
     def alert_schedule(self, alert: str, schedule: str, first_run: datetime) -> datetime:
-        """The alert's next due time; (re)set to ``first_run`` if new or its schedule changed."""
+        """The alert's next due time; (re)set to ``first_run`` if new or its schedule changed.
+
+        Replicas starting together all get here for a new alert: the row is inserted unless
+        there (the first wins, the others find it), the way feed rows are."""
+        table = _table(AlertScheduleRow)
+        insert = postgresql.insert(table) if self.backend == "postgresql" else sqlite.insert(table)
         with self.session() as session:
-            row = session.get(AlertScheduleRow, alert)
-            if row is None:
-                row = AlertScheduleRow(alert=alert, schedule=schedule, next_run_at=first_run)
-            elif row.schedule != schedule:
-                row.schedule, row.next_run_at = schedule, first_run
-            else:
-                return row.next_run_at
-            session.add(row)
-            session.flush()
-            return row.next_run_at
+            session.execute(
+                insert.values(
+                    alert=alert, schedule=schedule, next_run_at=first_run
+                ).on_conflict_do_nothing(index_elements=["alert"])
+            )
+            session.execute(
+                sa.update(table)
+                .where(table.c.alert == alert, table.c.schedule != schedule)
+                .values(schedule=schedule, next_run_at=first_run)
+            )
+            due: datetime = session.execute(
+                sa.select(table.c.next_run_at).where(table.c.alert == alert)
+            ).scalar_one()
+            return due
 
     def alert_due(self, alert: str, schedule: str) -> datetime | None:
         """The alert's stored next due time, if it has one for this schedule; reads only

@@ -124,3 +124,41 @@ def test_replicas_ticking_together_split_a_backlog(
     assert sum(polled) == 120
     # Each round claims a share of what is due, not all of it: every replica gets work.
     assert min(polled) >= 120 * 0.15, polled
+
+
+def test_replicas_reading_a_new_alert_schedule_together_all_get_one_due_time(
+    db_url: str, write_config: Callable[..., Path]
+) -> None:
+    config = load_config(write_config(db_url, []))
+    stores = [Store.open(config.database) for _ in range(REPLICAS)]
+    gate = threading.Barrier(REPLICAS)
+    due: list[Any] = []
+    failures: list[BaseException] = []
+
+    def first_tick(store: Store, n: int) -> None:
+        gate.wait()
+        try:
+            # Each replica computed its own first run; the first to insert wins.
+            due.append(store.alert_schedule("desk", "0 8 * * *", FROZEN_NOW + timedelta(hours=n)))
+        except BaseException as exc:  # collected and reported below
+            failures.append(exc)
+
+    threads = [
+        threading.Thread(target=first_tick, args=(store, n)) for n, store in enumerate(stores)
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert failures == []
+        assert len(due) == REPLICAS
+        assert len(set(due)) == 1  # every replica got the winner's time
+        assert stores[0].alert_due("desk", "0 8 * * *") == due[0]
+        # A changed schedule resets the time once; its own schedule is kept after.
+        changed = stores[1].alert_schedule("desk", "0 9 * * *", FROZEN_NOW + timedelta(days=1))
+        assert changed == FROZEN_NOW + timedelta(days=1)
+        assert stores[2].alert_schedule("desk", "0 9 * * *", FROZEN_NOW) == changed
+    finally:
+        for store in stores:
+            store.close()
