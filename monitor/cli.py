@@ -22,7 +22,7 @@ from monitor.config import DEFAULT_CONFIG, Config, load_config
 from monitor.errors import ConfigError, MonitorError, UsageError
 from monitor.ops.logs import LOG_FORMATS, LOG_LEVELS, setup_logging
 from monitor.ops.terminal import plain
-from monitor.redact import redact_urls
+from monitor.redact import redact_urls, shown_target
 
 if TYPE_CHECKING:  # the heavy imports wait until a command needs them
     from rich.console import Console
@@ -491,7 +491,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
         for outcome in summary.deliveries:
             print(
                 plain(
-                    f"{alert.name}: {outcome.channel} {outcome.status}: {outcome.target}, "
+                    f"{alert.name}: {outcome.channel} {outcome.status}: "
+                    f"{shown_target(outcome.channel, outcome.target)}, "
                     f"digest {outcome.digest_id}, {outcome.items} items"
                     + (f" ({outcome.error})" if outcome.error else "")
                 )
@@ -728,9 +729,10 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
 def cmd_deliveries_retry(args: argparse.Namespace) -> int:
     config = _config(args)
     delivery = _store(config).requeue(args.id, _now())
+    target = shown_target(delivery.channel, delivery.target)
     print(
         plain(
-            f"delivery {delivery.id} ({delivery.alert}, {delivery.channel} {delivery.target}) "
+            f"delivery {delivery.id} ({delivery.alert}, {delivery.channel} {target}) "
             "is pending again; it goes out at the next relay (the daemon's, or `monitor digest --send`)"
         )
     )

@@ -46,6 +46,7 @@ from monitor.errors import (
     TransientDeliveryError,
 )
 from monitor.ops.failpoints import failpoint
+from monitor.redact import shown_target
 from monitor.store.queries import Delivery, Store
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,8 @@ def _send_webhook(delivery: Delivery, ctx: RelayContext) -> None:
     hook = ctx.alert.webhook
     if hook is None or delivery.target not in (hook.label, hook.url):
         raise PermanentDeliveryError(
-            "webhook", f"alert {ctx.alert.name!r} no longer posts to {delivery.target}"
+            "webhook",
+            f"alert {ctx.alert.name!r} no longer posts to {shown_target('webhook', delivery.target)}",
         )
     send_webhook(delivery.digest, hook, ctx.http, timezone=ctx.alert.timezone)
 
@@ -185,7 +187,7 @@ def _lost(delivery: Delivery, when: str) -> RelayOutcome:
         "alert %s, %s %s: %s",
         delivery.alert,
         delivery.channel,
-        delivery.target,
+        shown_target(delivery.channel, delivery.target),
         reason,
         extra={"alert": delivery.alert, "delivery": delivery.id},
     )
@@ -200,9 +202,8 @@ def _relay_one(
     now: datetime,
     rand: Callable[[], float],
 ) -> RelayOutcome:
-    where = (
-        f"alert {delivery.alert}, {delivery.channel} {delivery.target}, digest {delivery.digest.id}"
-    )
+    target = shown_target(delivery.channel, delivery.target)  # rows queued before labels
+    where = f"alert {delivery.alert}, {delivery.channel} {target}, digest {delivery.digest.id}"
     context = {
         "alert": delivery.alert,
         "delivery": delivery.id,

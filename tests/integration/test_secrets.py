@@ -228,3 +228,33 @@ def test_feed_text_cannot_drive_the_terminal(
         assert "\x08" not in result.stdout, command
     assert "[link=https://evil.example/]Trusted wire[/link]" in outputs["status"].stdout
     assert "USMCA deal signed today" in outputs["explain https://news.example/h1"].stdout
+
+
+def test_deliveries_retry_names_a_webhook_by_its_label(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+) -> None:
+    received: list[Request] = []
+    hook = http_server.add(f"/services/{HOOK_TOKEN}", recorder(received, status=400))
+    feed = http_server.add("/f.xml", Route(body=rss([fresh_item("USMCA talks resume", "r1")])))
+    config = write_config(db_url, [feed], webhook_url=hook)
+    assert monitor(config, "poll").returncode == 0
+    assert monitor(config, "digest", "--send").returncode == 1  # the 400 failed it
+    # A row queued before targets were labels holds the URL itself.
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("UPDATE deliveries SET target = :url"), {"url": hook})
+            (delivery_id,) = connection.execute(sa.text("SELECT id FROM deliveries")).one()
+    finally:
+        engine.dispose()
+
+    result = monitor(config, "deliveries", "retry", str(delivery_id))
+    assert result.returncode == 0, result.stderr
+    assert f"delivery {delivery_id} (desk, webhook http://127.0.0.1:" in result.stdout
+    assert "/...#" in result.stdout
+    assert "hUnTeR2" not in result.stdout + result.stderr
+    resent = monitor(config, "digest", "--send")
+    assert len(received) == 2
+    assert "hUnTeR2" not in resent.stdout + resent.stderr
