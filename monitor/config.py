@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -47,6 +47,9 @@ from monitor.errors import ConfigError, RuleError
 from monitor.parse.limits import ItemLimits
 from monitor.yamlsource import Path as KeyPath
 from monitor.yamlsource import YamlDocument, format_path, load_yaml
+
+if TYPE_CHECKING:
+    from monitor.rules.settings import RuleSettings
 
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 DEFAULT_DATABASE = "sqlite:///data/monitor.db"
@@ -385,6 +388,41 @@ AliasMember = Annotated[
 ]
 
 
+class RulesConfig(_Model):
+    """How watches weigh where their terms occur (focus) and when a topic guard vetoes."""
+
+    title_weight: float = Field(default=1.0, ge=0, le=1)
+    """Focus of a hit in the title: a headline names what the story is about."""
+    lead_weight: float = Field(default=0.5, ge=0, le=1)
+    """Focus of each hit in the lead: two lead mentions count like a headline."""
+    deep_weight: float = Field(default=0.1, ge=0, le=1)
+    """Focus of each hit deeper in the body: passing mentions add up slowly."""
+    deep_cap: float = Field(default=0.5, ge=0, le=1)
+    """Most that deep hits add together: a topic only named far down never outweighs a
+    mention in the lead, however often it comes back."""
+    lead_words: int = Field(default=50, gt=0, le=10_000)
+    """Words at the start of the summary or content that make the lead: about two
+    sentences of news copy."""
+    guard_min_focus: float = Field(default=0.5, ge=0, le=1)
+    """A topic guard vetoes only when its topic is at least this prominent (a lead
+    mention or a title one), besides at least as prominent as the watch's."""
+
+    @property
+    def settings(self) -> RuleSettings:
+        """The value the matcher takes (picklable, for the parser workers)."""
+        from monitor.rules.settings import RuleSettings
+
+        return RuleSettings(**self.model_dump())
+
+
+class GuardConfig(_Model):
+    """A topic guard of the config's own, next to the shipped ones (``monitor.rules.guards``)."""
+
+    terms: tuple[Annotated[str, Field(min_length=1)], ...] = Field(min_length=1)
+    """Words of the topic, any of which counts: ``cricket``, ``wicket+`` (a word's forms),
+    ``Test match`` (several words: a phrase)."""
+
+
 class WatchConfig(_Model):
     """A named query; alerts send what their watches match."""
 
@@ -397,7 +435,8 @@ class WatchConfig(_Model):
     min_focus: float = Field(default=0.0, ge=0, le=1)
     """Matches less focused than this (0 to 1: title and lead count most) are dropped."""
     guards: tuple[str, ...] = ()
-    """Names of shipped topic guards (``monitor.rules.guards``) that may veto a match."""
+    """Names of topic guards (shipped in ``monitor.rules.guards``, or under the top-level
+    ``guards:``) that may veto a match."""
 
 
 class EmailChannel(_Model):
@@ -499,6 +538,9 @@ class Config(_Model):
     aliases: dict[str, tuple[AliasMember, ...]] = Field(default_factory=dict)
     """Named alias groups, used in queries as ``@name``; a member is a term or a term in context."""
     watches: tuple[WatchConfig, ...] = ()
+    rules: RulesConfig = RulesConfig()
+    guards: dict[Name, GuardConfig] = Field(default_factory=dict)
+    """Topic guards of this config, by name, usable in watches besides the shipped ones."""
     alerts: tuple[AlertConfig, ...] = ()
     smtp: SmtpConfig | None = None
     dedup: dict[str, float | int] = Field(default_factory=dict)
@@ -522,6 +564,12 @@ class Config(_Model):
 
     def watch(self, name: str) -> WatchConfig:
         return next(w for w in self.watches if w.name == name)
+
+    def guard_queries(self) -> dict[str, str]:
+        """Every guard a watch may name, as a query: the shipped ones and this config's."""
+        from monitor.rules.guards import GUARDS, terms_query
+
+        return {**GUARDS, **{name: terms_query(g.terms) for name, g in self.guards.items()}}
 
     def alert(self, name: str) -> AlertConfig:
         for alert in self.alerts:
@@ -786,17 +834,41 @@ def _check_dedup(config: Config, doc: YamlDocument) -> list[str]:
     return []
 
 
-def _check_queries(config: Config, doc: YamlDocument) -> list[str]:
+def _check_guards(config: Config, doc: YamlDocument) -> list[str]:
+    """The config's own guards: new names, and terms that are terms."""
     from monitor.rules import compile_query
-    from monitor.rules.guards import GUARDS
+    from monitor.rules.guards import GUARDS, terms_query
 
     problems: list[str] = []
+    for name, guard in config.guards.items():
+        if name in GUARDS:
+            problems.append(
+                f"{doc.where(('guards', name))}: {name!r} is a shipped guard; give yours "
+                "another name (a watch may list both)"
+            )
+        for index, term in enumerate(guard.terms):
+            where = doc.where(("guards", name, "terms", index))
+            if '"' in term:
+                problems.append(f"{where}: guard {name!r}: write a term without quotes")
+                continue
+            try:
+                compile_query(terms_query([term]))
+            except RuleError as exc:
+                problems.append(f"{where}: guard {name!r}: {term!r} is not a term: {exc}")
+    return problems
+
+
+def _check_queries(config: Config, doc: YamlDocument) -> list[str]:
+    from monitor.rules import compile_query
+
+    problems = _check_guards(config, doc)
+    known = config.guard_queries()
     for index, watch in enumerate(config.watches):
         for g_index, guard in enumerate(watch.guards):
-            if guard not in GUARDS:
+            if guard not in known:
                 problems.append(
                     f"{doc.where(('watches', index, 'guards', g_index))}: watch {watch.name!r}: "
-                    f"unknown guard {guard!r} (known: {', '.join(GUARDS)})"
+                    f"unknown guard {guard!r} (known: {', '.join(known)})"
                 )
         for key in ("query", "exclude"):
             query = getattr(watch, key)
@@ -820,8 +892,10 @@ __all__ = [
     "EmailChannel",
     "FeedConfig",
     "FetchSettings",
+    "GuardConfig",
     "OpsSettings",
     "ReplicaSettings",
+    "RulesConfig",
     "SmtpConfig",
     "WatchConfig",
     "WebhookChannel",

@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from monitor.config import AlertConfig, Config, FeedConfig, in_quiet_hours
@@ -52,7 +52,6 @@ from monitor.dedup.keys import item_text, legacy_keys
 from monitor.dedup.layered import LayeredIndex
 from monitor.dedup.seeds import SEED_FEED_URL, SEED_SOURCE, Seed, read_fingerprints
 from monitor.dedup.settings import with_overrides
-from monitor.deliver.relay import RelayOutcome, delivery_targets, relay
 from monitor.digest.build import build_digest
 from monitor.errors import (
     FeedError,
@@ -71,10 +70,13 @@ from monitor.parse.limits import clamp_future
 from monitor.parse.pool import ParserPool
 from monitor.parse.urls import canonical_url
 from monitor.prepare import PreparedEntry, RuleSource, prepare, prepare_parsed
-from monitor.rules import RuleSet, WatchSpec, compile_watches
+from monitor.rules import RuleSet, WatchSpec
 from monitor.store.queries import Delivery, FeedState, PollRecord, Store
 from monitor.types import Digest, DuplicateOf, Entry, FetchResult, Match, NewEntry, ParsedFeed
 from monitor.writer import Done, Writer
+
+if TYPE_CHECKING:  # the senders (httpx clients, SMTP, templates) load when a digest goes out
+    from monitor.deliver.relay import RelayOutcome
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +165,15 @@ def watch_specs(config: Config) -> list[WatchSpec]:
     ]
 
 
+def rule_source(config: Config) -> RuleSource:
+    """The watches with all they are compiled with: aliases, ``rules:`` settings, guards."""
+    return RuleSource.of(
+        watch_specs(config), config.aliases, config.rules.settings, config.guard_queries()
+    )
+
+
 def compile_rules(config: Config) -> RuleSet:
-    return compile_watches(watch_specs(config), config.aliases)
+    return rule_source(config).compile()
 
 
 def route(matches: Sequence[Match], alerts: Sequence[AlertConfig]) -> tuple[str, ...]:
@@ -229,7 +238,7 @@ class Pipeline:
         for path in config.seeds:
             self.load_seed_fingerprints(Path(path))
         self.rules = compile_rules(config)
-        self._rule_source = RuleSource.of(watch_specs(config), config.aliases)
+        self._rule_source = rule_source(config)
         store.sync_feeds((f.url, f.display_name, f.interval) for f in config.feeds)
 
     # --- known articles ------------------------------------------------------------------
@@ -658,6 +667,8 @@ class Pipeline:
     def _relay(self, deliveries: list[Delivery], now: datetime) -> list[RelayOutcome]:
         if not deliveries:
             return []
+        from monitor.deliver.relay import relay
+
         outcomes = relay(self.store, self.config, deliveries, now, clock=self.clock)
         for outcome in outcomes:
             metrics.DELIVERIES.labels(outcome.channel, outcome.status).inc()
@@ -713,6 +724,8 @@ class Pipeline:
         # Items whose matches no longer name a watch of this alert (the config changed) are
         # claimed by an empty digest with no deliveries, so they stop waiting.
         ids = [stored.id for stored in pending]
+        from monitor.deliver.relay import delivery_targets
+
         targets = delivery_targets(alert) if digest.item_count else []
         if not self.store.create_digest(digest, ids, targets, now):
             log.info("alert %s: items were claimed by another process; skipping", alert.name)

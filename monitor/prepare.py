@@ -19,7 +19,7 @@ what is new first would cost a second trip to the worker.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -30,6 +30,8 @@ from monitor.dedup.settings import DedupSettings
 from monitor.dedup.signature import SignatureScheme
 from monitor.rules import RuleSet, WatchSpec, compile_watches
 from monitor.rules.aliases import Aliases, AliasMember
+from monitor.rules.guards import GUARDS
+from monitor.rules.settings import DEFAULT_RULE_SETTINGS, RuleSettings
 from monitor.types import Entry, Match, ParsedFeed
 
 
@@ -56,16 +58,33 @@ class RuleSource:
 
     watches: tuple[WatchSpec, ...]
     aliases: tuple[tuple[str, tuple[AliasMember, ...]], ...]
+    settings: RuleSettings = DEFAULT_RULE_SETTINGS
+    guards: tuple[tuple[str, str], ...] = tuple(GUARDS.items())
+    """Every guard a watch may name, with its query: the shipped ones and the config's."""
 
     @classmethod
-    def of(cls, watches: Sequence[WatchSpec], aliases: Aliases) -> RuleSource:
-        return cls(tuple(watches), tuple((name, tuple(words)) for name, words in aliases.items()))
+    def of(
+        cls,
+        watches: Sequence[WatchSpec],
+        aliases: Aliases,
+        settings: RuleSettings = DEFAULT_RULE_SETTINGS,
+        guards: Mapping[str, str] = GUARDS,
+    ) -> RuleSource:
+        return cls(
+            tuple(watches),
+            tuple((name, tuple(words)) for name, words in aliases.items()),
+            settings,
+            tuple(guards.items()),
+        )
+
+    def compile(self) -> RuleSet:
+        return compile_watches(self.watches, dict(self.aliases), self.settings, dict(self.guards))
 
 
 @lru_cache(maxsize=4)
 def _compiled(source: RuleSource) -> RuleSet:
     # Once per worker process and config: compiling a thousand watches takes a while.
-    return compile_watches(source.watches, dict(source.aliases))
+    return source.compile()
 
 
 _BOILERPLATE_MIN_ITEMS = DedupSettings().boilerplate_min_items

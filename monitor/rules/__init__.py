@@ -3,7 +3,8 @@
 The rest of the project sees only this module's surface:
 
 * :class:`WatchSpec` - a watch as the config declares it;
-* :func:`compile_watches` - specs (+ alias groups) -> :class:`RuleSet`;
+* :func:`compile_watches` - specs (+ alias groups, :class:`RuleSettings`, guard
+  topics) -> :class:`RuleSet`;
 * :meth:`RuleSet.match` - a pure function from an :class:`~monitor.types.Entry`
   to the watches that fired, each with the spans that explain it;
   :meth:`RuleSet.judge` - the same as :class:`Verdict` values, watches that
@@ -40,12 +41,14 @@ from monitor.rules.engine import (
     compile_watches,
 )
 from monitor.rules.explain import explain, explain_verdicts
+from monitor.rules.settings import RuleSettings
 from monitor.rules.snippet import make_snippet
 
 __all__ = [
     "CompiledQuery",
     "InContext",
     "RuleSet",
+    "RuleSettings",
     "Stop",
     "Verdict",
     "WatchSpec",

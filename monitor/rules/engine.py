@@ -23,8 +23,8 @@ and the baseline of ``bench/rules.py``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from monitor.errors import RuleError
@@ -35,10 +35,11 @@ from monitor.rules.evaluate import Context, evaluate, to_spans
 from monitor.rules.fields import BODY_FIELDS, FIELD_ORDER, scope_fields
 from monitor.rules.focus import hits_focus, node_focus, place
 from monitor.rules.grammar import QuerySyntaxError
-from monitor.rules.guards import GUARD_MIN_FOCUS, GUARDS
+from monitor.rules.guards import GUARDS
 from monitor.rules.index import Clause, RuleIndex, leaf_scopes, requirements
 from monitor.rules.nodes import Node
 from monitor.rules.score import score
+from monitor.rules.settings import DEFAULT_RULE_SETTINGS, RuleSettings
 from monitor.types import Entry, Match, Span
 
 NO_ALIASES: Aliases = MappingProxyType({})
@@ -57,7 +58,8 @@ class WatchSpec:
     min_focus: float = 0.0
     """Matches less focused than this are dropped (see :mod:`monitor.rules.focus`)."""
     guards: tuple[str, ...] = ()
-    """Names of topic guards (:data:`monitor.rules.guards.GUARDS`) that may veto a match."""
+    """Names of topic guards (shipped, :data:`monitor.rules.guards.GUARDS`, or the config's)
+    that may veto a match."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +70,23 @@ class Stop:
     """``min_score``, ``min_focus``, ``exclude`` or ``guard``."""
     detail: str
     """The reason in words, with the figures or terms that decided it."""
+    guard: str = ""
+    """The guard's name, when a guard stopped it."""
+    figures: str = field(default="", compare=False)
+    """What decided, in short (``focus 0.20 < 0.5``); the same facts as ``detail``."""
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.detail}"
+
+    @property
+    def label(self) -> str:
+        """The rule that stopped it, a guard by name: ``min_focus``, ``guard sport``."""
+        return f"guard {self.guard}" if self.guard else self.rule
+
+    @property
+    def summary(self) -> str:
+        """One line: ``guard health (its focus 0.80 ≥ the watch's 0.60)``."""
+        return f"{self.label} ({self.figures})" if self.figures else self.label
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +172,17 @@ def _compile_part(
         raise RuleError(f"{where}: {error}") from error
 
 
-def compile_watches(watches: Sequence[WatchSpec], aliases: Aliases = NO_ALIASES) -> RuleSet:
+def compile_watches(
+    watches: Sequence[WatchSpec],
+    aliases: Aliases = NO_ALIASES,
+    settings: RuleSettings = DEFAULT_RULE_SETTINGS,
+    guards: Mapping[str, str] = GUARDS,
+) -> RuleSet:
     """Compile every watch into a :class:`RuleSet`.
+
+    ``settings`` weigh focus and guards; ``guards`` are the topic guards the
+    watches may name, each a query (the shipped :data:`~monitor.rules.guards.GUARDS`,
+    plus the config's own).
 
     Raises :class:`RuleError` (or :class:`RuleSyntaxError`) naming the first
     watch that cannot be compiled: a bad query or exclude query, a repeated or
@@ -167,7 +192,7 @@ def compile_watches(watches: Sequence[WatchSpec], aliases: Aliases = NO_ALIASES)
     interner: Interner = {}
     rules: list[_Rule] = []
     seen: set[str] = set()
-    guards: dict[str, _Guard] = {}
+    compiled_guards: dict[str, _Guard] = {}
     for spec in watches:
         if not spec.name:
             raise RuleError(f"a watch needs a name (query {spec.query!r})")
@@ -186,15 +211,18 @@ def compile_watches(watches: Sequence[WatchSpec], aliases: Aliases = NO_ALIASES)
         if spec.exclude is not None:
             exclude = _compile_part(spec, "exclude", spec.exclude, aliases, interner)
         for name in spec.guards:
-            if name not in GUARDS:
-                raise RuleError(
-                    f"watch {spec.name!r}: unknown guard {name!r} (known: {', '.join(GUARDS)})"
-                )
             if name not in guards:
-                guards[name] = _Guard(name, _compile(GUARDS[name], NO_ALIASES, interner))
-        watch_guards = tuple(guards[name] for name in dict.fromkeys(spec.guards))
+                raise RuleError(
+                    f"watch {spec.name!r}: unknown guard {name!r} (known: {', '.join(guards)})"
+                )
+            if name not in compiled_guards:
+                compiled = _compile_part(
+                    spec, f"guard {name!r}", guards[name], NO_ALIASES, interner
+                )
+                compiled_guards[name] = _Guard(name, compiled)
+        watch_guards = tuple(compiled_guards[name] for name in dict.fromkeys(spec.guards))
         rules.append(_Rule(spec, query, exclude, watch_guards))
-    return RuleSet(rules)
+    return RuleSet(rules, settings)
 
 
 class RuleSet:
@@ -203,10 +231,11 @@ class RuleSet:
     Build it with :func:`compile_watches`.
     """
 
-    __slots__ = ("_haystack_fields", "_index", "_rules")
+    __slots__ = ("_haystack_fields", "_index", "_rules", "_settings")
 
-    def __init__(self, rules: Sequence[_Rule]) -> None:
+    def __init__(self, rules: Sequence[_Rule], settings: RuleSettings) -> None:
         self._rules = tuple(rules)
+        self._settings = settings
         self._index = RuleIndex([rule.query.requirements for rule in self._rules])
         # The haystack needs the words of every field some indexed term can
         # search, and no others: a url field nobody queries is never folded.
@@ -232,7 +261,7 @@ class RuleSet:
         verdicts: list[Verdict] = []
         haystack = context.doc.haystack(self._haystack_fields)
         for position in self._index.candidates(haystack):
-            found = _judge(self._rules[position], context)
+            found = _judge(self._rules[position], context, self._settings)
             if found is not None:
                 verdicts.append(found)
         return verdicts
@@ -242,7 +271,7 @@ class RuleSet:
         context = Context(FoldedEntry(entry))
         matches: list[Match] = []
         for rule in self._rules:
-            found = _judge(rule, context)
+            found = _judge(rule, context, self._settings)
             if found is not None and found.stopped is None:
                 matches.append(found.match)
         return matches
@@ -254,7 +283,7 @@ def _spans(query: CompiledQuery, context: Context) -> list[Span] | None:
     return None if hits is None else to_spans(hits, context)
 
 
-def _judge(rule: _Rule, context: Context) -> Verdict | None:
+def _judge(rule: _Rule, context: Context, settings: RuleSettings) -> Verdict | None:
     """The verdict of one rule on the entry being matched; ``None`` when its query does not match."""
     hits = evaluate(rule.query.node, context)
     if hits is None:
@@ -262,37 +291,49 @@ def _judge(rule: _Rule, context: Context) -> Verdict | None:
     spans = to_spans(hits, context)
     spec = rule.spec
     match = Match(spec.name, score(spans), tuple(spans))
-    focus = node_focus(rule.query.node, context)
+    focus = node_focus(rule.query.node, context, settings)
     focus = 0.0 if focus is None else focus
-    stop = _stop(rule, match, focus, context)
+    stop = _stop(rule, match, focus, context, settings)
     return Verdict(match, focus, stop)
 
 
-def _stop(rule: _Rule, match: Match, focus: float, context: Context) -> Stop | None:
+def _stop(
+    rule: _Rule, match: Match, focus: float, context: Context, settings: RuleSettings
+) -> Stop | None:
     """The first rule that stops ``match``, cheapest checks first."""
     spec = rule.spec
     if match.score < spec.min_score:
-        return Stop("min_score", f"score {match.score:g} is below min_score {spec.min_score:g}")
+        return Stop(
+            "min_score",
+            f"score {match.score:g} is below min_score {spec.min_score:g}",
+            figures=f"score {match.score:g} < {spec.min_score:g}",
+        )
     if focus < spec.min_focus:
-        return Stop("min_focus", f"focus {focus:.2f} is below min_focus {spec.min_focus:g}")
+        return Stop(
+            "min_focus",
+            f"focus {focus:.2f} is below min_focus {spec.min_focus:g}",
+            figures=f"focus {focus:.2f} < {spec.min_focus:g}",
+        )
     if rule.exclude is not None:
         excluded = evaluate(rule.exclude.node, context)
         if excluded is not None:
             terms = ", ".join(dict.fromkeys(span.term for span in to_spans(excluded, context)))
-            return Stop("exclude", f"the exclude query matched ({terms})")
+            return Stop("exclude", f"the exclude query matched ({terms})", figures=terms)
     for guard in rule.guards:
         guarded = evaluate(guard.query.node, context)
         if not guarded:
             continue
-        guard_focus = hits_focus(guarded)
-        if guard_focus is None or guard_focus < GUARD_MIN_FOCUS or guard_focus < focus:
+        guard_focus = hits_focus(guarded, settings)
+        if guard_focus is None or guard_focus < settings.guard_min_focus or guard_focus < focus:
             continue
         where: dict[str, None] = {}
         for hit in sorted(guarded):
-            where.setdefault(f"{hit[3]} ({place(hit)})", None)
+            where.setdefault(f"{hit[3]} ({place(hit, settings.lead_words)})", None)
         return Stop(
             "guard",
             f"{guard.name!r}, whose topic is at least as prominent as the watch's "
             f"(focus {guard_focus:.2f} against {focus:.2f}): {', '.join(list(where)[:6])}",
+            guard=guard.name,
+            figures=f"its focus {guard_focus:.2f} ≥ the watch's {focus:.2f}",
         )
     return None

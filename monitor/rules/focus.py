@@ -3,12 +3,15 @@
 A term in the headline says more than one mention deep in a long article.
 Each hit of a query gets a value from its place:
 
-* in the title: :data:`TITLE` (1.0): the story is about it;
-* in the lead, the first :data:`LEAD_WORDS` words of the summary or of the
-  content: :data:`LEAD` (0.5) each;
-* deeper in the body: :data:`BODY` (0.1) each, and all of them together at
-  most :data:`BODY_CAP` (0.5): a word mentioned only far down is never worth
+* in the title: ``title_weight`` (1.0): the story is about it;
+* in the lead, the first ``lead_words`` (50) words of the summary or of the
+  content: ``lead_weight`` (0.5) each;
+* deeper in the body: ``deep_weight`` (0.1) each, and all of them together at
+  most ``deep_cap`` (0.5): a word mentioned only far down is never worth
   more than one mention in the lead, however often it comes back.
+
+The figures come in as a :class:`~monitor.rules.settings.RuleSettings` (the
+config's ``rules:`` section, where each one's reason is given).
 
 The focus of a set of hits is the sum of their values (hits that overlap, such
 as "trade talks" and "trade", are one mention), capped at 1. Hits in ``source:``, ``url:`` and ``lang:`` say
@@ -30,37 +33,27 @@ from collections.abc import Iterable
 from monitor.rules.evaluate import Context, Hit, evaluate
 from monitor.rules.fields import FIELD_RANK
 from monitor.rules.nodes import And, Node, Not
-
-TITLE = 1.0
-"""Value of a hit in the title: a headline names what the story is about."""
-LEAD = 0.5
-"""Value of each hit in the lead: two lead mentions count like a headline."""
-BODY = 0.1
-"""Value of each hit deeper in the body: passing mentions add up slowly."""
-BODY_CAP = 0.5
-"""Most that deep hits add together: a topic only mentioned far down never outweighs a lead mention."""
-LEAD_WORDS = 50
-"""Words at the start of the summary or content that make the lead (about two sentences of news copy)."""
+from monitor.rules.settings import RuleSettings
 
 _TITLE = FIELD_RANK["title"]
 _BODY = frozenset((FIELD_RANK["summary"], FIELD_RANK["content"]))
 
 
-def place(hit: Hit) -> str | None:
+def place(hit: Hit, lead_words: int) -> str | None:
     """``title``, ``lead`` or ``body`` for a hit in those parts; ``None`` for source, url, lang."""
     if hit[0] == _TITLE:
         return "title"
     if hit[0] in _BODY:
-        return "lead" if hit[4] < LEAD_WORDS else "body"
+        return "lead" if hit[4] < lead_words else "body"
     return None
 
 
-def hits_focus(hits: Iterable[Hit]) -> float | None:
+def hits_focus(hits: Iterable[Hit], settings: RuleSettings) -> float | None:
     """The focus of these hits together; ``None`` when none is in the title or body."""
     values: list[str] = []
     reach: tuple[int, int] | None = None  # field and end of the mention being read
     for hit in sorted(hits):
-        where = place(hit)
+        where = place(hit, settings.lead_words)
         if where is None:
             continue
         if reach is not None and reach[0] == hit[0] and hit[1] < reach[1]:
@@ -71,19 +64,22 @@ def hits_focus(hits: Iterable[Hit]) -> float | None:
         values.append(where)
     if not values:
         return None
-    deep = min(BODY_CAP, BODY * values.count("body"))
-    total = TITLE * values.count("title") + LEAD * values.count("lead") + deep
+    deep = min(settings.deep_cap, settings.deep_weight * values.count("body"))
+    title, lead = values.count("title"), values.count("lead")
+    total = settings.title_weight * title + settings.lead_weight * lead + deep
     return min(1.0, total)
 
 
-def node_focus(node: Node, context: Context) -> float | None:
+def node_focus(node: Node, context: Context, settings: RuleSettings) -> float | None:
     """The focus of ``node`` on the entry being matched (see the module docstring)."""
     if type(node) is And:
         parts = [
-            value for child in node.children if (value := node_focus(child, context)) is not None
+            value
+            for child in node.children
+            if (value := node_focus(child, context, settings)) is not None
         ]
         return min(parts) if parts else None
     if type(node) is Not:
         return None
     hits = evaluate(node, context)
-    return None if not hits else hits_focus(hits)
+    return None if not hits else hits_focus(hits, settings)

@@ -4,7 +4,8 @@ A watch lists guards by name (``guards: [sport, travel]``) instead of writing
 long ``exclude`` queries. A guard is a query for its topic's vocabulary; it
 *vetoes* a match when its topic is at least as prominent in the entry as the
 watch's own (its focus, see :mod:`monitor.rules.focus`, is at least the
-watch's) and prominent in its own right (at least :data:`GUARD_MIN_FOCUS`).
+watch's) and prominent in its own right (at least the ``guard_min_focus`` of
+:class:`~monitor.rules.settings.RuleSettings`, 0.5 by default).
 
 So "US, Canada and Mexico face measles outbreaks" stops a Canada–Mexico watch
 guarded by ``health`` (measles in the headline, as prominent as the two
@@ -20,10 +21,8 @@ Spanish, chosen not to occur in trade and policy copy for other reasons
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import MappingProxyType
-
-GUARD_MIN_FOCUS = 0.5
-"""A guard only vetoes when its topic is at least this prominent (a lead mention, or a title one)."""
 
 GUARDS = MappingProxyType(
     {
@@ -81,3 +80,16 @@ GUARDS = MappingProxyType(
     }
 )
 """Each guard's name and the query for its topic."""
+
+
+def terms_query(terms: Iterable[str]) -> str:
+    """The query for a guard given as a list of terms: any of them, a term of several
+    words as a phrase (``World Cup`` is ``"World Cup"``)."""
+    return " OR ".join(_term(term) for term in terms)
+
+
+def _term(term: str) -> str:
+    text = term.strip()
+    if len(text.split()) > 1 and not text.startswith('"'):
+        return f'"{text}"'
+    return text
