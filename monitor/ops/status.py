@@ -38,8 +38,9 @@ def _when(value: datetime | None, now: datetime) -> str:
 
 
 def _problems(state: FeedState) -> str:
-    """The last error, and what the size caps cut (or a column could not hold)."""
-    note = f"note: {state.last_note}" if state.last_note else ""
+    """The last error; a note (what the size caps cut, or a column could not hold) is only
+    pointed at: it is long, and is printed whole below the table."""
+    note = "(see its note below)" if state.last_note else ""
     return "\n".join(part for part in (state.last_error or "", note) if part)
 
 
@@ -51,6 +52,7 @@ def render_status(config: Config, store: Store, now: datetime, broken_only: bool
     for column in ("feed", "last success", "failures", "last error", "next poll", "items 24h"):
         feeds.add_column(column, overflow="fold")
     shown = 0
+    notes: list[str] = []
     for feed in config.feeds:
         state = states.get(feed.url)
         failures = state.consecutive_failures if state else 0
@@ -66,6 +68,11 @@ def render_status(config: Config, store: Store, now: datetime, broken_only: bool
             _when(next_poll, now) if next_poll else "at the next cycle",
             str(recent.get(feed.url, 0)),
         )
+        if state and state.last_note:
+            notes.append(
+                f"note: {safe(feed.display_name)} ({safe(redact_urls(feed.url))}): "
+                + safe(redact_urls(state.last_note))
+            )
     alerts = Table(title="Alerts", title_justify="left")
     for column in ("alert", "schedule", "pending items", "deliveries pending", "failed", "sent"):
         alerts.add_column(column)
@@ -86,6 +93,8 @@ def render_status(config: Config, store: Store, now: datetime, broken_only: bool
     buffer = io.StringIO()
     console = _console(buffer)
     console.print(feeds if shown or not broken_only else "No broken feeds.")
+    for note in notes:  # full width, wrapped at words: a narrow column would chop it up
+        console.print(note, highlight=False)
     console.print(alerts)
     disabled = store.disabled_targets()
     if disabled:

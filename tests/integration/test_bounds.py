@@ -72,7 +72,9 @@ def test_a_huge_feed_keeps_its_newest_items_and_says_so(
     pipeline.close()
     status = monitor(config, "status")
     assert status.returncode == 0, status.stderr
-    assert "note:" in status.stdout  # the note itself is folded into a narrow column
+    assert "note:" in status.stdout
+    # The whole note reads in one piece (wrapped at words), not chopped up in a column.
+    assert " ".join(outcome.note.split()) in " ".join(status.stdout.split())
 
 
 def test_a_far_future_date_becomes_the_time_first_seen(
