@@ -27,8 +27,10 @@ from monitor.redact import redact_urls, shown_target
 if TYPE_CHECKING:  # the heavy imports wait until a command needs them
     from rich.console import Console
 
-    from monitor.config import AliasInContext, FeedConfig
+    from monitor.config import FeedConfig
     from monitor.pipeline import Pipeline, PollSummary
+    from monitor.rules import RuleSet, WatchSpec
+    from monitor.rules.backtest import Hit
     from monitor.store.queries import Store
 
 Handler = Callable[[argparse.Namespace], int]
@@ -176,12 +178,16 @@ def _rules_commands(command: CommandMaker, common: argparse.ArgumentParser) -> N
     test = rule_commands.add_parser(
         "test",
         parents=[common],
-        help="match one query against a text and explain the result",
-        description="Match QUERY against --text or --file (and --title); print match or no match "
-        "and why. Exit 0 on a match, 1 on none, 2 if the query is invalid. Alias groups "
-        "come from the config when it can be read.",
+        help="match one query (or a configured watch) against a text and explain the result",
+        description="Match QUERY, or the configured --watch, against --text or --file (and "
+        "--title); print match or no match and why, naming the rule or guard that stopped a "
+        "query that matched. Exit 0 on a match, 1 on none, 2 if the query is invalid. Alias "
+        "groups, guards and rules settings come from the config when it can be read.",
     )
-    test.add_argument("query", help="the query, e.g. '@usmca NEAR/10 review'")
+    tested = test.add_mutually_exclusive_group(required=True)
+    tested.add_argument("query", nargs="?", help="the query, e.g. '@usmca NEAR/10 review'")
+    tested.add_argument("--watch", help="a watch name from the config, with its rules")
+    _watch_rule_options(test)
     source = test.add_mutually_exclusive_group(required=True)
     source.add_argument("--text", help="the text to match (as an entry's summary)")
     source.add_argument("--file", help="read the text from this file ('-' for stdin)")
@@ -199,9 +205,19 @@ def _rules_commands(command: CommandMaker, common: argparse.ArgumentParser) -> N
     target = backtest.add_mutually_exclusive_group(required=True)
     target.add_argument("watch", nargs="?", help="a watch name from the config")
     target.add_argument("--query", help="an unsaved query to try instead of a watch")
-    backtest.add_argument("--exclude", help="with --query: an exclude query")
+    _watch_rule_options(backtest)
     backtest.add_argument("--since", default="30d", help="how far back (first seen), e.g. 7d, 12h")
     backtest.set_defaults(handler=cmd_rules_backtest)
+
+
+def _watch_rule_options(parser: argparse.ArgumentParser) -> None:
+    """The rules a query can be given on the command line, as a watch has them in the config."""
+    parser.add_argument("--exclude", help="with a query: an exclude query")
+    parser.add_argument("--min-score", type=float, default=0.0, help="with a query: min_score")
+    parser.add_argument("--min-focus", type=float, default=0.0, help="with a query: min_focus")
+    parser.add_argument(
+        "--guard", action="append", default=[], help="with a query: a topic guard (repeatable)"
+    )
 
 
 def _seed_commands(command: CommandMaker, common: argparse.ArgumentParser) -> None:
@@ -752,17 +768,40 @@ def _group_help(args: argparse.Namespace) -> int:
     return 2
 
 
-def _aliases(args: argparse.Namespace) -> dict[str, tuple[str | AliasInContext, ...]]:
+def _rules_config(args: argparse.Namespace) -> Config | None:
+    """The config for alias groups, guards and rules settings; none when there is no file."""
     path = _config_path(args)
-    if not os.path.exists(path):
-        return {}
-    return dict(load_config(path).aliases)
+    return load_config(path) if os.path.exists(path) else None
+
+
+def _watch_spec(args: argparse.Namespace, config: Config | None) -> WatchSpec:
+    """The watch to try: ``--watch`` from the config, or the query with its options."""
+    from monitor.rules import WatchSpec
+
+    if args.watch:
+        known = {w.name: w for w in config.watches} if config else {}
+        if args.watch not in known:
+            raise UsageError(f"no watch named {args.watch!r} (known: {', '.join(known)})")
+        w = known[args.watch]
+        return WatchSpec(w.name, w.query, w.exclude, w.min_score, w.min_focus, w.guards)
+    if not 0 <= args.min_focus <= 1:
+        raise UsageError("--min-focus must be a number from 0 to 1")
+    return WatchSpec(
+        "query", args.query, args.exclude, args.min_score, args.min_focus, tuple(args.guard)
+    )
+
+
+def _compile_one(spec: WatchSpec, config: Config | None) -> RuleSet:
+    from monitor.rules import compile_watches
+
+    if config is None:
+        return compile_watches([spec])
+    return compile_watches([spec], config.aliases, config.rules.settings, config.guard_queries())
 
 
 def cmd_rules_test(args: argparse.Namespace) -> int:
     from monitor.errors import RuleError
-    from monitor.rules import WatchSpec, compile_watches
-    from monitor.rules.explain import explain
+    from monitor.rules.explain import explain, explain_verdicts
     from monitor.types import Entry
 
     if args.file is not None:
@@ -773,8 +812,10 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
         )
     else:
         text = args.text
+    config = _rules_config(args)
+    spec = _watch_spec(args, config)
     try:
-        rules = compile_watches([WatchSpec("query", args.query)], _aliases(args))
+        rules = _compile_one(spec, config)
     except RuleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -787,41 +828,42 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
         guid=None,
         summary=text,
     )
-    matches = rules.match(entry)
-    print("match" if matches else "no match")
+    verdicts = rules.judge(entry)
+    matches = [v.match for v in verdicts if v.stopped is None]
     if matches:
+        print("match")
         print(explain(entry, matches))
-    return 0 if matches else 1
+        return 0
+    stopped = next((v.stopped for v in verdicts if v.stopped is not None), None)
+    if stopped is None:
+        print("no match")
+        return 1
+    print(plain(f"no match: stopped by {stopped.summary}"))
+    print(plain(explain_verdicts(entry, verdicts)))
+    return 1
 
 
 def cmd_rules_backtest(args: argparse.Namespace) -> int:
     from monitor.config import parse_duration
-    from monitor.rules import WatchSpec, compile_watches
     from monitor.rules.backtest import backtest
     from monitor.rules.explain import explain
 
     config = _config(args)
-    if args.query:
-        spec = WatchSpec("query", args.query, args.exclude)
-    else:
-        known = {w.name: w for w in config.watches}
-        if args.watch not in known:
-            print(
-                f"error: no watch named {args.watch!r} (known: {', '.join(known)})", file=sys.stderr
-            )
-            return 1
-        watch = known[args.watch]
-        spec = WatchSpec(
-            watch.name, watch.query, watch.exclude, watch.min_score, watch.min_focus, watch.guards
-        )
+    try:
+        spec = _watch_spec(args, config)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     since = _now() - parse_duration(args.since)
-    rules = compile_watches([spec], config.aliases)
+    rules = _compile_one(spec, config)
     report = backtest(rules, spec.name, _store(config).iter_entries(since))
     print(
         plain(
             f"{spec.name}: {report.total} hits in {report.scanned} entries since {since:%Y-%m-%d %H:%M} UTC"
         )
     )
+    reasons = ", ".join(f"{label} {count}" for label, count in report.stopped.items())
+    print(f"stopped: {sum(report.stopped.values())}" + (f" ({reasons})" if reasons else ""))
     if report.per_day:
         print("\nhits per day:")
         for day, count in report.per_day.items():
@@ -829,16 +871,23 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     if report.newest:
         print(f"\nnewest {len(report.newest)}:")
         for hit in report.newest:
-            entry = hit.stored.entry
-            print(
-                plain(
-                    f"\n* {entry.title or '(untitled)'}  [{entry.feed_name}, {hit.when:%Y-%m-%d %H:%M} UTC]"
-                )
-            )
-            if entry.link:
-                print(plain(f"  {entry.link}"))
-            print(plain("  " + explain(entry, [hit.match]).replace("\n", "\n  ")))
+            print(plain(_hit_heading(hit)))
+            print(plain("  " + explain(hit.stored.entry, [hit.match]).replace("\n", "\n  ")))
+    if report.newest_stopped:
+        print(f"\nnewest {len(report.newest_stopped)} stopped:")
+        for hit in report.newest_stopped:
+            print(plain(_hit_heading(hit)))
+            assert hit.stop is not None
+            print(plain(f"  stopped by {hit.stop.summary}: {hit.stop.detail}"))
     return 0
+
+
+def _hit_heading(hit: Hit) -> str:
+    entry = hit.stored.entry
+    heading = (
+        f"\n* {entry.title or '(untitled)'}  [{entry.feed_name}, {hit.when:%Y-%m-%d %H:%M} UTC]"
+    )
+    return heading + (f"\n  {entry.link}" if entry.link else "")
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -151,3 +151,111 @@ def test_explain_names_the_guard_or_backfill_that_stopped_an_entry(
     old = monitor("explain", "https://news.example/old", "--config", str(config))
     assert old.returncode == 0, old.stderr
     assert "not alerted: backfill" in old.stdout
+
+
+FILLER = " ".join(f"word{n}" for n in range(60))
+GUARDED = """\
+guards:
+  cricket:
+    terms: [cricket, wicket+]
+watches:
+  - name: canada-mexico
+    query: 'Canada NEAR/5 Mexico'
+    guards: [health, cricket]
+"""
+
+
+def test_rules_test_says_what_stopped_a_query_that_matched(tmp_path: Path) -> None:
+    config = tmp_path / "monitor.yaml"
+    config.write_text(GUARDED, encoding="utf-8")
+    measles = "US, Canada and Mexico face measles outbreaks"
+    watch = monitor(
+        "rules", "test", "--watch", "canada-mexico", "--title", measles, "--text", "",
+        "--config", str(config),
+    )  # fmt: skip
+    assert watch.returncode == 1, watch.stderr
+    assert watch.stdout.startswith(
+        "no match: stopped by guard health (its focus 1.00 ≥ the watch's 1.00)\n"
+    )
+    assert "measles (title)" in watch.stdout
+    assert 'title [4:10] "Canada"' in watch.stdout  # what the query matched, explained
+    fired = monitor(
+        "rules", "test", "--watch", "canada-mexico", "--title", "Canada and Mexico sign a deal",
+        "--text", "", "--config", str(config),
+    )  # fmt: skip
+    assert fired.returncode == 0, fired.stderr
+    assert fired.stdout.startswith("match\n")
+
+    cricket = ("--title", "Cricket: Mexico beats Canada", "--text", "")
+    deep = ("--text", FILLER + " Canada")  # Canada only deep in the body
+    cases = [
+        (("--guard", "cricket", *cricket), "guard cricket (its focus 1.00 ≥ the watch's 1.00)"),
+        (("--min-focus", "0.5", *deep), "min_focus (focus 0.10 < 0.5)"),
+        (("--exclude", "cricket OR rain", *cricket), "exclude (cricket)"),
+        (("--min-score", "3", *cricket), "min_score (score 2 < 3)"),
+    ]
+    for options, expected in cases:
+        result = monitor("rules", "test", "Canada", *options, "--config", str(config))
+        assert result.returncode == 1, (options, result.stderr)
+        assert result.stdout.startswith(f"no match: stopped by {expected}\n"), result.stdout
+
+    unknown = monitor("rules", "test", "--watch", "nosuch", "--text", "x", "--config", str(config))
+    assert unknown.returncode == 2
+    assert "no watch named 'nosuch' (known: canada-mexico)" in unknown.stderr
+    bad_guard = monitor(
+        "rules", "test", "Canada", "--guard", "sprot", "--text", "x", "--config", str(config)
+    )
+    assert bad_guard.returncode == 2
+    assert "unknown guard 'sprot'" in bad_guard.stderr
+    assert "cricket" in bad_guard.stderr  # the config's own guards are known
+
+
+def test_backtest_counts_and_lists_what_was_stopped(
+    db_url: str, http_server: HttpServer, write_config: Callable[..., Path]
+) -> None:
+    now = datetime.now(UTC)
+    titles = [
+        ("Canada signs a steel deal", "Officials met."),
+        ("Canada and Mexico talk trade", "Officials met."),
+        ("Canada wins the soccer final", "A late goal."),
+        ("Canada names a hockey coach", "A new coach."),
+        ("Weather report", FILLER + " Canada"),
+        ("Storms in Europe", "Rain."),
+    ]
+    items = [
+        Item(title, f"https://news.example/{n}", text, now - timedelta(hours=n), f"s{n}")
+        for n, (title, text) in enumerate(titles)
+    ]
+    feed = http_server.add("/rss.xml", Route(body=rss(items)))
+    watches = [
+        {"name": "usmca", "query": "USMCA"},
+        {
+            "name": "canada-mexico",
+            "query": "Canada",
+            "exclude": "hockey",
+            "min_focus": 0.5,
+            "guards": ["sport"],
+        },
+    ]
+    config = write_config(db_url, [feed], watches=watches)
+    assert monitor("poll", "--config", str(config)).returncode == 0
+
+    result = monitor("rules", "backtest", "canada-mexico", "--since", "7d", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("canada-mexico: 2 hits in 6 entries since")
+    assert lines[1] == "stopped: 3 (exclude 1, guard sport 1, min_focus 1)"
+    assert result.stdout.count("\n* Canada signs a steel deal") == 1
+    stopped = result.stdout[result.stdout.index("\nnewest 3 stopped:\n") :]
+    assert "\n* Canada wins the soccer final" in stopped
+    assert "  stopped by guard sport (its focus 1.00 ≥ the watch's 1.00): 'sport'" in stopped
+    assert "  stopped by exclude (hockey): the exclude query matched (hockey)" in stopped
+    assert "  stopped by min_focus (focus 0.10 < 0.5)" in stopped
+    assert "Canada and Mexico talk trade" not in stopped
+
+    unsaved = monitor(
+        "rules", "backtest", "--query", "Canada", "--guard", "sport", "--config", str(config)
+    )
+    assert unsaved.returncode == 0, unsaved.stderr
+    assert unsaved.stdout.splitlines()[1] == "stopped: 2 (guard sport 2)"
+    assert unsaved.stdout.startswith("query: 3 hits in 6 entries")
