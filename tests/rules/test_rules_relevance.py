@@ -320,3 +320,24 @@ def test_the_shipped_watches_ask_for_relevance() -> None:
     )
     assert not rules.match(entry("US, Canada and Mexico face measles outbreaks"))
     assert all(watch.min_focus > 0 for watch in config.watches if watch.name != "usmca")
+
+
+def test_the_shipped_canada_mexico_watch_wants_a_relationship_not_a_list() -> None:
+    rules = compile_rules(load_config(REPO / "config" / "monitor.yaml", env={}))
+
+    def fired(title: str, text: str = "") -> bool:
+        return "canada-mexico" in [m.watch for m in rules.match(entry(title, text))]
+
+    assert fired("Canada and Mexico sign a steel agreement")
+    assert fired("Carney and Sheinbaum meet", "Canada and Mexico discuss bilateral trade.")
+    assert fired("Mexico buys Canadian rapeseed", "Trade sources said so.")
+    # Bare co-mention, and lists of the three countries, even with a trade word nearby.
+    assert not fired("Canada and Mexico: ten photos")
+    assert not fired(
+        "A joint venture for car parts",
+        "It will make and sell parts in the United States, Canada and Mexico under an agreement.",
+    )
+    assert not fired(
+        "Vets return",
+        "The minister said a team funded by the U.S., Canada, Mexico and Costa Rica will import pigs.",
+    )
