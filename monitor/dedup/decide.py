@@ -12,10 +12,12 @@ candidates, so the reported signal is the most certain one available:
 2. ``guid``: the same feed guid (scoped to its feed unless globally unique).
 3. ``text_hash``: bodies equal after cleaning and folding, with at least
    ``min_exact_tokens`` words.
-4. ``near_duplicate``: exact shingle scores (see :func:`assess`);
+4. ``near_duplicate``: exact shingle scores (see :func:`assess`), except between a
+   feed's linkless, guidless entries of different times (a changelog's entries);
 5. ``headline``: an item that is only a headline, and a near-identical headline;
-6. ``same_story``: two texts told in other words whose headlines and leads share
-   most of their content words (see :func:`same_story`).
+6. ``same_story``: two texts told in other words whose headlines and leads (or whole
+   bodies) share most of their content words, whose headlines share two, and who share
+   words of what happened beyond names (see :func:`same_story`).
 
 The first four look at neither dates nor sources: a copy is a copy whenever it
 arrives. The last two, weaker, join only items published within
@@ -24,15 +26,16 @@ arrives. The last two, weaker, join only items published within
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from monitor.dedup.features import HEADLINE_MIN_WORDS, Features
+from monitor.dedup.features import HEADLINE_MIN_WORDS, Features, cosine
 from monitor.dedup.settings import DedupSettings
 from monitor.dedup.similarity import containment, coverage, jaccard, title_similarity
-from monitor.dedup.text import facts
+from monitor.dedup.text import facts, stem
 
 Signal = Literal["canonical_url", "guid", "text_hash", "near_duplicate", "headline", "same_story"]
 STORY_SIGNALS: tuple[Signal, ...] = ("headline", "same_story")
@@ -147,6 +150,24 @@ def assess(a: Features, b: Features, settings: DedupSettings) -> Assessment:
     return verdict(False, max(j, c), f"different text: {figures}")
 
 
+def _separate_updates(a: Features, b: Features) -> bool:
+    """Two items of one feed that has given them neither a link nor a guid, published at
+    different times: entries of a changelog or a status page ("AION: anti-cheat changed
+    from … to …"), each a new event however alike the text. An edited item keeps its
+    time."""
+    return (
+        a.feed is not None
+        and a.feed == b.feed
+        and a.canonical_url is None
+        and b.canonical_url is None
+        and a.guid_key is None
+        and b.guid_key is None
+        and a.published is not None
+        and b.published is not None
+        and a.published != b.published
+    )
+
+
 def _title_facts_conflict(a: Features, b: Features) -> str:
     """The figures and days each headline has and the other lacks, when both have some:
     "Hot Topics (26/06/11)" and "Hot Topics (03/07/11)" are two weeks, not one story."""
@@ -170,6 +191,35 @@ def _may_share_a_story(a: Features, b: Features, settings: DedupSettings) -> boo
     return not (a.canonical_url is not None and a.canonical_url == b.canonical_url)
 
 
+# Words any report has, whatever happened: when, who said it, in which order.
+_UNEVENTFUL = frozenset(
+    re.findall(
+        r"\S+",
+        """said say says told according reported report reports year years week weeks day days
+        month months ago last first since ahead before during another time times later earlier
+        today yesterday tomorrow""",
+    )
+)
+
+
+def shared_headline_words(a: Features, b: Features) -> int:
+    """How many content words (by a crude stem) the two headlines share."""
+    return len({stem(word) for word in a.title_words} & {stem(word) for word in b.title_words})
+
+
+def shared_event_words(a: Features, b: Features) -> frozenset[str]:
+    """The headline and lead words both texts share that are neither names (of either
+    text), figures, dates nor words of reporting: what they say happened. Two texts on
+    Macron and Modi share names and titles; two on one meeting also share "talks"."""
+    shared = a.story_words & b.story_words
+    named = a.name_words | b.name_words
+    return frozenset(
+        word
+        for word in shared - named - _UNEVENTFUL
+        if not word[0].isdigit() and word not in facts((word,))
+    )
+
+
 def same_story(a: Features, b: Features, settings: DedupSettings) -> DuplicateDecision | None:
     """Whether ``a`` reports the story of ``b`` in other words, by headline and lead.
 
@@ -177,7 +227,9 @@ def same_story(a: Features, b: Features, settings: DedupSettings) -> DuplicateDe
       headlines' content words, publisher suffix removed, must agree at
       ``headline_similarity``.
     * Both have text: the content words of headline and lead together must agree
-      at ``story_similarity``.
+      at ``story_similarity``, or the whole bodies' at ``story_cosine``; and the
+      headlines share ``story_headline_words`` words and the texts
+      ``story_event_words`` words of what happened (:func:`shared_event_words`).
 
     Either way both headlines name something (``HEADLINE_MIN_WORDS`` content
     words), their figures and days do not conflict, and both were published
@@ -199,15 +251,23 @@ def same_story(a: Features, b: Features, settings: DedupSettings) -> DuplicateDe
             )
         return None
     words = title_similarity(a.story_words, b.story_words)  # Jaccard over words
-    if words >= settings.story_similarity:
-        return DuplicateDecision(
-            True,
-            b.doc_id,
-            "same_story",
-            words,
-            f"same story in other words: headline and lead words {words:.2f}, title {titles:.2f}",
-        )
-    return None
+    body = cosine(a, b)
+    if words < settings.story_similarity and body < settings.story_cosine:
+        return None
+    if shared_headline_words(a, b) < settings.story_headline_words:
+        return None
+    events = shared_event_words(a, b)
+    if len(events) < settings.story_event_words:
+        return None
+    return DuplicateDecision(
+        True,
+        b.doc_id,
+        "same_story",
+        max(words, body),
+        f"same story in other words: headline and lead words {words:.2f}, body {body:.2f}, "
+        f"title {titles:.2f}, "
+        f"event words {', '.join(sorted(events)[:4])}",
+    )
 
 
 def decide(
@@ -232,6 +292,8 @@ def decide(
 
     best: tuple[Assessment, Features] | None = None
     for item in pool:
+        if _separate_updates(candidate, item):
+            continue
         result = assess(candidate, item, settings)
         if best is None or (result.is_duplicate, result.score) > (
             best[0].is_duplicate,

@@ -9,7 +9,10 @@ needed; only the lookup keys (:attr:`Features.keys`) are stored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -72,6 +75,12 @@ class Features:
     story_keys: tuple[int, ...] = ()
     """Keys of single content words of the headline and the lead: how an article told in
     other words, or a bare headline, finds its story."""
+    word_vector: Mapping[str, float] = field(default_factory=dict)
+    """The body's content words, each weighted by 1 + log of its count, scaled to unit
+    length: what the whole text is about, for :func:`cosine`."""
+    name_words: frozenset[str] = frozenset()
+    """Words of the body's first ``STORY_LEAD_TOKENS`` written as names (capitalised
+    inside a sentence): who and where, as opposed to what happened."""
     published: datetime | None = None
     """When the article appeared (else when it was first seen), if known."""
     feed: str | None = None
@@ -106,6 +115,7 @@ def fingerprint(
         scheme.lead_max_tokens,
         scheme.opening_sentences,
         scheme.opening_tokens,
+        STORY_LEAD_TOKENS,
     )
     words = prepared.tokens
     shingle_array = sig.shingle_hashes(words, scheme.shingle_size)
@@ -160,9 +170,25 @@ def fingerprint(
         band_keys=bands,
         story_words=story_words,
         story_keys=story,
+        word_vector=_word_vector(words),
+        name_words=prepared.names,
         published=published,
         feed=canonical_url(feed_url) if feed_url else None,
     )
+
+
+def _word_vector(words: tuple[str, ...]) -> dict[str, float]:
+    counts = Counter(words)
+    kept = content_words(counts)
+    weights = {word: 1.0 + math.log(count) for word, count in counts.items() if word in kept}
+    norm = math.sqrt(sum(weight * weight for weight in weights.values()))
+    return {word: weight / norm for word, weight in weights.items()} if norm else {}
+
+
+def cosine(a: Features, b: Features) -> float:
+    """Cosine similarity of two bodies' word vectors: 0 (no word shared) to 1."""
+    small, large = sorted((a.word_vector, b.word_vector), key=len)
+    return sum(weight * large.get(word, 0.0) for word, weight in small.items())
 
 
 def _story_keys(headline: frozenset[str], words: tuple[str, ...], version: str) -> tuple[int, ...]:

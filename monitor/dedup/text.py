@@ -242,6 +242,8 @@ class PreparedText:
     """How many of ``tokens`` form the lead (a prefix of the body)."""
     opening: tuple[tuple[str, ...], ...] = ()
     """Tokens of the first few sentences long enough to identify a story."""
+    names: frozenset[str] = frozenset()
+    """The words of the body's head written as names (see :func:`name_words`)."""
 
 
 def _is_furniture(line: str) -> bool:
@@ -369,6 +371,7 @@ def prepare(
     lead_max_tokens: int,
     opening_sentences: int = 0,
     opening_min_tokens: int = 1,
+    name_limit: int = 0,
 ) -> PreparedText:
     """Clean ``text``, tokenise it and mark its lead and its opening sentences.
 
@@ -380,6 +383,8 @@ def prepare(
     The opening is the first ``opening_sentences`` sentences with at least
     ``opening_min_tokens`` tokens: when a deck or an unrecognised caption comes
     first, the real first sentence is still among them.
+
+    The names are those of the first ``name_limit`` words.
     """
     paragraphs = clean_paragraphs(text)
     body = tokens("\n".join(paragraphs))
@@ -399,6 +404,7 @@ def prepare(
         tokens=tuple(body),
         lead_length=min(lead_length, lead_max_tokens, len(body)),
         opening=tuple(opening),
+        names=name_words(" ".join(paragraphs), name_limit) if name_limit else frozenset(),
     )
 
 
@@ -455,11 +461,35 @@ def title_tokens(title: str, source: str | None = None) -> frozenset[str]:
     )
 
 
+def name_words(text: str, limit: int) -> frozenset[str]:
+    """Folded tokens of the words written with a capital inside a sentence (not as its
+    first word) among the first ``limit`` words of ``text``: the people, places and
+    bodies a text names, as opposed to what it says happened to them."""
+    found: set[str] = set()
+    sentence_start = True
+    for word in text.split()[:limit]:
+        if not sentence_start and word[:1].isupper():
+            found.update(tokens(word))
+        sentence_start = word.endswith(_NAME_BREAK)
+    return frozenset(found)
+
+
+def stem(word: str) -> str:
+    """A crude common stem, enough to tell that two headlines share a word: "arrests" and
+    "arrest", "Australians" and "Australia", "investigation" and "investigate"."""
+    if len(word) <= _STEM_LENGTH and len(word) > 3:
+        word = word.removesuffix("s")
+    return word[:_STEM_LENGTH]
+
+
 def content_words(words: Iterable[str]) -> frozenset[str]:
     """The tokens that say what a text is about: no function words, no one-letter words."""
     return frozenset(word for word in words if len(word) > 1 and word not in _FUNCTION_WORDS)
 
 
+_STEM_LENGTH = 6
+# After these a capital starts a sentence or a quotation, and says nothing of a name.
+_NAME_BREAK = (".", "!", "?", "…", ":", '."', ".”", "?”", '?"', "!”", '!"', "—", "-", "–")
 _SUFFIX_SEPARATOR = re.compile(r"\s+[-|—–]\s+")
 _MIN_HEADLINE_WORDS = 3
 # One to five name words: capitalised, all capitals, a domain ("CBC.ca") or a
