@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -17,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 # Heavy modules are imported by the commands that need them: the parser worker processes
-# import this module (it is the program's main module) and should stay small.
-from monitor.config import DEFAULT_CONFIG, Config, load_config
+# import this module (it is the program's main module) and should stay small, the config's
+# models (pydantic) included.
 from monitor.errors import ConfigError, MonitorError, UsageError
 from monitor.ops.logs import LOG_FORMATS, LOG_LEVELS, setup_logging
 from monitor.ops.terminal import plain
@@ -27,7 +28,7 @@ from monitor.redact import redact_urls, shown_target
 if TYPE_CHECKING:  # the heavy imports wait until a command needs them
     from rich.console import Console
 
-    from monitor.config import FeedConfig
+    from monitor.config import Config, FeedConfig
     from monitor.pipeline import Pipeline, PollSummary
     from monitor.rules import RuleSet, WatchSpec
     from monitor.rules.backtest import Hit
@@ -67,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from monitor.config import DEFAULT_CONFIG
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
@@ -127,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--broken", action="store_true", help="only feeds whose last poll failed")
     deliveries = command("deliveries", cmd_deliveries, "list the delivery ledger (newest last)")
     deliveries.add_argument(
-        "--status", choices=["pending", "sent", "failed"], help="only this status"
+        "--status", choices=["pending", "sent", "failed", "split"], help="only this status"
     )
     deliveries.add_argument("--alert", metavar="NAME", help="only this alert")
     deliveries.add_argument("--limit", type=int, default=50, help="rows to show (default 50)")
@@ -282,6 +285,8 @@ def _db_commands(command: CommandMaker, common: argparse.ArgumentParser) -> None
 
 def _config_path(args: argparse.Namespace) -> str:
     # --config may come before the command or after it; argparse leaves it unset otherwise.
+    from monitor.config import DEFAULT_CONFIG
+
     given: str | None = getattr(args, "config", None)
     return given or os.environ.get("MONITOR_CONFIG") or str(DEFAULT_CONFIG)
 
@@ -322,8 +327,16 @@ def _setup_logs(args: argparse.Namespace, config_format: str = "auto") -> None:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    from monitor.config import load_config
+
     path = _config_path(args)
-    if not Path(path).is_file():
+    try:
+        found = Path(path).is_file()
+        if found:
+            Path(path).open("rb").close()
+    except OSError as exc:  # a folder on the way not searchable, no read permission
+        raise MonitorError(f"cannot read the config file {path}: {exc.strerror or exc}") from exc
+    if not found:
         raise MonitorError(_no_config(args, path))
     config = load_config(path)
     _setup_logs(args, config.ops.log_format)
@@ -331,7 +344,11 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _no_config(args: argparse.Namespace, path: str) -> str:
+    from monitor.config import DEFAULT_CONFIG
+
     where = str(Path(path).absolute())
+    if Path(path).is_dir():
+        return f"{where} is a folder, not a config file; name the YAML file in it"
     if getattr(args, "config", None):
         return f"no config file at {where} (given by --config)"
     if os.environ.get("MONITOR_CONFIG"):
@@ -432,7 +449,7 @@ def _politely_skipped(store: Store, feeds: Sequence[FeedConfig]) -> dict[str, st
     for url, state in states.items():
         reason = manual_skip(state.disabled_at, state.last_error, state.next_poll_at, now)
         if reason:
-            skipped[url] = f"skipped: {reason}"
+            skipped[url] = reason
     return skipped
 
 
@@ -457,21 +474,35 @@ def _logs_above(console: Console) -> Iterator[None]:
     if not sys.stderr.isatty():
         yield  # the logs go elsewhere (a file, a pipe): leave them as they are
         return
-    import logging
-
-    from rich.logging import RichHandler
-
     from monitor.pipeline import POLL_RESULT
 
-    handler = RichHandler(console=console, show_path=False, markup=False)
-    handler.addFilter(lambda record: not getattr(record, POLL_RESULT, False))
     root = logging.getLogger()
     saved = root.handlers[:]
+    handler = _AboveTheBar(console)
+    # The lines keep the format chosen for every command (text, or JSON when asked).
+    handler.setFormatter(saved[0].formatter if saved else None)
+    handler.addFilter(lambda record: not getattr(record, POLL_RESULT, False))
     root.handlers[:] = [handler]
     try:
         yield
     finally:
         root.handlers[:] = saved
+
+
+class _AboveTheBar(logging.Handler):
+    """Writes each formatted log line through the progress bar's console, which prints it
+    above the bar; the text is printed as written (no markup, no highlighting)."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+            self.console.print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)
+        except Exception:  # logging's rule: a failing handler reports, never raises
+            self.handleError(record)
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
@@ -513,7 +544,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
                     + (f" ({outcome.error})" if outcome.error else "")
                 )
             )
-            failed = failed or outcome.status not in ("sent", "lost")  # lost: another relay has it
+            # lost: another relay has it; split: its parts follow, each with its own outcome
+            failed = failed or outcome.status not in ("sent", "lost", "split")
     return 1 if failed else 0
 
 
@@ -770,6 +802,8 @@ def _group_help(args: argparse.Namespace) -> int:
 
 def _rules_config(args: argparse.Namespace) -> Config | None:
     """The config for alias groups, guards and rules settings; none when there is no file."""
+    from monitor.config import load_config
+
     path = _config_path(args)
     return load_config(path) if os.path.exists(path) else None
 

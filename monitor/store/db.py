@@ -8,21 +8,25 @@ an advisory lock so replicas starting together do not race each other.
 
 from __future__ import annotations
 
+import ast
 import logging
 import math
 import os
+import re
 import tempfile
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.store.bounds import strip_nul_bytes
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +114,7 @@ def _engine(url: str, connect_timeout: float, statement_timeout: float) -> Engin
     if parsed.get_backend_name() == "sqlite":
         file = sqlite_file(url)
         if file is not None:
-            try:
-                _create_private(file)
-            except OSError as exc:
-                raise StoreError(
-                    f"cannot create the folder {file.parent} for the SQLite database {file}: "
-                    f"{exc.strerror or exc} (set database: or MONITOR_DATABASE_URL to a "
-                    "writable place)"
-                ) from exc
+            _create_private(file)
         engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -144,9 +141,24 @@ def _create_private(file: Path) -> None:
     """The database's folder (0700) and an empty file (0600), if missing: entries, errors
     and delivery targets are nobody else's to read. SQLite gives its -wal and -shm files
     the database file's mode."""
-    file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not file.exists():
+    hint = "(set database: or MONITOR_DATABASE_URL to a writable place)"
+    try:
+        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the folder {file.parent} for the SQLite database {file}: "
+            f"{exc.strerror or exc} {hint}"
+        ) from exc
+    if os.path.isdir(file):
+        raise StoreError(f"cannot use the SQLite database {file}: it is a folder {hint}")
+    if os.path.lexists(file):
+        return  # left as it is: a read-only one is named by the first write
+    try:
         os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the SQLite database {file}: {exc.strerror or exc} {hint}"
+        ) from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -166,14 +178,17 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     try:
         with engine.begin() as connection:
             connected = True
+            if revision == "head" and _at_head(connection):
+                return  # every start but the first after an upgrade: Alembic stays unloaded
+            from alembic import command
+
             if connection.dialect.name == "postgresql":
                 # A migration may rewrite a large table: the statement timeout is for work.
                 connection.execute(sa.text("SET LOCAL statement_timeout = 0"))
                 connection.execute(
                     sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
                 )
-            config = AlembicConfig()
-            config.set_main_option("script_location", str(MIGRATIONS))
+            config = _alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except SQLAlchemyError as exc:
@@ -193,13 +208,53 @@ def connect_error(url: str, exc: BaseException) -> StoreError:
     return StoreError(f"cannot connect to {safe_url(url)}: {reason}")
 
 
+def _alembic_config() -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
 def head_revision() -> str | None:
     """The newest migration this version of monitor knows."""
     from alembic.script import ScriptDirectory
 
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.M)
+
+
+@lru_cache(maxsize=1)
+def known_head() -> str | None:
+    """The newest migration, read from the migration files' ``revision`` and
+    ``down_revision`` lines without loading Alembic (a tenth of a second at every start);
+    None when the files do not name exactly one head, and Alembic then decides.
+    tests/integration/test_db_head.py checks that this agrees with :func:`head_revision`."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for name, text in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                return None
+            names = [value] if isinstance(value, str) else list(value or ())
+            (revisions if name == "revision" else revised).update(names)
+    heads = revisions - revised
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(connection: Connection) -> bool:
+    """Whether the schema is already at the newest migration: one cheap read of Alembic's
+    version table. Anything else (no table yet, an older or unknown revision, several
+    rows) is left to Alembic, under the migration lock."""
+    head = known_head()
+    if head is None or not sa.inspect(connection).has_table("alembic_version"):
+        return False
+    rows = connection.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+    return [row[0] for row in rows] == [head]
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -224,9 +279,18 @@ def probe(url: str) -> str:
     yet, ``not created yet``; raises StoreError when it cannot be reached or read.
     """
     file = sqlite_file(url)
-    if file is not None and not file.exists():
-        _check_creatable(file)
-        return "not created yet (the first command that uses it creates it)"
+    if file is not None:
+        try:
+            exists, folder = file.exists(), file.is_dir()
+        except OSError as exc:  # a folder on the way not searchable, a name too long
+            raise StoreError(
+                f"cannot reach the SQLite database {file}: {exc.strerror or exc}"
+            ) from exc
+        if folder:
+            raise StoreError(f"cannot use the SQLite database {file}: it is a folder")
+        if not exists:
+            _check_creatable(file)
+            return "not created yet (the first command that uses it creates it)"
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         current = current_revision(engine)
