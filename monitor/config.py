@@ -267,6 +267,9 @@ class FetchSettings(_Model):
         )
 
 
+WEBHOOK_BYTES = {"standard": 1_000_000, "slack": 200_000, "discord": 100_000, "teams": 28_000}
+
+
 class DeliverySettings(_Model):
     """How queued deliveries are retried."""
 
@@ -289,11 +292,31 @@ class DeliverySettings(_Model):
     max_response_bytes: int = Field(default=65_536, gt=0)
     """Most of a webhook receiver's answer read: the status is what counts; the start of
     a refusal is kept in the error, and an endless answer is not held in memory."""
+    max_message_bytes: int = Field(default=5_000_000, ge=10_000)
+    """Largest email sent as one message; a bigger digest goes out in parts ("part 1 of
+    2"). Mail servers often refuse 10 MB; a server announcing a smaller SIZE is heeded too."""
+    max_webhook_bytes: dict[str, int] = Field(default_factory=lambda: dict(WEBHOOK_BYTES))
+    """Largest webhook body per format (formats not named keep their default); a bigger
+    digest goes out in parts. 1 MB is a common web server's default body limit; Teams
+    takes 28 KB."""
 
     @field_validator("allow_private")
     @classmethod
     def _allow_private(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return _check_allow_list(value)
+
+    @field_validator("max_webhook_bytes")
+    @classmethod
+    def _max_webhook_bytes(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(WEBHOOK_BYTES))
+        if unknown:
+            raise ValueError(
+                f"unknown webhook format {unknown[0]!r}; known: {', '.join(WEBHOOK_BYTES)}"
+            )
+        small = sorted(name for name, size in value.items() if size < 1_000)
+        if small:
+            raise ValueError(f"{small[0]}: at least 1000 bytes")
+        return {**WEBHOOK_BYTES, **value}
 
 
 class ReplicaSettings(_Model):

@@ -134,6 +134,19 @@ class TransientDeliveryError(DeliveryError):
         self.retry_after = retry_after
 
 
+class TooLargeError(TransientDeliveryError):
+    """The receiver refused the message for its size (SMTP 552 or a SIZE limit, HTTP 413).
+
+    Not a permanent failure: the relay splits the digest into smaller parts; a
+    single story it cannot split stays pending and is retried. ``size`` is what was
+    sent (bytes), ``limit`` the receiver's stated limit when it gave one."""
+
+    def __init__(self, channel: str, reason: str, size: int, limit: int | None = None) -> None:
+        super().__init__(channel, reason)
+        self.size = size
+        self.limit = limit
+
+
 class PermanentDeliveryError(DeliveryError):
     """Delivery failed for good (SMTP 5xx, HTTP 4xx other than 429).
 

@@ -204,6 +204,10 @@ class Digest(_Frozen):
     attention: tuple[FeedNotice, ...] = ()
     """Feeds needing attention (failing or gone), each carried once per alert."""
 
+    part: str = ""
+    """``2 of 3`` when a digest too big for one message was split (see
+    :mod:`monitor.digest.split`); empty for a whole digest."""
+
     @property
     def item_count(self) -> int:
         """How many stories the digest carries."""

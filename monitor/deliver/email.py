@@ -3,12 +3,16 @@
 The Message-ID is derived from the digest id, so a digest resent after a crash
 or a retry carries the same Message-ID and a receiving system can drop the
 repeat. SMTP replies map onto the error tree: 4xx and connection failures are
-transient, 5xx are permanent. A password never crosses a clear connection
-unless ``smtp.allow_insecure_auth`` says so (the config check refuses it first).
+transient, 5xx are permanent, except a refusal for size (552, or a 5xx saying
+so; or a message over the SIZE the server announces), which is
+:class:`~monitor.errors.TooLargeError`: the relay sends the digest in parts. A
+password never crosses a clear connection unless ``smtp.allow_insecure_auth``
+says so (the config check refuses it first).
 """
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -16,8 +20,17 @@ from email.utils import formatdate
 
 from monitor.config import EmailChannel, SmtpConfig
 from monitor.digest.render import RenderedDigest
-from monitor.errors import PermanentDeliveryError, TransientDeliveryError
+from monitor.errors import PermanentDeliveryError, TooLargeError, TransientDeliveryError
 from monitor.types import Digest
+
+# 552 is "exceeded storage allocation", what servers answer to a message over their limit;
+# others say so in words with a 554 or 5.3.4 ("message too big for system").
+_SIZE_REFUSAL = re.compile(r"too (?:large|big)|size|too much (?:mail )?data|5\.3\.4", re.I)
+
+
+def message_bytes(message: EmailMessage) -> int:
+    """The size of ``message`` as it goes over SMTP (CRLF line ends), as SIZE counts it."""
+    return len(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
 
 
 def message_id(digest: Digest, sender: str) -> str:
@@ -58,6 +71,7 @@ def send_email(
             "refused to send the SMTP password in clear text (security: none); use starttls "
             "or ssl, or set smtp.allow_insecure_auth: true for a relay on loopback",
         )
+    size = message_bytes(message)
     try:
         client: smtplib.SMTP
         if smtp.security == "ssl":
@@ -72,6 +86,15 @@ def send_email(
             if smtp.username:
                 password = smtp.password.get_secret_value() if smtp.password else ""
                 client.login(smtp.username, password)
+            client.ehlo_or_helo_if_needed()
+            limit = _announced_size(client)
+            if limit and size > limit:
+                raise TooLargeError(
+                    channel,
+                    f"the message is {size:,} bytes; the server takes at most {limit:,} (SIZE)",
+                    size,
+                    limit,
+                )
             refused = client.send_message(message, to_addrs=recipients)
         return sorted(refused)
     except smtplib.SMTPRecipientsRefused as exc:
@@ -84,6 +107,12 @@ def send_email(
         raise PermanentDeliveryError(channel, f"all recipients refused: {detail}") from exc
     except smtplib.SMTPResponseException as exc:
         reason = f"server answered {exc.smtp_code} {_text(exc.smtp_error)}"
+        if exc.smtp_code == 552 or (
+            exc.smtp_code >= 500 and _SIZE_REFUSAL.search(_text(exc.smtp_error))
+        ):
+            raise TooLargeError(
+                channel, f"{reason} (the message was {size:,} bytes)", size
+            ) from exc
         if 400 <= exc.smtp_code < 500:
             raise TransientDeliveryError(channel, reason) from exc
         raise PermanentDeliveryError(channel, reason) from exc
@@ -97,6 +126,12 @@ def send_email(
         raise TransientDeliveryError(channel, f"cannot talk to the SMTP server: {exc}") from exc
     except smtplib.SMTPException as exc:
         raise PermanentDeliveryError(channel, f"SMTP error: {exc}") from exc
+
+
+def _announced_size(client: smtplib.SMTP) -> int | None:
+    """The SIZE the server announced in its EHLO answer (RFC 1870), if any."""
+    words = client.esmtp_features.get("size", "").split()
+    return int(words[0]) if words and words[0].isdigit() and int(words[0]) > 0 else None
 
 
 def _text(value: bytes | str) -> str:

@@ -1,9 +1,10 @@
 """The relay: send queued deliveries, then record each outcome in the ledger.
 
-A channel is one module with two functions, registered in :data:`CHANNELS`:
+A channel is one module with three functions, registered in :data:`CHANNELS`:
 ``targets(alert)`` (where an alert's digest goes on that channel: one email
-recipient each, one webhook URL) and ``send(delivery, context)``. Adding a
-channel touches nothing else.
+recipient each, one webhook URL), ``send(delivery, context)``, and
+``fits(digest, context, limit)`` (whether one message holds the digest). Adding
+a channel touches nothing else.
 
 The ledger row changes only after the channel answered:
 
@@ -14,10 +15,18 @@ The ledger row changes only after the channel answered:
 * permanent failure -> ``failed``; a 410 Gone also disables that target, so
   later digests do not knock again (``monitor deliveries retry`` re-enables).
 
+A digest too big for one message (over ``delivery.max_message_bytes`` or the
+format's ``delivery.max_webhook_bytes``, or refused by the receiver for its
+size) is never failed for it: the row becomes ``split`` and, in the same
+transaction, each part (:mod:`monitor.digest.split`) becomes a digest and a
+pending delivery of its own, sent right after under the same claim. A part
+refused for size is split again; a single story refused for size stays
+pending and is retried like a transient failure, its reason saying so.
+
 A crash between the channel accepting and the row being marked leaves the row
 pending: it is sent again, with the same Message-ID / webhook-id, and the
-receiver can drop the repeat. That window is the only way to see a digest
-twice; nothing is ever lost.
+receiver can drop the repeat. That window is the only way to see a digest (or
+a part) twice; nothing is ever lost.
 
 Deliveries arrive claimed (:meth:`Store.claim_deliveries`): the claim is
 renewed just before each send, and every mark applies only while the same
@@ -30,26 +39,36 @@ from __future__ import annotations
 
 import logging
 import random
+import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 
 from monitor.config import AlertConfig, Config
-from monitor.deliver.email import build_message, send_email
+from monitor.deliver.email import build_message, message_bytes, send_email
+from monitor.deliver.formats import FORMATS
 from monitor.deliver.policy import next_attempt
-from monitor.deliver.webhook import WebhookClient, send_webhook
+from monitor.deliver.webhook import WebhookClient, send_webhook, webhook_body
 from monitor.digest.render import render_digest
+from monitor.digest.split import split_digest
 from monitor.errors import (
     DeliveryError,
     MonitorError,
     PermanentDeliveryError,
+    TooLargeError,
     TransientDeliveryError,
 )
 from monitor.ops.failpoints import failpoint
 from monitor.redact import shown_target
 from monitor.store.queries import Delivery, Store
+from monitor.types import Digest
 
 log = logging.getLogger(__name__)
+
+# What the chat formats write for stories they had no room for (see monitor.deliver.formats).
+_LEFT_OUT = re.compile("…and [0-9]+ more in ".encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,21 +84,34 @@ class RelayContext:
 class Channel:
     targets: Callable[[AlertConfig], tuple[str, ...]]
     send: Callable[[Delivery, RelayContext], None]
+    fits: Callable[[Digest, RelayContext, int | None], bool]
+    """Whether one message holds the digest whole, within the configured bound (and
+    within ``limit`` bytes when a receiver's refusal gave one)."""
 
 
 def _email_targets(alert: AlertConfig) -> tuple[str, ...]:
     return alert.email.to if alert.email else ()
 
 
-def _send_email(delivery: Delivery, ctx: RelayContext) -> None:
+def _email_message(digest: Digest, ctx: RelayContext) -> EmailMessage:
     channel, smtp = ctx.alert.email, ctx.config.smtp
     if channel is None or smtp is None:
         raise PermanentDeliveryError(
             "email", f"alert {ctx.alert.name!r} no longer has an email channel"
         )
-    rendered = render_digest(delivery.digest, ctx.alert.timezone, channel.subject_prefix)
-    message = build_message(delivery.digest, rendered, channel, smtp)
-    send_email(message, smtp, recipients=[delivery.target])
+    rendered = render_digest(digest, ctx.alert.timezone, channel.subject_prefix)
+    return build_message(digest, rendered, channel, smtp)
+
+
+def _send_email(delivery: Delivery, ctx: RelayContext) -> None:
+    message = _email_message(delivery.digest, ctx)
+    assert ctx.config.smtp is not None  # checked by _email_message
+    send_email(message, ctx.config.smtp, recipients=[delivery.target])
+
+
+def _email_fits(digest: Digest, ctx: RelayContext, limit: int | None) -> bool:
+    bound = min(ctx.config.delivery.max_message_bytes, limit or sys.maxsize)
+    return message_bytes(_email_message(digest, ctx)) <= bound
 
 
 def _webhook_targets(alert: AlertConfig) -> tuple[str, ...]:
@@ -98,9 +130,29 @@ def _send_webhook(delivery: Delivery, ctx: RelayContext) -> None:
     send_webhook(delivery.digest, hook, ctx.http, timezone=ctx.alert.timezone)
 
 
+def _webhook_fits(digest: Digest, ctx: RelayContext, limit: int | None) -> bool:
+    hook = ctx.alert.webhook
+    if hook is None or hook.format not in FORMATS:
+        return True  # sending says what is wrong
+    bound = min(ctx.config.delivery.max_webhook_bytes[hook.format], limit or sys.maxsize)
+    if len(webhook_body(digest, hook.format, ctx.alert.timezone)) > bound:
+        return False
+    if hook.format == "standard":
+        return True
+    # A chat message has room for so many stories; those it cannot show go to another
+    # part. Stories max_items left out are counted in a note by design, so not here.
+    shown = digest.model_copy(
+        update={
+            "omitted": 0,
+            "sections": tuple(s.model_copy(update={"omitted": 0}) for s in digest.sections),
+        }
+    )
+    return _LEFT_OUT.search(webhook_body(shown, hook.format, ctx.alert.timezone)) is None
+
+
 CHANNELS: dict[str, Channel] = {
-    "email": Channel(_email_targets, _send_email),
-    "webhook": Channel(_webhook_targets, _send_webhook),
+    "email": Channel(_email_targets, _send_email, _email_fits),
+    "webhook": Channel(_webhook_targets, _send_webhook, _webhook_fits),
 }
 
 
@@ -122,11 +174,24 @@ class RelayOutcome:
     digest_id: str
     items: int
     status: str
-    """``sent``, ``retry`` (still pending), ``failed``, or ``lost`` (another relay took
-    the claim over; this one left the row alone)."""
+    """``sent``, ``retry`` (still pending), ``failed``, ``split`` (too big for one message:
+    its parts follow as outcomes of their own), or ``lost`` (another relay took the claim
+    over; this one left the row alone)."""
     error: str | None = None
     entry_ids: tuple[int, ...] = ()
     """The entries the digest carried (for first-sight-to-delivery timing)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """One relay pass: what every send in it shares."""
+
+    store: Store
+    config: Config
+    http: WebhookClient
+    now: datetime
+    rand: Callable[[], float]
+    clock: Callable[[], datetime]
 
 
 def relay(
@@ -146,6 +211,7 @@ def relay(
     )
     outcomes = []
     with WebhookClient(config.delivery) as http:
+        run = _Pass(store, config, http, now, rand, clock)
         for delivery in deliveries:
             gone = disabled.get((delivery.alert, delivery.channel, delivery.target))
             if gone is not None:
@@ -157,14 +223,18 @@ def relay(
                 else:
                     outcomes.append(_lost(delivery, "before marking it failed"))
                 continue
-            lease = delivery.lease
-            if lease is not None and not store.renew_delivery(
-                delivery.id, lease, clock() + config.replica.delivery_lease
-            ):
-                outcomes.append(_lost(delivery, "before sending"))
-                continue
-            outcomes.append(_relay_one(store, config, delivery, http, now, rand))
+            outcomes += _send_claimed(run, delivery)
     return outcomes
+
+
+def _send_claimed(run: _Pass, delivery: Delivery) -> list[RelayOutcome]:
+    """Renew the claim, then send: a claim lost meanwhile sends nothing."""
+    lease = delivery.lease
+    if lease is not None and not run.store.renew_delivery(
+        delivery.id, lease, run.clock() + run.config.replica.delivery_lease
+    ):
+        return [_lost(delivery, "before sending")]
+    return _relay_one(run, delivery)
 
 
 def _outcome(delivery: Delivery, status: str, error: str | None = None) -> RelayOutcome:
@@ -194,14 +264,8 @@ def _lost(delivery: Delivery, when: str) -> RelayOutcome:
     return _outcome(delivery, "lost", reason)
 
 
-def _relay_one(
-    store: Store,
-    config: Config,
-    delivery: Delivery,
-    http: WebhookClient,
-    now: datetime,
-    rand: Callable[[], float],
-) -> RelayOutcome:
+def _relay_one(run: _Pass, delivery: Delivery) -> list[RelayOutcome]:
+    store = run.store
     target = shown_target(delivery.channel, delivery.target)  # rows queued before labels
     where = f"alert {delivery.alert}, {delivery.channel} {target}, digest {delivery.digest.id}"
     context = {
@@ -210,51 +274,114 @@ def _relay_one(
         "channel": delivery.channel,
         "digest": delivery.digest.id,
     }
+    several = delivery.digest.item_count > 1
     try:
         channel = CHANNELS.get(delivery.channel)
         if channel is None:
             raise PermanentDeliveryError(delivery.channel, "unknown channel")
+        ctx = RelayContext(run.config, run.config.alert(delivery.alert), run.http)
+        if several and not channel.fits(delivery.digest, ctx, None):
+            return _split(run, delivery, channel, ctx, None, "too big for one message")
         failpoint("before-send")
-        channel.send(delivery, RelayContext(config, config.alert(delivery.alert), http))
+        channel.send(delivery, ctx)
         failpoint("after-send")
+    except TooLargeError as exc:
+        if several and channel is not None:
+            limit = exc.limit or exc.size // 2  # no limit stated: halve until it fits
+            return _split(run, delivery, channel, ctx, limit, str(exc))
+        error = f"a single story is too large for this receiver: {exc}"
+        return [_retry_later(run, delivery, error, None, where, context)]
     except PermanentDeliveryError as exc:
-        if not store.mark_failed(delivery.id, now, str(exc), lease=delivery.lease):
-            return _lost(delivery, "before marking it failed")
+        if not store.mark_failed(delivery.id, run.now, str(exc), lease=delivery.lease):
+            return [_lost(delivery, "before marking it failed")]
         if exc.disable:
-            store.disable_target(delivery.alert, delivery.channel, delivery.target, exc.reason, now)
+            store.disable_target(
+                delivery.alert, delivery.channel, delivery.target, exc.reason, run.now
+            )
         log.error("delivery %s failed for good (%s): %s", delivery.id, where, exc, extra=context)
-        return _outcome(delivery, "failed", str(exc))
+        return [_outcome(delivery, "failed", str(exc))]
     except (TransientDeliveryError, MonitorError, OSError) as exc:
         # A config error (alert removed) or an unexpected OS error is retried like a
         # transient failure: the row stays visible, and the give-up window bounds it.
         retry_after = exc.retry_after if isinstance(exc, TransientDeliveryError) else None
         error = str(exc) if isinstance(exc, DeliveryError) else f"{exc.__class__.__name__}: {exc}"
-        when = next_attempt(
-            delivery.attempts + 1, delivery.created_at, now, retry_after, config.delivery, rand()
-        )
-        if when is None:
-            reason = f"gave up after {config.delivery.give_up_after}: {error}"
-            if not store.mark_failed(delivery.id, now, reason, lease=delivery.lease):
-                return _lost(delivery, "before marking it failed")
-            log.error(
-                "delivery %s failed for good (%s): %s", delivery.id, where, reason, extra=context
-            )
-            return _outcome(delivery, "failed", reason)
-        if not store.mark_retry(delivery.id, now, error, when, lease=delivery.lease):
-            return _lost(delivery, "before marking it for a retry")
-        log.warning(
-            "delivery %s will retry at %s (%s): %s",
-            delivery.id,
-            f"{when:%H:%M:%S}",
-            where,
-            error,
-            extra=context,
-        )
-        return _outcome(delivery, "retry", error)
-    if not store.mark_sent(delivery.id, now, lease=delivery.lease):
+        return [_retry_later(run, delivery, error, retry_after, where, context)]
+    if not store.mark_sent(delivery.id, run.now, lease=delivery.lease):
         # Sent, but the claim ran out meanwhile: the new holder may send it again (same
         # webhook-id / Message-ID). Only a send slower than the whole lease gets here.
-        return _lost(delivery, "while sending (it was sent)")
+        return [_lost(delivery, "while sending (it was sent)")]
     failpoint("after-mark")
     log.info("delivered %s: %d items", where, delivery.digest.item_count, extra=context)
-    return _outcome(delivery, "sent")
+    return [_outcome(delivery, "sent")]
+
+
+def _retry_later(
+    run: _Pass,
+    delivery: Delivery,
+    error: str,
+    retry_after: float | None,
+    where: str,
+    context: dict[str, object],
+) -> RelayOutcome:
+    when = next_attempt(
+        delivery.attempts + 1,
+        delivery.created_at,
+        run.now,
+        retry_after,
+        run.config.delivery,
+        run.rand(),
+    )
+    if when is None:
+        reason = f"gave up after {run.config.delivery.give_up_after}: {error}"
+        if not run.store.mark_failed(delivery.id, run.now, reason, lease=delivery.lease):
+            return _lost(delivery, "before marking it failed")
+        log.error("delivery %s failed for good (%s): %s", delivery.id, where, reason, extra=context)
+        return _outcome(delivery, "failed", reason)
+    if not run.store.mark_retry(delivery.id, run.now, error, when, lease=delivery.lease):
+        return _lost(delivery, "before marking it for a retry")
+    log.warning(
+        "delivery %s will retry at %s (%s): %s",
+        delivery.id,
+        f"{when:%H:%M:%S}",
+        where,
+        error,
+        extra=context,
+    )
+    return _outcome(delivery, "retry", error)
+
+
+def _split(
+    run: _Pass,
+    delivery: Delivery,
+    channel: Channel,
+    ctx: RelayContext,
+    limit: int | None,
+    why: str,
+) -> list[RelayOutcome]:
+    """Put the digest in parts that fit, in one transaction with the row becoming
+    ``split``; then send each part (a crash in between leaves them pending, claimed
+    until the lease runs out, then any relay sends them)."""
+    digest = delivery.digest
+    parts = split_digest(digest, lambda part: channel.fits(part, ctx, limit))
+    if len(parts) < 2:  # the receiver counts otherwise than our measure: halve by stories
+        half = (digest.item_count + 1) // 2
+        parts = split_digest(digest, lambda part: part.item_count <= half)
+    reason = f"sent in {len(parts)} parts: {why}"
+    until = run.clock() + run.config.replica.delivery_lease
+    created = run.store.split_delivery(delivery, parts, reason, run.now, until)
+    if created is None:
+        return [_lost(delivery, "before splitting it")]
+    log.info(
+        "alert %s, %s %s: digest %s %s",
+        delivery.alert,
+        delivery.channel,
+        shown_target(delivery.channel, delivery.target),
+        digest.id,
+        reason,
+        extra={"alert": delivery.alert, "delivery": delivery.id, "digest": digest.id},
+    )
+    failpoint("after-split")
+    outcomes = [_outcome(delivery, "split", reason)]
+    for part in created:
+        outcomes += _send_claimed(run, part)
+    return outcomes

@@ -9,8 +9,9 @@ Headers ``webhook-id`` (the digest id: stable across retries, so receivers can
 drop repeats), ``webhook-timestamp`` (seconds, at send time) and
 ``webhook-signature`` (``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body``
 under the base64-decoded secret). Status codes map onto the error tree: 2xx
-delivered; 429, 5xx and timeouts transient (Retry-After kept); 410 permanent
-and the channel should be disabled; other 4xx permanent.
+delivered; 429, 5xx and timeouts transient (Retry-After kept); 413 (too large)
+is :class:`~monitor.errors.TooLargeError`, and the relay sends the digest in
+parts; 410 permanent and the channel should be disabled; other 4xx permanent.
 
 The POST goes out like a feed fetch: one whole-request deadline (the channel's
 ``timeout``) over connecting, sending and the answer, so a receiver dripping a
@@ -35,7 +36,7 @@ import httpx
 from monitor.config import DeliverySettings, WebhookChannel
 from monitor.deliver.formats import FORMATS, standard
 from monitor.deliver.signing import decode_secret, sign
-from monitor.errors import PermanentDeliveryError, TransientDeliveryError
+from monitor.errors import PermanentDeliveryError, TooLargeError, TransientDeliveryError
 from monitor.fetch.client import retry_after
 from monitor.fetch.guard import GuardedTransport, blocked_cause, exemptions
 from monitor.ops.terminal import one_line
@@ -127,6 +128,12 @@ def payload(digest: Digest, timezone: str = "UTC") -> dict[str, Any]:
     return standard.body(digest, timezone)
 
 
+def webhook_body(digest: Digest, format_name: str, timezone: str = "UTC") -> bytes:
+    """The body POSTed for ``digest`` in ``format_name``; KeyError for an unknown format."""
+    body = FORMATS[format_name](digest, timezone)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def send_webhook(
     digest: Digest, channel: WebhookChannel, client: WebhookClient, *, timezone: str = "UTC"
 ) -> None:
@@ -137,10 +144,9 @@ def send_webhook(
     pipeline runs on: receivers reject signatures more than minutes off.
     """
     name = f"webhook {webhook_label(channel.url)}"
-    render = FORMATS.get(channel.format)
-    if render is None:
+    if channel.format not in FORMATS:
         raise PermanentDeliveryError(name, f"unknown webhook format {channel.format!r}")
-    body = json.dumps(render(digest, timezone), ensure_ascii=False, separators=(",", ":")).encode()
+    body = webhook_body(digest, channel.format, timezone)
     timestamp = int(datetime.now(UTC).timestamp())
     message_id = f"msg_{digest.id}"
     headers = {
@@ -168,6 +174,8 @@ def send_webhook(
         return
     said = one_line(answer.text)[:_SHOWN_ANSWER]
     reason = f"HTTP {status} {answer.reason}" + (f": {said}" if said else "")
+    if status == 413:
+        raise TooLargeError(name, f"{reason} (the body was {len(body):,} bytes)", len(body))
     if status == 429 or status >= 500:
         delay = retry_after(answer.retry_after, datetime.now(UTC))
         raise TransientDeliveryError(name, reason, retry_after=delay)

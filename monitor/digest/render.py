@@ -171,7 +171,8 @@ def subject_line(digest: Digest, prefix: str = "") -> str:
     """``[prefix] alert: N new items``, one line whatever the alert name or prefix hold."""
     count = plural(digest.total_count, "new item")
     shown = f" ({digest.item_count} shown)" if digest.omitted else ""
-    return clean(f"{prefix} {digest.alert}: {count}{shown}")
+    part = f" (part {digest.part})" if digest.part else ""
+    return clean(f"{prefix} {digest.alert}: {count}{shown}{part}")
 
 
 def render_digest(

@@ -163,6 +163,8 @@ class DigestView:
     timezone: str
     attention: tuple[FeedNotice, ...] = ()
     """Feeds needing attention, as the digest carries them."""
+    part: str = ""
+    """``2 of 3`` for one part of a digest split to fit its channel."""
 
     @property
     def total(self) -> int:
@@ -176,8 +178,8 @@ class DigestView:
 
     @property
     def headline(self) -> str:
-        """``desk: 12 new items``."""
-        return f"{self.alert}: {self.counts}"
+        """``desk: 12 new items`` (``…, part 2 of 3`` for a part of a split digest)."""
+        return f"{self.alert}: {self.counts}" + (f", part {self.part}" if self.part else "")
 
     @property
     def items(self) -> tuple[ItemView, ...]:
@@ -223,6 +225,7 @@ def digest_view(digest: Digest, timezone: str = "UTC") -> DigestView:
         shown=digest.item_count,
         omitted=digest.omitted,
         timezone=timezone,
+        part=clean(digest.part),
         attention=tuple(
             notice.model_copy(
                 update={

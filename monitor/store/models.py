@@ -268,3 +268,5 @@ class JobLeaseRow(SQLModel, table=True):
 
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+SPLIT = "split"
+"""Too big for one message: its digest went into parts, each a delivery row of its own."""

@@ -36,6 +36,7 @@ from monitor.store.models import (
     FAILED,
     PENDING,
     SENT,
+    SPLIT,
     AlertItemRow,
     AlertScheduleRow,
     ChannelStateRow,
@@ -1156,6 +1157,70 @@ class Store:
                 raise StoreError(f"no delivery with id {delivery_id}")
             return False
 
+    def split_delivery(
+        self,
+        delivery: Delivery,
+        parts: Sequence[Digest],
+        reason: str,
+        now: datetime,
+        lease_until: datetime,
+    ) -> list[Delivery] | None:
+        """Replace a pending delivery by one per part, all in one transaction: the row becomes
+        ``split`` (with ``reason``), and each part a digest row and a pending delivery to the
+        same target, claimed under the same lease until ``lease_until``. None (changing
+        nothing) when the claim was lost. A crash before the commit leaves the whole
+        delivery pending; after it, each part is sent and marked on its own."""
+        lease = delivery.lease
+        held = (
+            _held(delivery.id, lease)
+            if lease is not None
+            else sa.and_(col(DeliveryRow.id) == delivery.id, col(DeliveryRow.status) == PENDING)
+        )
+        with self.session() as session:
+            marked = session.execute(
+                sa.update(DeliveryRow)
+                .where(held)
+                .values(
+                    status=SPLIT,
+                    last_error=reason,
+                    last_attempt_at=now,
+                    next_attempt_at=None,
+                    lease_owner=None,
+                    lease_until=None,
+                    lease_token=None,
+                )
+            )
+            if not marked.rowcount:  # type: ignore[attr-defined]
+                return None
+            for part in parts:
+                session.add(
+                    DigestRow(
+                        id=part.id,
+                        alert=part.alert,
+                        created_at=part.created_at,
+                        item_count=part.item_count,
+                        payload=part.model_dump_json(),
+                    )
+                )
+            session.flush()
+            rows = [
+                DeliveryRow(
+                    digest_id=part.id,
+                    alert=delivery.alert,
+                    channel=delivery.channel,
+                    target=delivery.target,
+                    created_at=delivery.created_at,  # the give-up window runs from the first queueing
+                    lease_owner=lease.owner if lease else None,
+                    lease_until=lease_until if lease else None,
+                    lease_token=lease.token if lease else None,
+                )
+                for part in parts
+            ]
+            session.add_all(rows)
+            session.flush()
+            ids = [row.id for row in rows if row.id is not None]
+        return [replace(self.delivery(i), lease=lease) for i in ids]
+
     def requeue(self, delivery_id: int, now: datetime) -> Delivery:
         """Make a failed (or waiting) delivery due again at once: ``monitor deliveries retry``."""
         with self.session() as session:
@@ -1163,6 +1228,11 @@ class Store:
             if row.status == SENT:
                 raise StoreError(
                     f"delivery {delivery_id} was already sent at {row.sent_at}; not requeued"
+                )
+            if row.status == SPLIT:
+                raise StoreError(
+                    f"delivery {delivery_id} went out in parts ({row.last_error}); "
+                    "retry the parts' deliveries instead"
                 )
             row.status = PENDING
             row.next_attempt_at = now

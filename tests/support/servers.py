@@ -164,6 +164,8 @@ class SmtpHandler:
     envelopes: list[Envelope] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
     refuse_recipients: dict[str, str] = field(default_factory=dict)
+    refuse_over: int | None = None
+    """Answer DATA over this many bytes with a 552, as a server that announces no SIZE does."""
 
     async def handle_RCPT(
         self,
@@ -183,8 +185,10 @@ class SmtpHandler:
             reply = self.replies.pop(0)
             if not reply.startswith("250"):
                 return reply
-        self.envelopes.append(envelope)
         content = envelope.original_content or b""
+        if self.refuse_over is not None and len(content) > self.refuse_over:
+            return "552 5.3.4 Message size exceeds fixed maximum message size"
+        self.envelopes.append(envelope)
         message = email.message_from_bytes(content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
@@ -201,9 +205,13 @@ def free_port() -> int:
 class SmtpServer:
     """A real aiosmtpd server on 127.0.0.1."""
 
-    def __init__(self) -> None:
+    def __init__(self, data_size_limit: int | None = None) -> None:
+        """``data_size_limit``: aiosmtpd's own limit, announced as SIZE and enforced."""
         self.handler = SmtpHandler()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=free_port())
+        options = {} if data_size_limit is None else {"data_size_limit": data_size_limit}
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=free_port(), **options
+        )
         self.running = False
 
     @property

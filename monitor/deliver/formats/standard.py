@@ -39,6 +39,7 @@ def body(digest: Digest, timezone: str = "UTC") -> dict[str, Any]:
         "timezone": timezone,
         "item_count": digest.item_count,
         "omitted": digest.omitted,
+        "part": digest.part or None,
         "sections": [
             {"watch": s.watch, "item_count": len(s.items), "omitted": s.omitted}
             for s in digest.sections
