@@ -581,8 +581,8 @@ class Config(_Model):
     @field_validator("database")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
-            raise ValueError("expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        if not _DATABASE_URL.match(value):
+            raise ValueError(_DATABASE_URL_EXPECTED)
         return value
 
     def watch(self, name: str) -> WatchConfig:
@@ -603,6 +603,9 @@ class Config(_Model):
         )
 
 
+_DATABASE_URL = re.compile(r"^(sqlite|postgresql)(\+\w+)?://")
+_DATABASE_URL_EXPECTED = "expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+
 # Keys holding credentials, by the path pattern of their parent mapping: each may be read
 # from ``KEY_file``. True: an inline value (or a ${VAR:-default} one) is refused. A chat
 # webhook's URL is its credential but a plain receiver's is not, so a URL may stay inline.
@@ -619,6 +622,12 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file: {exc.strerror or exc}", source) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+            "save the config file as UTF-8",
+            source,
+        ) from exc
     return parse_config(text, source, env, base_dir=Path(path).parent)
 
 
@@ -638,7 +647,10 @@ def parse_config(
     problems = _resolve_secrets(doc, base_dir or Path("."))
     problems += _check_references(doc)
     if override := environ.get("MONITOR_DATABASE_URL"):
-        doc.data["database"] = override
+        if _DATABASE_URL.match(override):
+            doc.data["database"] = override
+        else:  # named as what it is: the file's line would point at the wrong place
+            problems.append(f"MONITOR_DATABASE_URL (environment): {_DATABASE_URL_EXPECTED}")
     elif base_dir is not None:
         database = doc.data.get("database", DEFAULT_DATABASE)
         if isinstance(database, str):
