@@ -279,3 +279,51 @@ def test_an_html_page_or_an_empty_body_is_said_in_those_words(
         in out
     )
     assert f"FAILED     Feed 2 ({empty}): not an RSS or Atom feed: empty body" in out
+
+
+def test_a_sqlite_path_that_cannot_be_reached_or_is_a_folder_is_one_line(tmp_path: Path) -> None:
+    too_long = tmp_path / ("x" * 256 + ".db")  # stat fails (ENAMETOOLONG), as for root too
+    config = config_file(tmp_path, database=f"sqlite:///{too_long}")
+    for command, expected in (
+        ("check", f"error: cannot reach the SQLite database {too_long}: File name too long"),
+        ("status", f"error: cannot create the SQLite database {too_long}: File name too long"),
+    ):
+        result = monitor(config, command)
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr, result.stderr
+        # One line, however long the name (the folder is there: it is not named as the culprit)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1, result.stderr
+        assert errors[0].startswith(expected), result.stderr
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    config = config_file(tmp_path, database=f"sqlite:///{folder}")
+    for command in (("check",), ("status",)):
+        result = monitor(config, *command)
+        assert_short_error(result, 1, f"cannot use the SQLite database {folder}: it is a folder")
+
+
+def test_a_config_that_cannot_be_read_as_text_is_named(tmp_path: Path) -> None:
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes(b"feeds: []\n# caf\xe9\n")
+    result = monitor(latin1, "check")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "not UTF-8 text (byte 0xe9 at offset 15); save the config file as UTF-8" in result.stderr
+    assert_short_error(monitor(tmp_path, "check"), 1, f"{tmp_path} is a folder, not a config file")
+    too_long = "x" * 256 + ".yaml"  # stat fails (ENAMETOOLONG), as for root too
+    assert_short_error(
+        monitor(Path(too_long), "check", cwd=tmp_path),
+        1,
+        f"cannot read the config file {too_long}: File name too long",
+    )
+
+
+def test_a_bad_database_url_in_the_environment_is_named_as_such(tmp_path: Path) -> None:
+    config = config_file(tmp_path, database=f"sqlite:///{tmp_path}/monitor.db")
+    result = monitor(config, "check", env={"MONITOR_DATABASE_URL": "postgres://u:secret@h/x"})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "MONITOR_DATABASE_URL (environment): expected sqlite:///PATH" in result.stderr
+    assert "database (line" not in result.stderr  # the file's line is not the culprit
+    assert "secret" not in result.stderr

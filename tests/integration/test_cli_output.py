@@ -4,6 +4,7 @@ paths, log formats, explain by guid, and the idle daemon saying what comes next.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +52,28 @@ def test_poll_on_a_terminal_prints_each_result_once_and_no_log_glues_to_the_bar(
     assert not [line for line in lines if line.lstrip().startswith("{")]  # text, not JSON
 
 
+def test_logs_above_the_progress_bar_keep_the_format_of_every_log_line(
+    db_url: str, http_server: HttpServer, write_config: Callable[..., Path]
+) -> None:
+    good = http_server.add("/rss.xml", Route(body=rss(items())))
+    moved = http_server.add("/old.xml", Route(responder=lambda _: (301, {"Location": good}, b"")))
+    config = write_config(db_url, [moved])
+    code, lines = monitor_on_terminal(config, "poll")
+    assert code == 0, lines
+    logged = [line for line in lines if "moved permanently" in line]
+    assert len(logged) == 1, lines
+    # The text format of every command (time, level, logger), not a second style of its own.
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} INFO +monitor\.", logged[0]), lines
+
+    again = http_server.add("/old2.xml", Route(responder=lambda _: (301, {"Location": good}, b"")))
+    config = write_config(db_url, [again])
+    code, lines = monitor_on_terminal(config, "poll", env={"MONITOR_LOG_FORMAT": "json"})
+    assert code == 0, lines
+    logged = [json.loads(line) for line in lines if line.startswith("{")]
+    assert [entry["level"] for entry in logged] == ["info"], lines
+    assert "moved permanently" in logged[0]["message"]
+
+
 def test_poll_exit_codes_and_names_in_lines_and_logs(
     db_url: str, http_server: HttpServer, write_config: Callable[..., Path]
 ) -> None:
@@ -84,8 +107,8 @@ def test_poll_skips_a_feed_that_asked_to_wait_or_is_gone_unless_forced(
 
     second = monitor(config, "poll")
     assert second.returncode == 0, second.stdout  # nothing polled, nothing failed
-    assert f"  skipped    Feed 0 ({busy}): skipped: server asked to wait until " in second.stdout
-    assert f"  skipped    Feed 1 ({gone}): skipped: gone (410)\n" in second.stdout
+    assert f"  skipped    Feed 0 ({busy}): server asked to wait until " in second.stdout
+    assert f"  skipped    Feed 1 ({gone}): gone (410)\n" in second.stdout
     assert "poll: 0 feeds" in second.stdout
     assert "2 skipped (--force polls them)" in second.stdout
     assert len(http_server.requests_to("/busy.xml")) == 1

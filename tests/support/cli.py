@@ -50,7 +50,7 @@ def monitor(
 
 
 def monitor_on_terminal(
-    config: Path | None, *args: str, timeout: float = 120
+    config: Path | None, *args: str, timeout: float = 120, env: dict[str, str] | None = None
 ) -> tuple[int, list[str]]:
     """Run ``monitor`` with stdout and stderr on one pseudo-terminal, as a person sees it:
     its exit status, and the screen's lines with colours and cursor moves taken out
@@ -61,7 +61,7 @@ def monitor_on_terminal(
         stdin=subprocess.DEVNULL,
         stdout=follower,
         stderr=follower,
-        env=_environment({"COLUMNS": "120", "TERM": "xterm"}, ()),
+        env=_environment({"COLUMNS": "120", "TERM": "xterm", **(env or {})}, ()),
     )
     os.close(follower)
     chunks = []
