@@ -52,7 +52,9 @@ def test_a_sqlite_folder_that_cannot_be_created_is_named(tmp_path: Path, where: 
 
 def test_a_read_only_database_is_named_without_the_sql(tmp_path: Path) -> None:
     database = tmp_path / "monitor.db"
-    upgrade(create_engine(f"sqlite:///{database}"))
+    engine = create_engine(f"sqlite:///{database}")
+    upgrade(engine)
+    engine.dispose()
     # Opened read-only by SQLite itself: file permissions do not stop root, who runs CI.
     config = config_file(
         tmp_path,
@@ -196,7 +198,11 @@ def test_check_reports_where_the_database_stands(db_url: str, tmp_path: Path) ->
         assert not Path(db_url.removeprefix("sqlite:///")).exists()  # check creates nothing
     else:
         assert ": empty (" in fresh.stdout
-    upgrade(create_engine(db_url), "0004")
+    engine = create_engine(db_url)
+    try:  # disposed now: a pooled PostgreSQL connection left to the garbage collector
+        upgrade(engine, "0004")  # warns (ResourceWarning) in whichever test runs then
+    finally:
+        engine.dispose()
     behind = monitor(config, "check")
     assert behind.returncode == 0
     assert "behind (revision 0004" in behind.stdout

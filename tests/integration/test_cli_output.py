@@ -134,7 +134,9 @@ def test_a_relative_sqlite_path_is_taken_from_the_config_folder(tmp_path: Path) 
     assert upgraded.stdout.startswith(f"sqlite:///{database}: at revision ")
     assert database.is_file()
     assert not (elsewhere / "data").exists()
-    revision = current_revision(create_engine(f"sqlite:///{database}"))
+    engine = create_engine(f"sqlite:///{database}")
+    revision = current_revision(engine)
+    engine.dispose()
     current = monitor(config, "db", "current", cwd=tmp_path, drop_env=("MONITOR_DATABASE_URL",))
     assert current.stdout.strip() == revision
     # The default, when the config names no database, follows the same rule.
