@@ -377,6 +377,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     ):
         if not count:
             print(f"warning: the config has no {what}: {consequence}", file=sys.stderr)
+    for opml in config.feeds_opml:
+        if not Path(opml).is_file():  # allowed (feeds import creates it), but a typo polls nothing
+            print(
+                f"warning: feeds_opml file {opml} does not exist: none of its feeds is polled "
+                "(`monitor feeds import FILE.opml` creates it)",
+                file=sys.stderr,
+            )
     database = probe(config.database)
     print(
         f"ok: {len(config.feeds)} feeds, {len(config.watches)} watches, {len(config.alerts)} alerts; "
@@ -597,6 +604,8 @@ def cmd_seeds_import(args: argparse.Namespace) -> int:
     )
 
     published = parse_published(args.published, "--published")
+    for path in args.paths:
+        _read_bytes(path)  # one that cannot be read is bad usage, as any file named here
     seeds = []
     for path in args.paths:
         seeds += read_seeds(Path(path), args.format, args.title, args.url, published, args.source)

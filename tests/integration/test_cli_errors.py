@@ -333,3 +333,20 @@ def test_a_bad_database_url_in_the_environment_is_named_as_such(tmp_path: Path) 
     assert "MONITOR_DATABASE_URL (environment): expected sqlite:///PATH" in result.stderr
     assert "database (line" not in result.stderr  # the file's line is not the culprit
     assert "secret" not in result.stderr
+
+
+def test_a_seed_file_that_cannot_be_read_is_bad_usage(tmp_path: Path) -> None:
+    config = config_file(tmp_path)
+    result = monitor(config, "seeds", "import", str(tmp_path / "nope.txt"), "--no-store")
+    assert_short_error(result, 2, f"cannot read {tmp_path / 'nope.txt'}: No such file or directory")
+    assert "Errno" not in result.stderr
+
+
+def test_check_warns_about_a_feeds_opml_file_that_does_not_exist(tmp_path: Path) -> None:
+    config = config_file(tmp_path, feeds_opml=["subscriptions.opml"])
+    result = monitor(config, "check")
+    assert result.returncode == 0, result.stderr  # feeds import creates it: allowed
+    assert (
+        f"warning: feeds_opml file {tmp_path / 'subscriptions.opml'} does not exist: none of its "
+        "feeds is polled"
+    ) in result.stderr
