@@ -50,6 +50,7 @@ from monitor.dedup.features import Features, features_to_json
 from monitor.dedup.index import MemoryIndex, StoredDocument, find_duplicate, remember
 from monitor.dedup.keys import item_text, legacy_keys
 from monitor.dedup.layered import LayeredIndex
+from monitor.dedup.pending import PendingStories
 from monitor.dedup.seeds import SEED_FEED_URL, SEED_SOURCE, Seed, read_fingerprints
 from monitor.dedup.settings import with_overrides
 from monitor.digest.build import build_digest
@@ -234,6 +235,7 @@ class Pipeline:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.dedup = with_overrides(config.dedup)
         self._features = FeatureCache(self.dedup.feature_cache_size)
+        self._pending = PendingStories()
         self._parsers: ParserPool | None = None
         for path in config.seeds:
             self.load_seed_fingerprints(Path(path))
@@ -287,7 +289,7 @@ class Pipeline:
         # Database work runs in one writer thread (monitor.writer), in turn and with
         # group commits: the event loop stays free (the scheduler, the ops endpoint),
         # and a feed's entries are stored before the next feed's are judged against them.
-        writer = Writer(self.store, on_rollback=self._features.clear)
+        writer = Writer(self.store, on_rollback=self._forget_uncommitted)
         async with writer, Fetcher(self.config.fetch, self.clock) as fetcher:
             # Backpressure: downloads must not run far ahead of the writer, or parsed
             # feeds pile up in memory waiting for it.
@@ -528,7 +530,9 @@ class Pipeline:
         batch = MemoryIndex()
         features_of: dict[str, Features] = {}  # of the originals, to cache under their new ids
         with self.store.dedup_index() as archive:
-            index = LayeredIndex(CachedIndex(archive, self._features, settings), batch)
+            stored = CachedIndex(archive, self._features, settings)
+            index = LayeredIndex(stored, batch)
+            pending: LayeredIndex | None = None
             for position, item in enumerate(fresh):
                 key, entry, matches, features = item.key, item.entry, item.matches, item.features
                 entry = clamp_future(entry, now, self.config.fetch.future_allowance)
@@ -537,7 +541,15 @@ class Pipeline:
                 if features.published is None:  # the story window counts from first sight
                     features = replace(features, published=now)
                 alertable = not is_backfill(entry, state, now, self.config)
-                decision = find_duplicate(features, index, settings)
+                if (alertable and matches) or settings.lookup_unmatched:
+                    decision = find_duplicate(features, index, settings)
+                else:
+                    # No digest can show it: only a pending story it copies matters
+                    # (monitor.dedup.pending says why that loses no copy a digest needs).
+                    if pending is None:
+                        self._pending.refresh(archive)
+                        pending = LayeredIndex(self._pending.index(stored), batch)
+                    decision = find_duplicate(features, pending, settings)
                 duplicate = None
                 if decision.is_duplicate and decision.of_id is not None:
                     duplicate = DuplicateOf(
@@ -565,6 +577,11 @@ class Pipeline:
                 if alertable and matches and duplicate is None:
                     routes[key] = route(matches, self.config.alerts)
         return items, routes, features_of
+
+    def _forget_uncommitted(self) -> None:
+        # A rolled-back write's ids may be given out again: nothing may still name them.
+        self._features.clear()
+        self._pending.clear()
 
     def _stored_before(self, fresh: list[PreparedEntry]) -> list[PreparedEntry]:
         """``fresh`` less the items an earlier version stored under an older form of key

@@ -182,6 +182,13 @@ class DedupSettings:
     videos of one sponsor share nothing else, and a feed does not carry one story twice
     under two headlines (one story twice under one headline counts once)."""
 
+    lookup_unmatched: bool = True
+    """Entries that can reach no digest (they matched no watch, or are backfill) are looked
+    up in the whole archive too, so ``monitor explain``, the poll's duplicate counts and
+    story grouping name every copy. ``false`` looks them up only among the stories waiting
+    for a digest and the known articles: every digest stays the same (see
+    :mod:`monitor.dedup.pending` for why), for a small share of the per-entry work."""
+
     def __post_init__(self) -> None:
         problems = [
             f"dedup.{name}: must be between 0 and 1, got {getattr(self, name)}"
@@ -193,6 +200,10 @@ class DedupSettings:
             for name, least in _COUNTS.items()
             if getattr(self, name) < least
         ]
+        if self.lookup_unmatched not in (True, False):
+            problems.append(
+                f"dedup.lookup_unmatched: must be true or false, got {self.lookup_unmatched}"
+            )
         if problems:
             raise ConfigError(problems)
 
@@ -209,4 +220,6 @@ def with_overrides(values: Mapping[str, float]) -> DedupSettings:
             [f"dedup.{key}: unknown key (known: {', '.join(sorted(tunable))})" for key in unknown]
         )
     changes: dict[str, Any] = dict(values)  # each is range-checked in __post_init__
+    if changes.get("lookup_unmatched") in (0, 1):  # the config reads true/false as 1.0/0.0
+        changes["lookup_unmatched"] = bool(changes["lookup_unmatched"])
     return replace(DedupSettings(), **changes)

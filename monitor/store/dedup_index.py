@@ -9,17 +9,23 @@ size of the archive, on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from monitor.dedup.features import features_from_json
 from monitor.dedup.index import StoredDocument
-from monitor.store.models import EntryRow, FeedRow
+from monitor.dedup.seeds import SEED_FEED_URL
+from monitor.store.models import AlertItemRow, DedupKeyRow, EntryRow, FeedRow
 
 MAX_KEYS_PER_QUERY = 200  # bound on the UNION's size; an article has about 40 keys
+
+
+def _table(model: type[Any]) -> sa.Table:
+    return cast(sa.Table, model.__table__)
 
 
 @lru_cache(maxsize=MAX_KEYS_PER_QUERY)
@@ -84,3 +90,51 @@ class DatabaseDedupIndex:
 
     def add(self, document: StoredDocument, keys: Sequence[int]) -> None:
         raise NotImplementedError("entries and their keys are stored by Store.add_entries")
+
+    # --- the stories waiting for a digest (monitor.dedup.pending.PendingSource) --------------
+
+    def pending_roots(self) -> set[int]:
+        queue = _table(AlertItemRow)
+        rows = self.session.execute(
+            sa.select(queue.c.entry_id).where(queue.c.digest_id.is_(None)).distinct()
+        )
+        return {int(entry_id) for (entry_id,) in rows}
+
+    def known_articles(self) -> set[int]:
+        entries, feeds = _table(EntryRow), _table(FeedRow)
+        rows = self.session.execute(
+            sa.select(entries.c.id)
+            .join(feeds, feeds.c.id == entries.c.feed_id)
+            .where(feeds.c.url == SEED_FEED_URL)
+        )
+        return {int(entry_id) for (entry_id,) in rows}
+
+    def story_members(self, roots: Iterable[int], after: int) -> list[tuple[int, int]]:
+        entries = _table(EntryRow)
+        wanted = sorted(roots)
+        found: list[tuple[int, int]] = []
+        for start in range(0, len(wanted), 500):
+            rows = self.session.execute(
+                sa.select(entries.c.id, entries.c.story_id).where(
+                    entries.c.story_id.in_(wanted[start : start + 500]), entries.c.id > after
+                )
+            )
+            found += [(int(entry_id), int(root)) for entry_id, root in rows]
+        return found
+
+    def keys_of(self, ids: Sequence[int]) -> dict[int, list[int]]:
+        table = _table(DedupKeyRow)
+        found: dict[int, list[int]] = {}
+        for start in range(0, len(ids), 500):
+            rows = self.session.execute(
+                sa.select(table.c.entry_id, table.c.key).where(
+                    table.c.entry_id.in_(ids[start : start + 500])
+                )
+            )
+            for entry_id, key in rows:
+                found.setdefault(int(entry_id), []).append(int(key))
+        return found
+
+    def last_entry_id(self) -> int:
+        entries = _table(EntryRow)
+        return int(self.session.execute(sa.select(sa.func.max(entries.c.id))).scalar() or 0)
