@@ -1323,13 +1323,13 @@ def _record_poll_update(
         )
         if new_body:
             values["body_hash"] = sa.bindparam("u_body_hash")
-    if (success and new_body) or noted:  # a note stands until the next body is read
-        values["last_note"] = sa.bindparam("u_note")
     else:
         values.update(
             last_error=sa.bindparam("u_error"),
             consecutive_failures=feeds.c.consecutive_failures + 1,
         )
+    if (success and new_body) or noted:  # a note stands until the next body is read
+        values["last_note"] = sa.bindparam("u_note")
     if moved:
         values["fetch_url"] = sa.bindparam("u_moved")
     if gone:
