@@ -48,7 +48,9 @@ def test_poll_on_a_terminal_prints_each_result_once_and_no_log_glues_to_the_bar(
     assert "  ok         Feed 0: 2 items, 2 new, 1 matched, 0 duplicates" in lines, screen
     # The one log line left (the move) is printed above the bar, not glued to it.
     assert "moved permanently" in screen, screen
-    assert not [line for line in lines if "polling" in line and "moved" in line], screen
+    # (the bar is "polling ━━…"; the message itself says "polling the new address")
+    assert not [line for line in lines if "polling ━" in line and "moved" in line], screen
+    assert next(line for line in lines if "moved" in line).startswith("20"), screen  # time first
     assert not [line for line in lines if line.lstrip().startswith("{")]  # text, not JSON
 
 
