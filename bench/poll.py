@@ -28,6 +28,14 @@ so they are parsed, fingerprinted and matched in the worker processes;
 ``--parse-in-thread`` raises the threshold so that all of it runs in a thread
 of the polling process instead, to compare.
 
+Memory: the peak RSS of the polling process (``resource.getrusage``), the parser workers'
+proportional share, and the whole poller's peak: the proportional set size (PSS) of the
+polling process and every process it started (the parser workers, their forkserver, the
+resource tracker; the farm left out), summed and sampled every half second, checked
+< 300 MB. This script is the program's main module, which the forkserver imports before it
+forks the workers: like monitor's own command line it imports monitor's modules inside its
+functions, so that the workers load only what they run.
+
 ``--text template`` makes every farm item the same sentence but for its
 numbers (the worst case for duplicate detection: every item is a candidate for
 every other); by default each item is its own story and 5 % are wire copies
@@ -45,23 +53,21 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.config import load_config
-from monitor.errors import FetchError
-from monitor.fetch.client import Fetcher
-from monitor.pipeline import Pipeline, PollSummary
-from monitor.store.queries import Store
+if TYPE_CHECKING:  # the rest inside the functions (see the module docstring)
+    from monitor.pipeline import Pipeline, PollSummary
 
 HERE = Path(__file__).resolve().parent
 
@@ -145,6 +151,62 @@ def _proc_field(pid: int, filename: str, name: str) -> float | None:
     return None
 
 
+def _poller_processes() -> list[int]:
+    """This process and its descendants, but the farm (its own process) and its children."""
+    found, todo = [os.getpid()], [os.getpid()]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            with contextlib.suppress(OSError, ValueError):
+                for kid in (int(pid) for pid in (task / "children").read_text().split()):
+                    if _role(kid) != "farm":
+                        found.append(kid)
+                        todo.append(kid)
+    return found
+
+
+class PollerMemory:
+    """The peak of the summed PSS of the whole poller (:func:`_poller_processes`), sampled
+    every ``every`` seconds in a thread, in MB."""
+
+    def __init__(self, every: float = 0.5) -> None:
+        self.every = every
+        self.peak = 0.0
+        self.parts: list[tuple[str, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PollerMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.every):
+            parts = [(pid, _proc_field(pid, "smaps_rollup", "Pss")) for pid in _poller_processes()]
+            total = sum(pss for _, pss in parts if pss is not None)
+            if total > self.peak:
+                self.peak = total
+                self.parts = [(_role(pid), pss) for pid, pss in parts if pss is not None]
+
+
+def _role(pid: int) -> str:
+    if pid == os.getpid():
+        return "polling process"
+    with contextlib.suppress(OSError):
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        if "farm.py" in command:
+            return "farm"
+        if "resource_tracker" in command:
+            return "resource tracker"
+        if "forkserver" in command:
+            return "forkserver or worker"
+    return "other"
+
+
 def worker_memory_mb(pipeline: Pipeline) -> list[tuple[float, float]]:
     """(peak RSS, current PSS) of each live parser worker process, from /proc.
 
@@ -169,6 +231,10 @@ def polling(
 ) -> Iterator[tuple[list[str], set[str], str, Pipeline]]:
     """The farm started, a pipeline on a temporary SQLite file polling all of its feeds:
     (feed URLs, the healthy ones, the farm's stats URL, the pipeline). Stopped after."""
+    from monitor.config import load_config
+    from monitor.pipeline import Pipeline
+    from monitor.store.queries import Store
+
     farm, info = start_farm(args, faulty)
     try:
         urls, kinds = info["urls"], info["kinds"]
@@ -186,7 +252,8 @@ def polling(
 
 def run_benchmark(args: argparse.Namespace) -> int:
     problems: list[str] = []
-    with polling(args, args.faulty, "15m") as (urls, healthy, stats_url, pipeline):
+    memory = PollerMemory()
+    with memory, polling(args, args.faulty, "15m") as (urls, healthy, stats_url, pipeline):
         store = pipeline.store
         print(
             f"farm: {len(urls)} feeds x {args.items} items, {args.hosts} hosts, "
@@ -238,6 +305,10 @@ def run_benchmark(args: argparse.Namespace) -> int:
     print(f"peak RSS of the polling process: {rss:.0f} MB")
     if rss >= 300:
         problems.append(f"peak RSS {rss:.0f} MB (target < 300 MB)")
+    parts = ", ".join(f"{role} {pss:.0f}" for role, pss in memory.parts)
+    print(f"whole poller, peak PSS: {memory.peak:.0f} MB ({parts})")
+    if memory.peak >= 300:
+        problems.append(f"whole poller's peak PSS {memory.peak:.0f} MB (target < 300 MB)")
     return report(problems)
 
 
@@ -272,6 +343,9 @@ def run_fetch_only(args: argparse.Namespace) -> int:
 async def _fetch_cycle(
     settings: Any, urls: list[str], kinds: list[str], etags: dict[str, str | None]
 ) -> Counter[str]:
+    from monitor.errors import FetchError
+    from monitor.fetch.client import Fetcher
+
     statuses: Counter[str] = Counter()
     async with Fetcher(settings) as fetcher:
 

@@ -452,6 +452,7 @@ class Pipeline:
                 settings.fast_parse,
                 settings.parse_timeout.total_seconds(),
                 settings.item_limits,
+                preload=(prepare_parsed.__module__,),  # what the workers run, shared by them
             )
         if len(result.content) >= settings.pool_parse_min_bytes:
             return await self._parsers.parse_then(
