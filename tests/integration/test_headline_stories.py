@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from monitor.dedup.features import HEADLINE_MIN_WORDS
 from monitor.dedup.text import title_tokens
 from monitor.pipeline import Pipeline
 from tests.conftest import FROZEN_NOW
+from tests.support.cli import monitor
 from tests.support.clock import ManualClock
 from tests.support.feeds import Item, rss
 from tests.support.servers import HttpServer, Route
@@ -47,14 +48,11 @@ def stories() -> list[tuple[LabelledArticle, LabelledArticle]]:
     return chosen
 
 
-def test_real_headlines_from_three_outlets_make_one_story_each(
-    db_url: str,
-    http_server: HttpServer,
-    write_config: Callable[..., Path],
-    open_pipeline: Callable[..., Pipeline],
-) -> None:
-    pairs = stories()
-    assert len(pairs) == TOPICS
+def serve_aggregators(
+    http_server: HttpServer, pairs: list[tuple[LabelledArticle, LabelledArticle]], now: datetime
+) -> list[str]:
+    """Three aggregator feeds carrying each story's headline with their own " - Publisher";
+    the first also carries each topic's other event."""
     feeds = []
     for number, publisher in enumerate(PUBLISHERS):
         items = [
@@ -62,7 +60,7 @@ def test_real_headlines_from_three_outlets_make_one_story_each(
                 f"{story.title} - {publisher}",
                 f"https://news.example/{number}/{index}",
                 "",
-                FROZEN_NOW - timedelta(minutes=10 * number + index),
+                now - timedelta(minutes=10 * number + index),
                 f"{number}-{index}",
             )
             for index, (story, _) in enumerate(pairs)
@@ -73,13 +71,24 @@ def test_real_headlines_from_three_outlets_make_one_story_each(
                     other.title,
                     f"https://news.example/other/{index}",
                     "",
-                    FROZEN_NOW - timedelta(minutes=5),
+                    now - timedelta(minutes=5),
                     f"other-{index}",
                 )
                 for index, (_, other) in enumerate(pairs)
             ]
         feeds.append(http_server.add(f"/agg{number}.xml", Route(body=rss(items))))
-    config = write_config(db_url, feeds)
+    return feeds
+
+
+def test_real_headlines_from_three_outlets_make_one_story_each(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    pairs = stories()
+    assert len(pairs) == TOPICS
+    config = write_config(db_url, serve_aggregators(http_server, pairs, FROZEN_NOW))
     pipeline = open_pipeline(config, ManualClock(FROZEN_NOW))
     # One outlet first (its headlines are the stories), then the other two.
     first = asyncio.run(pipeline.poll(pipeline.config.feeds[:1]))
@@ -103,3 +112,34 @@ def test_real_headlines_from_three_outlets_make_one_story_each(
         (apart,) = store.find_entry_ids(f"https://news.example/other/{index}")
         assert store.entry_record(apart).duplicate is None, other.title
         assert store.entry_record(lead).duplicate is None
+
+
+@pytest.mark.slow
+def test_real_headlines_grouped_by_the_monitor_poll_command(
+    db_url: str, http_server: HttpServer, write_config: Callable[..., Path]
+) -> None:
+    """The same, as a user runs it: `monitor poll` (one outlet, then all), then `explain`."""
+    pairs = stories()
+    config = write_config(db_url, serve_aggregators(http_server, pairs, datetime.now(UTC)))
+    first = monitor(config, "poll", "--feed", "Feed 0")
+    assert first.returncode == 0, first.stderr
+    assert f"{2 * TOPICS} new" in first.stdout
+    rest = monitor(config, "poll")
+    assert rest.returncode == 0, rest.stderr
+    assert f"{2 * TOPICS} duplicates" in rest.stdout.splitlines()[-1]
+    for index, (_, other) in enumerate(pairs):
+        for number in (1, 2):
+            copy = monitor(config, "explain", f"https://news.example/{number}/{index}")
+            assert copy.returncode == 0, copy.stderr
+            # No watch matched, so no story waits for a digest: the copies are grouped under
+            # the first outlet's item (suppressed, not joined to a pending story).
+            assert "duplicate: suppressed as a copy of entry" in copy.stdout, copy.stdout
+            assert "signal headline" in copy.stdout
+            members = copy.stdout.split("  story:\n", 1)[1].splitlines()[:3]
+            assert [line.split(": ", 1)[0].split()[-1] for line in members] == [
+                "0",
+                "1",
+                "2",
+            ], copy.stdout
+        apart = monitor(config, "explain", f"https://news.example/other/{index}")
+        assert "original (no duplicate of anything known)" in apart.stdout, other.title
