@@ -14,6 +14,7 @@ import logging
 import math
 import threading
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -195,6 +196,10 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._local = threading.local()  # the transaction() this thread is inside, if any
+        # A Store dropped without close() still closes its connections: left to the garbage
+        # collector, a driver connection is dropped unclosed (psycopg warns, the server
+        # keeps the session until it notices).
+        weakref.finalize(self, engine.dispose)
 
     @classmethod
     def open(
