@@ -82,7 +82,7 @@ from monitor.deliver.signing import decode_secret, sign
 from monitor.digest.build import build_digest
 from monitor.ops.logs import setup_logging
 from monitor.pipeline import Pipeline, compile_rules
-from monitor.store.queries import Store
+from monitor.store.store import Store
 from monitor.types import Digest, Entry, StoredEntry
 from tests.support.pgschema import fresh_schema
 from tests.support.servers import HttpServer, Request, Route, free_port

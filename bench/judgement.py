@@ -44,7 +44,7 @@ from monitor.dedup.evaluation import ecbplus_grouping
 from monitor.pipeline import compile_rules
 from monitor.rules import RuleSet
 from monitor.store.models import EntryRow, FeedRow
-from monitor.store.queries import Store
+from monitor.store.store import Store
 from monitor.types import Entry
 from tests.support.realfeeds import (
     IDENTITY_SIGNALS,

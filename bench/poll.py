@@ -233,7 +233,7 @@ def polling(
     (feed URLs, the healthy ones, the farm's stats URL, the pipeline). Stopped after."""
     from monitor.config import load_config
     from monitor.pipeline import Pipeline
-    from monitor.store.queries import Store
+    from monitor.store.store import Store
 
     farm, info = start_farm(args, faulty)
     try:

@@ -68,7 +68,7 @@ import sqlalchemy as sa
 import yaml
 
 from bench.farm import Farm, FarmConfig
-from monitor.store.queries import Store
+from monitor.store.store import Store
 from tests.support.daemon import DaemonProcess
 from tests.support.pgschema import PG_URL, fresh_schema
 

@@ -41,8 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.newstext import item_story
 from monitor.dedup.features import fingerprint_entry
 from monitor.digest.build import build_digest
-from monitor.store.queries import Store
 from monitor.store.retention import Cutoffs, prune
+from monitor.store.store import Store
 from monitor.types import Entry, Match, NewEntry, Span
 
 FEEDS = 30

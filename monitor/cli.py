@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # the heavy imports wait until a command needs them
     from monitor.pipeline import Pipeline, PollSummary
     from monitor.rules import RuleSet, WatchSpec
     from monitor.rules.backtest import Hit
-    from monitor.store.queries import Store
+    from monitor.store.store import Store
 
 Handler = Callable[[argparse.Namespace], int]
 CommandMaker = Callable[[str, Handler, str], argparse.ArgumentParser]
@@ -756,7 +756,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _store(config: Config) -> Store:
-    from monitor.store.queries import Store
+    from monitor.store.store import Store
 
     return Store.open(
         config.database,

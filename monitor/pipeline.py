@@ -72,7 +72,9 @@ from monitor.parse.pool import ParserPool
 from monitor.parse.urls import canonical_url
 from monitor.prepare import PreparedEntry, RuleSource, prepare, prepare_parsed
 from monitor.rules import RuleSet, WatchSpec
-from monitor.store.queries import Delivery, FeedState, PollRecord, Store
+from monitor.store.feeds import FeedState, PollRecord
+from monitor.store.outbox import Delivery
+from monitor.store.store import Store
 from monitor.types import Digest, DuplicateOf, Entry, FetchResult, Match, NewEntry, ParsedFeed
 from monitor.writer import Done, Writer
 

@@ -45,8 +45,8 @@ from monitor.ops import metrics
 from monitor.ops.failpoints import failpoint
 from monitor.ops.server import OpsServer
 from monitor.pipeline import Pipeline
-from monitor.store.queries import Store
 from monitor.store.retention import Cutoffs, prune_turn
+from monitor.store.store import Store
 
 log = logging.getLogger(__name__)
 

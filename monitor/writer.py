@@ -33,7 +33,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from monitor.store.queries import Store
+from monitor.store.store import Store
 
 log = logging.getLogger(__name__)
 

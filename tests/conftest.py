@@ -21,7 +21,7 @@ import yaml
 
 from monitor.config import load_config
 from monitor.pipeline import Pipeline
-from monitor.store.queries import Store
+from monitor.store.store import Store
 from tests.support.pgschema import PG_URL, fresh_schema
 from tests.support.servers import HttpServer, SmtpServer
 

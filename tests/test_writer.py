@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.errors import StoreError
-from monitor.store.queries import PollRecord, Store
+from monitor.store.feeds import PollRecord
+from monitor.store.store import Store
 from monitor.writer import Done, Writer
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)

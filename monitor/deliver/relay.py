@@ -62,7 +62,8 @@ from monitor.errors import (
 )
 from monitor.ops.failpoints import failpoint
 from monitor.redact import shown_target
-from monitor.store.queries import Delivery, Store
+from monitor.store.outbox import Delivery
+from monitor.store.store import Store
 from monitor.types import Digest
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,9 @@ from rich.table import Table
 from monitor.config import Config
 from monitor.ops.terminal import safe
 from monitor.redact import redact_urls, shown_target
-from monitor.store.queries import Delivery, FeedState, Store
+from monitor.store.feeds import FeedState
+from monitor.store.outbox import Delivery
+from monitor.store.store import Store
 
 
 def _console(buffer: io.StringIO) -> Console:

@@ -40,7 +40,7 @@ from monitor.store.models import (
     JobLeaseRow,
     MatchRow,
 )
-from monitor.store.queries import Store
+from monitor.store.store import Store
 
 TABLES = ("entries", "dedup_keys", "matches", "alert_items", "digests", "deliveries")
 """What a prune counts, in this order."""

@@ -266,7 +266,7 @@ def test_a_config_value_longer_than_its_column_fails_check(tmp_path: Path) -> No
 
 def test_the_postgresql_columns_are_the_declared_ones(db_url: str) -> None:
     """The guards above check the model; this checks the database agrees with it."""
-    from monitor.store.queries import Store
+    from monitor.store.store import Store
 
     store = Store.open(db_url)
     try:

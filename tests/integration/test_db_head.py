@@ -9,7 +9,7 @@ import textwrap
 import sqlalchemy as sa
 
 from monitor.store.db import create_engine, current_revision, head_revision, known_head, upgrade
-from monitor.store.queries import Store
+from monitor.store.store import Store
 
 
 def test_the_head_read_from_the_migration_files_is_alembics() -> None:
@@ -26,7 +26,7 @@ def test_a_current_database_opens_without_loading_alembic(db_url: str) -> None:
             textwrap.dedent(
                 """
                 import sys
-                from monitor.store.queries import Store
+                from monitor.store.store import Store
                 store = Store.open(sys.argv[1])
                 store.ping()
                 store.close()

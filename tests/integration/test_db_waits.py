@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from monitor.errors import StoreError
-from monitor.store.queries import Store
+from monitor.store.store import Store
 from tests.support.cli import monitor
 from tests.support.daemon import DaemonProcess, http_get
 from tests.support.feeds import Item, rss

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from monitor.deliver.relay import RelayOutcome
 from monitor.pipeline import Pipeline
-from monitor.store.queries import Lease
+from monitor.store.outbox import Lease
 from tests.support.feeds import Item, rss
 from tests.support.servers import HttpServer, Request, Route
 

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from monitor.config import load_config
 from monitor.pipeline import Pipeline
-from monitor.store.queries import PollRecord, Store
+from monitor.store.feeds import PollRecord
+from monitor.store.store import Store
 from tests.conftest import FROZEN_NOW, REPO
 from tests.integration.test_replicas import close, feed_farm, replicas, tick_all
 from tests.support.clock import ManualClock

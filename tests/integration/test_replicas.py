@@ -11,7 +11,7 @@ from pathlib import Path
 from monitor.config import load_config
 from monitor.pipeline import Pipeline
 from monitor.schedule import Daemon
-from monitor.store.queries import Store
+from monitor.store.store import Store
 from tests.conftest import FROZEN_NOW
 from tests.support.clock import ManualClock
 from tests.support.feeds import Item, rss

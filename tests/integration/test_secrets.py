@@ -22,7 +22,7 @@ from monitor.config import SmtpConfig
 from monitor.deliver.email import send_email
 from monitor.errors import PermanentDeliveryError
 from monitor.pipeline import Pipeline
-from monitor.store.queries import Store
+from monitor.store.store import Store
 from tests.support.cli import monitor
 from tests.support.feeds import Item, rss
 from tests.support.servers import HttpServer, Request, Route, SmtpHandler, free_port, recorder

@@ -21,7 +21,7 @@ from monitor.config import Config, FeedConfig
 from monitor.parse.feed import parse_feed
 from monitor.pipeline import Pipeline, PollSummary
 from monitor.store.models import EntryRow, FeedRow
-from monitor.store.queries import Store
+from monitor.store.store import Store
 from tests.support.servers import HttpServer, Route
 
 REALFEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "realfeeds"

@@ -1,0 +1,458 @@
+"""Feeds: the configured feeds' rows, their polls, leases and failure notices.
+
+A poll leaves a :class:`PollRecord`; :meth:`FeedsRepository.record_poll` stores it in
+one prepared statement. Replicas lease feeds (:meth:`FeedsRepository.claim_due_feeds`)
+so that no feed is polled twice at once; a replica found dead has its leases (on feeds
+and deliveries alike) released here.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from monitor.errors import StoreError
+from monitor.store.base import StoreBase, table_of, upsert
+from monitor.store.bounds import fitting
+from monitor.store.models import (
+    DeliveryRow,
+    FeedNoticeRow,
+    FeedRow,
+    utcnow,
+)
+from monitor.types import (
+    FeedNotice,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the store remembers about one feed between polls."""
+
+    id: int
+    url: str
+    name: str
+    etag: str | None
+    last_modified: str | None
+    first_polled_at: datetime | None
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    next_poll_at: datetime | None = None
+    fetch_url: str | None = None
+    """Where a permanent redirect moved the feed (fetch this instead of ``url``)."""
+    body_hash: str | None = None
+    disabled_at: datetime | None = None
+    broken_reported_at: datetime | None = None
+    lease_owner: str | None = None
+    last_note: str | None = None
+    """What the last parsed body lost to the caps, or what did not fit a column."""
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """What one poll of one feed leaves behind."""
+
+    now: datetime
+    next_poll_at: datetime
+    """Due time of the next poll (interval, backoff and Retry-After already applied)."""
+    error: str | None = None
+    """None on success (200 or 304)."""
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    """Hash of a body that was parsed (None: keep the stored one, e.g. after a 304)."""
+    moved_to: str | None = None
+    """A permanent redirect's target."""
+    gone: bool = False
+    """The publisher answered 410 Gone: disable the feed."""
+    note: str | None = None
+    """What the size caps cut from the parsed body (stored with a new body only)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A feed leased to this replica for one poll."""
+
+    url: str
+    taken_over: bool
+    """True when the previous lease had expired unfinished (its replica died or hung)."""
+
+
+class FeedsRepository(StoreBase):
+    """Feeds: their rows, polls, leases, failure notices."""
+
+    def sync_feeds(self, feeds: Iterable[tuple[str, str, timedelta]]) -> None:
+        """Rows for every configured (url, name, interval); feeds no longer configured
+        become inactive. A healthy feed whose next poll lies further out than its
+        (possibly shortened) interval allows is brought forward, so a new interval
+        applies at once; a failing feed keeps its backoff.
+
+        Every write is one conditional statement: a replica recording a poll
+        between this read and these writes keeps the due time it set.
+        """
+        wanted = {url: (name, interval) for url, name, interval in feeds}
+        feeds_table = table_of(FeedRow)
+        with self.session() as session:
+            rows = {
+                row.url: row
+                for row in session.execute(
+                    sa.select(
+                        feeds_table.c.id,
+                        feeds_table.c.url,
+                        feeds_table.c.name,
+                        feeds_table.c.active,
+                        feeds_table.c.consecutive_failures,
+                        feeds_table.c.next_poll_at,
+                        feeds_table.c.last_polled_at,
+                    )
+                )
+            }
+            for url, (name, interval) in wanted.items():
+                row = rows.get(url)
+                if row is None:
+                    insert_feed(session, self.backend, url, name, active=True)
+                    continue
+                if row.name != name or not row.active:
+                    session.execute(
+                        sa.update(feeds_table)
+                        .where(feeds_table.c.id == row.id)
+                        .values(name=name, active=True)
+                    )
+                if (
+                    row.consecutive_failures == 0
+                    and row.next_poll_at is not None
+                    and row.last_polled_at is not None
+                    and row.next_poll_at > row.last_polled_at + interval
+                ):
+                    # Compare-and-set on the poll that was read: a newer one wins.
+                    session.execute(
+                        sa.update(feeds_table)
+                        .where(
+                            feeds_table.c.id == row.id,
+                            feeds_table.c.last_polled_at == row.last_polled_at,
+                            feeds_table.c.next_poll_at == row.next_poll_at,
+                            feeds_table.c.consecutive_failures == 0,
+                        )
+                        .values(next_poll_at=row.last_polled_at + interval)
+                    )
+            gone = [row.id for url, row in rows.items() if url not in wanted and row.active]
+            if gone:
+                session.execute(
+                    sa.update(feeds_table).where(feeds_table.c.id.in_(gone)).values(active=False)
+                )
+
+    def feed_state(self, url: str) -> FeedState:
+        with self.session() as session:
+            row = session.exec(select(FeedRow).where(FeedRow.url == url)).one_or_none()
+            if row is None:
+                raise StoreError(f"feed {url} is not in the database (run sync_feeds first)")
+            return _feed_state(row)
+
+    def feed_states(self) -> list[FeedState]:
+        with self.session() as session:
+            return [_feed_state(row) for row in session.exec(select(FeedRow).order_by(FeedRow.url))]
+
+    def next_poll_due(self) -> tuple[datetime | None, str] | None:
+        """The active feed due first: its due time (None: never polled, due now) and name;
+        None when no feed is active."""
+        with self.session() as session:
+            row = session.exec(
+                select(FeedRow.next_poll_at, FeedRow.name)
+                .where(col(FeedRow.active), col(FeedRow.disabled_at).is_(None))
+                .order_by(col(FeedRow.next_poll_at).asc().nulls_first(), col(FeedRow.id))
+                .limit(1)
+            ).first()
+            return None if row is None else (row[0], row[1])
+
+    def feed_states_for(self, urls: Sequence[str]) -> dict[str, FeedState]:
+        """The states of the feeds at ``urls`` (those in the database), in a few queries."""
+        found: dict[str, FeedState] = {}
+        with self.session() as session:
+            for start in range(0, len(urls), 500):
+                chunk = list(urls[start : start + 500])
+                rows = session.exec(select(FeedRow).where(col(FeedRow.url).in_(chunk)))
+                found.update((row.url, _feed_state(row)) for row in rows)
+        return found
+
+    def record_poll(self, url: str, record: PollRecord, owner: str | None = None) -> None:
+        """Store a poll's outcome, set the feed's next due time and release its lease.
+
+        Two prepared statements, no row loaded: this runs for every feed of
+        every cycle, and most polls only move the due time on.
+        """
+        success = record.error is None
+        # Validators and a new address that would not fit their columns are left out, and
+        # said so, rather than failing the whole record (a DataError on PostgreSQL).
+        etag, etag_note = fitting(record.etag, FeedRow, "etag", "ETag")
+        modified, modified_note = fitting(
+            record.last_modified, FeedRow, "last_modified", "Last-Modified"
+        )
+        moved, moved_note = fitting(
+            record.moved_to, FeedRow, "fetch_url", "permanent redirect target"
+        )
+        if moved_note:
+            moved_note += "; still polling the configured address"
+        refused = [n for n in (etag_note, modified_note, moved_note) if n]
+        if refused:
+            log.warning("feed %s: %s", url, "; ".join(refused), extra={"feed": url})
+        note = "; ".join(n for n in (record.note, *refused) if n) or None
+        update = _record_poll_update(
+            success,
+            owner is not None,
+            success and record.body_hash is not None,
+            bool(moved),
+            record.gone,
+            bool(refused),
+        )
+        params: dict[str, Any] = {
+            "u_url": url,
+            "u_now": record.now,
+            "u_next": record.next_poll_at,
+            "u_owner": owner,
+            "u_etag": etag,
+            "u_last_modified": modified,
+            "u_body_hash": record.body_hash,
+            "u_error": record.error,
+            "u_moved": moved,
+            "u_note": note,
+        }
+        with self.session() as session:
+            updated = session.execute(update, params).one_or_none()
+            if updated is None:
+                raise StoreError(f"feed {url} is not in the database")
+            feed_id, disabled_at = updated
+            if success and disabled_at is None:
+                # Recovered: a new failure streak is news again.
+                session.execute(_CLEAR_NOTICES, {"c_feed": feed_id})
+
+    def claim_due_feeds(
+        self,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        share: float = 1.0,
+        minimum: int = 1,
+    ) -> list[Claim]:
+        """Lease up to ``limit`` active feeds that are due and not leased by a live replica:
+        ``share`` of those due, but at least ``minimum``, so replicas claiming together
+        split a backlog instead of the first one taking it all.
+
+        PostgreSQL skips rows other replicas are claiming this instant (``FOR UPDATE
+        SKIP LOCKED``); on SQLite the conditional update is itself the compare-and-set.
+        """
+        free = sa.or_(col(FeedRow.lease_until).is_(None), col(FeedRow.lease_until) < now)
+        due = sa.or_(col(FeedRow.next_poll_at).is_(None), col(FeedRow.next_poll_at) <= now)
+        claimable = (col(FeedRow.active), col(FeedRow.disabled_at).is_(None), due, free)
+        with self.session() as session:
+            if share < 1.0:
+                waiting = int(
+                    session.exec(
+                        select(sa.func.count()).select_from(FeedRow).where(*claimable)
+                    ).one()
+                )
+                limit = min(limit, max(minimum, math.ceil(waiting * share)))
+            query = (
+                select(FeedRow.id, FeedRow.lease_owner)
+                .where(*claimable)
+                .order_by(col(FeedRow.next_poll_at).asc().nulls_first(), col(FeedRow.id))
+                .limit(limit)
+            )
+            if self.backend == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            candidates = dict(session.exec(query).all())
+            if not candidates:
+                return []
+            updated = session.execute(
+                sa.update(FeedRow)
+                .where(col(FeedRow.id).in_(candidates), free)
+                .values(lease_owner=owner, lease_until=lease_until)
+                .returning(col(FeedRow.id), col(FeedRow.url))
+            ).all()
+        return [Claim(url, candidates.get(feed_id) is not None) for feed_id, url in updated]
+
+    def release_feed(self, url: str, owner: str) -> None:
+        """Give a lease back unfinished (shutting down): another replica may poll at once."""
+        with self.session() as session:
+            session.execute(
+                sa.update(FeedRow)
+                .where(col(FeedRow.url) == url, col(FeedRow.lease_owner) == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    def lease_owners(self) -> set[str]:
+        """Every replica id that holds a lease on a feed or a delivery now."""
+        with self.session() as session:
+            feeds = session.exec(
+                select(FeedRow.lease_owner).where(col(FeedRow.lease_owner).is_not(None))
+            )
+            sends = session.exec(
+                select(DeliveryRow.lease_owner).where(col(DeliveryRow.lease_owner).is_not(None))
+            )
+            return {owner for owner in [*feeds, *sends] if owner}
+
+    def release_leases(self, owners: Sequence[str]) -> int:
+        """Drop every lease held by ``owners`` (replicas known to be dead); return how many."""
+        if not owners:
+            return 0
+        with self.session() as session:
+            released = 0
+            for model in (FeedRow, DeliveryRow):
+                result = session.execute(
+                    sa.update(model)
+                    .where(col(model.lease_owner).in_(owners))
+                    .values(lease_owner=None, lease_until=None)
+                )
+                released += int(result.rowcount)  # type: ignore[attr-defined]
+            return released
+
+    def feeds_needing_attention(self, alert: str, min_failures: int) -> list[FeedNotice]:
+        """Active feeds failing ``min_failures`` times in a row, or gone (410), that
+        ``alert`` has not been told about during this streak."""
+        with self.session() as session:
+            told = select(FeedNoticeRow.feed_id).where(FeedNoticeRow.alert == alert)
+            rows = session.exec(
+                select(FeedRow)
+                .where(
+                    col(FeedRow.active),
+                    sa.or_(
+                        col(FeedRow.consecutive_failures) >= min_failures,
+                        col(FeedRow.disabled_at).is_not(None),
+                    ),
+                    col(FeedRow.id).not_in(told),
+                )
+                .order_by(col(FeedRow.url))
+            )
+            return [
+                FeedNotice(
+                    name=row.name,
+                    url=row.url,
+                    failures=row.consecutive_failures,
+                    last_error=row.last_error,
+                    disabled=row.disabled_at is not None,
+                )
+                for row in rows
+            ]
+
+    def mark_noticed(self, alert: str, urls: Sequence[str], now: datetime) -> None:
+        """``alert``'s digest carried these feeds: do not repeat them this streak."""
+        with self.session() as session:
+            for feed_id in session.exec(select(FeedRow.id).where(col(FeedRow.url).in_(urls))):
+                if feed_id is not None:
+                    session.add(FeedNoticeRow(alert=alert, feed_id=feed_id, reported_at=now))
+
+    def enable_feed(self, url: str) -> None:
+        """Undo a 410 disable (the publisher brought the feed back)."""
+        with self.session() as session:
+            row = feed_row_at(session, url)
+            row.disabled_at, row.next_poll_at, row.consecutive_failures = None, None, 0
+            session.add(row)
+
+
+def insert_feed(session: Session, backend: str, url: str, name: str, active: bool) -> int:
+    """The feed row at ``url``, inserted unless there (replicas starting together on an
+    empty database insert the same rows: the first wins, the others find it); its id."""
+    table = table_of(FeedRow)
+    insert = upsert(backend, table)
+    session.execute(
+        insert.values(
+            url=url, name=name, active=active, consecutive_failures=0, created_at=utcnow()
+        ).on_conflict_do_nothing(index_elements=["url"])
+    )
+    return int(session.execute(sa.select(table.c.id).where(table.c.url == url)).scalar_one())
+
+
+@lru_cache(maxsize=64)
+def _record_poll_update(
+    success: bool, leased: bool, new_body: bool, moved: bool, gone: bool, noted: bool = False
+) -> sa.Update:
+    """The UPDATE of :meth:`FeedsRepository.record_poll` for one shape of outcome, built once."""
+    feeds = table_of(FeedRow)
+    when = feeds.c.last_polled_at.type
+    now = sa.bindparam("u_now", type_=when)
+    values: dict[str, Any] = {
+        "last_polled_at": now,
+        "next_poll_at": sa.bindparam("u_next", type_=when),
+    }
+    if leased:  # release the lease if it is ours (or nobody's)
+        mine = sa.or_(feeds.c.lease_owner.is_(None), feeds.c.lease_owner == sa.bindparam("u_owner"))
+        values["lease_owner"] = sa.case((mine, None), else_=feeds.c.lease_owner)
+        values["lease_until"] = sa.case((mine, None), else_=feeds.c.lease_until)
+    else:
+        values["lease_owner"] = values["lease_until"] = None
+    if success:
+        values.update(
+            etag=sa.bindparam("u_etag"),
+            last_modified=sa.bindparam("u_last_modified"),
+            last_success_at=now,
+            first_polled_at=sa.func.coalesce(feeds.c.first_polled_at, now),
+            last_error=None,
+            consecutive_failures=0,
+            broken_reported_at=None,
+        )
+        if new_body:
+            values["body_hash"] = sa.bindparam("u_body_hash")
+    else:
+        values.update(
+            last_error=sa.bindparam("u_error"),
+            consecutive_failures=feeds.c.consecutive_failures + 1,
+        )
+    if (success and new_body) or noted:  # a note stands until the next body is read
+        values["last_note"] = sa.bindparam("u_note")
+    if moved:
+        values["fetch_url"] = sa.bindparam("u_moved")
+    if gone:
+        values["disabled_at"] = now
+    return (
+        sa.update(feeds)
+        .where(feeds.c.url == sa.bindparam("u_url"))
+        .values(values)
+        .returning(feeds.c.id, feeds.c.disabled_at)
+    )
+
+
+_CLEAR_NOTICES = sa.delete(table_of(FeedNoticeRow)).where(
+    table_of(FeedNoticeRow).c.feed_id == sa.bindparam("c_feed")
+)
+
+
+def feed_row_at(session: Session, url: str) -> FeedRow:
+    row = session.exec(select(FeedRow).where(FeedRow.url == url)).one_or_none()
+    if row is None:
+        raise StoreError(f"feed {url} is not in the database")
+    return row
+
+
+def _feed_state(row: FeedRow) -> FeedState:
+    assert row.id is not None
+    return FeedState(
+        id=row.id,
+        url=row.url,
+        name=row.name,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        first_polled_at=row.first_polled_at,
+        last_polled_at=row.last_polled_at,
+        last_success_at=row.last_success_at,
+        last_error=row.last_error,
+        consecutive_failures=row.consecutive_failures,
+        next_poll_at=row.next_poll_at,
+        fetch_url=row.fetch_url,
+        body_hash=row.body_hash,
+        disabled_at=row.disabled_at,
+        broken_reported_at=row.broken_reported_at,
+        lease_owner=row.lease_owner,
+        last_note=row.last_note,
+    )
