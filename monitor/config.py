@@ -25,55 +25,32 @@ import re
 from collections.abc import Mapping
 from datetime import time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    AliasChoices,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
-    Discriminator,
     Field,
     SecretStr,
-    Tag,
     ValidationError,
     field_validator,
 )
 
+from monitor.deliver.settings import DeliverySettings
 from monitor.deliver.signing import decode_secret
 from monitor.errors import ConfigError, RuleError
-from monitor.parse.limits import ItemLimits
+from monitor.fetch.settings import FetchSettings
+from monitor.fields import MAX_URL_CHARS, Duration, EmailAddress, HttpUrl, Name, parse_duration
+from monitor.ops.settings import OpsSettings
+from monitor.rules.models import AliasInContext, AliasMember, GuardConfig, RulesConfig, WatchConfig
+from monitor.store.settings import ReplicaSettings, RetentionSettings
 from monitor.yamlsource import Path as KeyPath
 from monitor.yamlsource import YamlDocument, format_path, load_yaml
 
-if TYPE_CHECKING:
-    from monitor.rules.settings import RuleSettings
-
 DEFAULT_CONFIG = Path("config/monitor.yaml")
 DEFAULT_DATABASE = "sqlite:///data/monitor.db"
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(value: object) -> timedelta:
-    """``90`` (seconds), ``"90s"``, ``"15m"``, ``"2h"``, ``"1d"`` -> timedelta."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 90s, 15m, 2h or 1d")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str) and (found := _DURATION.match(value)):
-        seconds = float(found.group(1)) * _UNIT_SECONDS[found.group(2) or "s"]
-    else:
-        raise ValueError(f"expected a duration such as 90s, 15m, 2h or 1d, got {value!r}")
-    if seconds <= 0:
-        raise ValueError("a duration must be positive")
-    return timedelta(seconds=seconds)
-
 
 _SQLITE_URL = re.compile(r"^(sqlite(?:\+\w+)?:///)([^?]*)(.*)$", re.S)
 
@@ -114,28 +91,12 @@ def _check_cron(expr: str) -> str:
     return expr
 
 
-MAX_URL_CHARS = 2048
-"""Longest feed or webhook address: what the database's address columns hold, and more
-than browsers and servers commonly accept."""
 MAX_FEED_NAME_CHARS = 300
 """Longest feed name: what the database's name column holds."""
 
 
-def _check_http_url(url: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", url):
-        raise ValueError(f"expected an http:// or https:// URL, got {url[:200]!r}")
-    if len(url) > MAX_URL_CHARS:
-        raise ValueError(f"URL of {len(url):,} characters; at most {MAX_URL_CHARS:,}")
-    return url
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Timezone = Annotated[str, AfterValidator(_check_timezone)]
 Cron = Annotated[str, AfterValidator(_check_cron)]
-HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
-Name = Annotated[
-    str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$")
-]
 
 
 def _check_quiet_hours(value: str) -> str:
@@ -148,19 +109,6 @@ def _check_quiet_hours(value: str) -> str:
 
 
 QuietHours = Annotated[str, AfterValidator(_check_quiet_hours)]
-
-
-def _check_email(value: str) -> str:
-    if len(value) > 254:  # RFC 5321's longest forward path
-        raise ValueError(f"email address of {len(value)} characters; at most 254")
-    if not re.fullmatch(
-        r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+|[^@\s<>,;\"]+@localhost", value
-    ):
-        raise ValueError(f"not an email address: {value!r}")
-    return value
-
-
-EmailAddress = Annotated[str, AfterValidator(_check_email)]
 
 
 def in_quiet_hours(spec: str | None, local: time) -> bool:
@@ -176,199 +124,6 @@ def in_quiet_hours(spec: str | None, local: time) -> bool:
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
-
-
-def _check_allow_list(value: tuple[str, ...]) -> tuple[str, ...]:
-    from monitor.fetch.guard import exemptions
-
-    exemptions(value)
-    return value
-
-
-class FetchSettings(_Model):
-    """How feeds are downloaded."""
-
-    timeout: Duration = timedelta(seconds=20)
-    """Whole-request deadline: a server that drips bytes is still cut off here."""
-    connect_timeout: Duration = timedelta(seconds=10)
-    """Time allowed to open the connection."""
-    max_body_bytes: int = Field(default=10_000_000, gt=0)
-    """Largest decoded feed body accepted; real news feeds stay far below 10 MB."""
-    max_redirects: int = Field(default=5, ge=0, le=20)
-    """Redirect hops followed before giving up."""
-    concurrency: int = Field(default=20, gt=0, le=1000)
-    """Feeds fetched at the same time in one poll cycle."""
-    user_agent: str = (
-        "monitor/0.1 (+https://github.com/monitor-news/monitor; self-hosted news monitor)"
-    )
-    """Names the project to publishers, who can then reach its operators."""
-    backfill_window: Duration = timedelta(hours=48)
-    """On a feed's first poll, older items are stored but not alerted (no flood)."""
-    per_host_concurrency: int = Field(default=2, gt=0, le=100)
-    """Requests in flight to one host at once: many feeds on one site must not hammer it."""
-    max_content_encodings: int = Field(default=2, ge=0, le=5)
-    """Stacked Content-Encodings decoded (gzip over gzip...); more only multiplies bomb risk."""
-    backoff_cap: Duration = timedelta(hours=6)
-    """Longest wait a failing feed backs off to, so a recovered feed is noticed within hours."""
-    broken_after_failures: int = Field(default=8, gt=0, le=1000)
-    """Consecutive failures after which a feed is flagged broken (about two days with backoff)."""
-    retry_after_cap: Duration = timedelta(hours=24)
-    """Longest Retry-After honoured; a publisher asking for more is retried after this."""
-    poll_jitter: float = Field(default=0.1, ge=0, le=1)
-    """Random share of the wait added to each next poll, so feeds of one host spread out."""
-    poll_jitter_max: Duration = timedelta(minutes=2)
-    """Upper bound of that random addition, so long intervals are not smeared by hours."""
-    ssrf_guard: bool = True
-    """Refuse feeds and redirects whose connected address is private, loopback, link-local...:
-    a feed URL (or an OPML file of them) must not reach the host's own or cloud services."""
-    allow_private: tuple[str, ...] = Field(
-        default=(), validation_alias=AliasChoices("allow_private", "ssrf_allowed_networks")
-    )
-    """Internal feed servers let through the guard: networks (``10.0.0.0/8``), addresses, host
-    names (``feeds.internal``) or ``*.domain`` (``ssrf_allowed_networks`` is the older name)."""
-    parse_workers: int = Field(default=0, ge=0, le=256)
-    """Processes that parse feed bodies off the event loop; 0 means one per CPU core."""
-    fast_parse: bool = True
-    """Parse well-formed feeds with the lxml fast path (falls back to feedparser when unsure)."""
-    parse_timeout: Duration = timedelta(seconds=60)
-    """How long parsing one body may take (its wait for a free parser not counted). A worker
-    process stuck longer is stopped and replaced; a thread (small bodies) cannot be stopped
-    and is left to finish. Either way the feed fails with a reason. A megabyte of news
-    parses in well under a second."""
-    pool_parse_min_bytes: int = Field(default=4_096, ge=0)
-    """Bodies at least this large are parsed, fingerprinted and matched in the worker
-    processes (``monitor.prepare``); a smaller one (a handful of items) is done in a
-    thread quicker than the hop to a process costs."""
-    max_items_per_feed: int = Field(default=500, gt=0)
-    """Items kept from one document, the newest first: news feeds carry 10 to 100; a feed
-    of 300,000 tiny items would otherwise be fingerprinted, matched and stored whole."""
-    max_title_chars: int = Field(default=1_000, gt=0)
-    """A longer title is clipped (with an ellipsis): headlines run under 200 characters."""
-    max_summary_chars: int = Field(default=20_000, gt=0)
-    """A longer summary is clipped: a summary is a paragraph, at most an article."""
-    max_content_chars: int = Field(default=100_000, gt=0)
-    """A longer full text is clipped: a long article is under 60,000 characters."""
-    future_allowance: Duration = timedelta(hours=1)
-    """An item dated further ahead than this is dated when first seen: a future date would
-    slip past the first poll's backfill rule and sort first in every digest."""
-
-    @field_validator("allow_private")
-    @classmethod
-    def _allow_private(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _check_allow_list(value)
-
-    @property
-    def item_limits(self) -> ItemLimits:
-        return ItemLimits(
-            self.max_items_per_feed,
-            self.max_title_chars,
-            self.max_summary_chars,
-            self.max_content_chars,
-        )
-
-
-WEBHOOK_BYTES = {"standard": 1_000_000, "slack": 200_000, "discord": 100_000, "teams": 28_000}
-
-
-class DeliverySettings(_Model):
-    """How queued deliveries are retried."""
-
-    retry_initial: Duration = timedelta(seconds=30)
-    """Wait before the first retry; doubles with each failure."""
-    retry_max_interval: Duration = timedelta(hours=1)
-    """Longest wait between two tries."""
-    retry_jitter: float = Field(default=0.3, ge=0, le=1)
-    """Share of each wait that is random, so failed deliveries do not return in step."""
-    give_up_after: Duration = timedelta(hours=24)
-    """A delivery still failing this long after it was queued fails for good."""
-    relay_interval: Duration = timedelta(seconds=30)
-    """How often the daemon looks for deliveries due for a (re)try."""
-    digest_title_chars: int = Field(default=1_000, ge=20)
-    """Longest title a digest shows (clipped with an ellipsis): every channel gets bounded
-    items, so a message stays far below what mail servers (often 10 MB) and receivers take."""
-    allow_private: tuple[str, ...] = ()
-    """Internal webhook receivers let through the guard (same forms as
-    ``fetch.allow_private``); any other private, loopback or link-local target is refused."""
-    max_response_bytes: int = Field(default=65_536, gt=0)
-    """Most of a webhook receiver's answer read: the status is what counts; the start of
-    a refusal is kept in the error, and an endless answer is not held in memory."""
-    max_message_bytes: int = Field(default=5_000_000, ge=10_000)
-    """Largest email sent as one message; a bigger digest goes out in parts ("part 1 of
-    2"). Mail servers often refuse 10 MB; a server announcing a smaller SIZE is heeded too."""
-    max_webhook_bytes: dict[str, int] = Field(default_factory=lambda: dict(WEBHOOK_BYTES))
-    """Largest webhook body per format (formats not named keep their default); a bigger
-    digest goes out in parts. 1 MB is a common web server's default body limit; Teams
-    takes 28 KB."""
-
-    @field_validator("allow_private")
-    @classmethod
-    def _allow_private(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _check_allow_list(value)
-
-    @field_validator("max_webhook_bytes")
-    @classmethod
-    def _max_webhook_bytes(cls, value: dict[str, int]) -> dict[str, int]:
-        unknown = sorted(set(value) - set(WEBHOOK_BYTES))
-        if unknown:
-            raise ValueError(
-                f"unknown webhook format {unknown[0]!r}; known: {', '.join(WEBHOOK_BYTES)}"
-            )
-        small = sorted(name for name, size in value.items() if size < 1_000)
-        if small:
-            raise ValueError(f"{small[0]}: at least 1000 bytes")
-        return {**WEBHOOK_BYTES, **value}
-
-
-class ReplicaSettings(_Model):
-    """How replicas of ``monitor run`` share the work through the database."""
-
-    id: str = Field(default="", max_length=200)
-    """This replica's name in leases and logs; empty means ``hostname:pid``."""
-    tick: Duration = timedelta(seconds=5)
-    """How often a replica looks for due feeds and digests (the latency added to a poll)."""
-    feed_lease: Duration = timedelta(minutes=5)
-    """How long a claimed poll is one replica's; after it, another takes it over."""
-    delivery_lease: Duration = timedelta(minutes=5)
-    """How long a claimed send is one replica's."""
-    claim_batch: int = Field(default=200, gt=0, le=10_000)
-    """Most feeds one claim takes: the work one replica takes at once."""
-    claim_share: float = Field(default=0.25, gt=0, le=1)
-    """Share of the due feeds one claim takes (at least ``fetch.concurrency``), so that
-    replicas split a backlog rather than the first to tick taking it all."""
-    tick_jitter: float = Field(default=0.5, ge=0, le=1)
-    """Share of ``tick`` by which each tick is delayed at random: replicas' ticks keep
-    changing order, so none is always first to find the feeds that fell due."""
-    delivery_batch: int = Field(default=10, gt=0, le=1_000)
-    """Deliveries one claim takes; each claim's lease is renewed before every send, and a
-    small batch keeps the rest free for other replicas while a slow receiver holds one."""
-
-
-class RetentionSettings(_Model):
-    """What the daemon deletes once it is old (``monitor db prune`` does it by hand)."""
-
-    enabled: bool = True
-    """Off: nothing is ever deleted, and the database grows by about 2 KB per entry."""
-    entries: Duration = timedelta(days=180)
-    """Entries first seen longer ago go, with their matches, index keys and queue rows;
-    known articles (seeds) never do, nor anything a pending digest or story still needs."""
-    deliveries: Duration = timedelta(days=180)
-    """Digests created longer ago go, with their ledger rows, once none is pending."""
-    interval: Duration = timedelta(hours=1)
-    """How often the daemon prunes (one replica at a time)."""
-    batch: int = Field(default=500, gt=0, le=100_000)
-    """Rows deleted per transaction: short transactions never hold up the writers for long."""
-
-
-class OpsSettings(_Model):
-    """The operations endpoint of ``monitor run``: /healthz, /readyz, /metrics."""
-
-    enabled: bool = True
-    host: str = "127.0.0.1"
-    """Loopback by default: metrics are not for the internet."""
-    port: int = Field(default=9464, ge=0, lt=65536)
-    """0 picks a free port (logged at start)."""
-    log_format: Literal["auto", "json", "text"] = "auto"
-    """``auto``: JSON lines when stderr is not a terminal, readable lines when it is."""
 
 
 class FeedConfig(_Model):
@@ -388,78 +143,6 @@ class FeedConfig(_Model):
         from urllib.parse import urlsplit
 
         return urlsplit(self.url).hostname or self.url
-
-
-class AliasInContext(_Model):
-    """An alias member that counts only near one of its context terms (``monitor.rules.aliases``)."""
-
-    term: str = Field(min_length=1)
-    near: tuple[str, ...] = Field(min_length=1)
-    within: int | None = Field(default=None, ge=0, le=1000)
-    """Words allowed between the term and its context; the rules' default when absent."""
-
-
-def _member_kind(value: object) -> str:
-    return "term" if isinstance(value, str) else "in_context"
-
-
-# A term, or a mapping for a name in context; told apart up front so that a mistake in
-# either is reported once, for the kind it is, not once per kind it might have been.
-AliasMember = Annotated[
-    Annotated[str, Tag("term")] | Annotated[AliasInContext, Tag("in_context")],
-    Discriminator(_member_kind),
-]
-
-
-class RulesConfig(_Model):
-    """How watches weigh where their terms occur (focus) and when a topic guard vetoes."""
-
-    title_weight: float = Field(default=1.0, ge=0, le=1)
-    """Focus of a hit in the title: a headline names what the story is about."""
-    lead_weight: float = Field(default=0.5, ge=0, le=1)
-    """Focus of each hit in the lead: two lead mentions count like a headline."""
-    deep_weight: float = Field(default=0.1, ge=0, le=1)
-    """Focus of each hit deeper in the body: passing mentions add up slowly."""
-    deep_cap: float = Field(default=0.5, ge=0, le=1)
-    """Most that deep hits add together: a topic only named far down never outweighs a
-    mention in the lead, however often it comes back."""
-    lead_words: int = Field(default=50, gt=0, le=10_000)
-    """Words at the start of the summary or content that make the lead: about two
-    sentences of news copy."""
-    guard_min_focus: float = Field(default=0.5, ge=0, le=1)
-    """A topic guard vetoes only when its topic is at least this prominent (a lead
-    mention or a title one), besides at least as prominent as the watch's."""
-
-    @property
-    def settings(self) -> RuleSettings:
-        """The value the matcher takes (picklable, for the parser workers)."""
-        from monitor.rules.settings import RuleSettings
-
-        return RuleSettings(**self.model_dump())
-
-
-class GuardConfig(_Model):
-    """A topic guard of the config's own, next to the shipped ones (``monitor.rules.guards``)."""
-
-    terms: tuple[Annotated[str, Field(min_length=1)], ...] = Field(min_length=1)
-    """Words of the topic, any of which counts: ``cricket``, ``wicket+`` (a word's forms),
-    ``Test match`` (several words: a phrase)."""
-
-
-class WatchConfig(_Model):
-    """A named query; alerts send what their watches match."""
-
-    name: Name
-    query: str = Field(min_length=1)
-    exclude: str | None = None
-    """A query; an entry matching it is dropped for this watch."""
-    min_score: float = Field(default=0.0, ge=0)
-    """Matches scoring below this are dropped."""
-    min_focus: float = Field(default=0.0, ge=0, le=1)
-    """Matches less focused than this (0 to 1: title and lead count most) are dropped."""
-    guards: tuple[str, ...] = ()
-    """Names of topic guards (shipped in ``monitor.rules.guards``, or under the top-level
-    ``guards:``) that may veto a match."""
 
 
 class EmailChannel(_Model):
@@ -920,6 +603,7 @@ def _check_queries(config: Config, doc: YamlDocument) -> list[str]:
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "MAX_URL_CHARS",
     "AlertConfig",
     "AliasInContext",
     "Config",
@@ -930,6 +614,7 @@ __all__ = [
     "GuardConfig",
     "OpsSettings",
     "ReplicaSettings",
+    "RetentionSettings",
     "RulesConfig",
     "SmtpConfig",
     "WatchConfig",

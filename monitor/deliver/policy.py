@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from monitor.config import DeliverySettings
+from monitor.deliver.settings import DeliverySettings
 
 
 def next_attempt(

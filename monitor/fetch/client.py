@@ -54,10 +54,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from monitor.config import FetchSettings
 from monitor.errors import PermanentFetchError, TransientFetchError
 from monitor.fetch.decode import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder, Codings, DecodeError
 from monitor.fetch.guard import GuardedTransport, blocked_cause, exemptions
+from monitor.fetch.settings import FetchSettings
 from monitor.types import FetchResult
 
 log = logging.getLogger(__name__)

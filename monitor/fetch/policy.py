@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from monitor.config import FetchSettings
+from monitor.fetch.settings import FetchSettings
 
 _MAX_DOUBLINGS = 32  # 2**32 intervals is past any cap; keeps the float finite
 
