@@ -12,16 +12,48 @@ import io
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from rich.console import Console
 from rich.table import Table
 
-from monitor.config import Config
 from monitor.ops.terminal import safe
 from monitor.redact import redact_urls, shown_target
 from monitor.store.feeds import FeedState
 from monitor.store.outbox import Delivery
 from monitor.store.store import Store
+
+
+class ShownFeed(Protocol):
+    """What the feeds table shows of a configured feed (a ``FeedConfig``)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def interval(self) -> timedelta: ...
+    @property
+    def display_name(self) -> str: ...
+
+
+class ShownAlert(Protocol):
+    """What the alerts table shows of a configured alert (an ``AlertConfig``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def schedule(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+
+
+class StatusConfig(Protocol):
+    """The part of the configuration ``monitor status`` reads: this module is handed the
+    config (a ``monitor.config.Config``) and does not import it."""
+
+    @property
+    def feeds(self) -> Sequence[ShownFeed]: ...
+    @property
+    def alerts(self) -> Sequence[ShownAlert]: ...
 
 
 def _console(buffer: io.StringIO) -> Console:
@@ -46,7 +78,9 @@ def _problems(state: FeedState) -> str:
     return "\n".join(part for part in (state.last_error or "", note) if part)
 
 
-def render_status(config: Config, store: Store, now: datetime, broken_only: bool = False) -> str:
+def render_status(
+    config: StatusConfig, store: Store, now: datetime, broken_only: bool = False
+) -> str:
     """Feeds (last success, last error, failures, next poll, items in 24 h) and alerts."""
     states = {s.url: s for s in store.feed_states()}
     recent = store.entry_counts_since(now - timedelta(hours=24))
