@@ -33,16 +33,18 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
 )
 
+from monitor.channels.base import ChannelSettings
+from monitor.channels.email import EmailChannel, SmtpConfig
+from monitor.channels.registry import ChannelEntry, settings_model
+from monitor.channels.webhook import WebhookChannel
 from monitor.deliver.settings import DeliverySettings
-from monitor.deliver.signing import decode_secret
 from monitor.errors import ConfigError, RuleError
 from monitor.fetch.settings import FetchSettings
-from monitor.fields import MAX_URL_CHARS, Duration, EmailAddress, HttpUrl, Name, parse_duration
+from monitor.fields import MAX_URL_CHARS, Duration, HttpUrl, Name, parse_duration
 from monitor.ops.settings import OpsSettings
 from monitor.rules.models import AliasInContext, AliasMember, GuardConfig, RulesConfig, WatchConfig
 from monitor.store.settings import ReplicaSettings, RetentionSettings
@@ -145,40 +147,6 @@ class FeedConfig(_Model):
         return urlsplit(self.url).hostname or self.url
 
 
-class EmailChannel(_Model):
-    """Send the digest by email through the ``smtp`` server."""
-
-    to: tuple[EmailAddress, ...] = Field(min_length=1)
-    subject_prefix: str = "[monitor]"
-
-
-class WebhookChannel(_Model):
-    """POST the digest as JSON, signed per the Standard Webhooks spec."""
-
-    url: HttpUrl
-    """The receiver. A Slack, Discord or Teams URL is a credential: give it as
-    ``${ENV_VAR}`` or ``url_file``; it is shown everywhere as scheme, host and a short hash."""
-    secret: SecretStr
-    """Signing key, ``whsec_``-prefixed base64 or any string (then used as raw bytes)."""
-    format: Literal["standard", "slack", "discord", "teams"] = "standard"
-    """Body format: ``standard`` (monitor's JSON), or a Slack, Discord or Teams message."""
-    timeout: Duration = timedelta(seconds=15)
-    """Whole-request deadline: connecting, sending and the receiver's whole answer."""
-
-    @property
-    def label(self) -> str:
-        """The URL as logs, the ledger and the CLI show it (it may be a credential)."""
-        from monitor.redact import webhook_label
-
-        return webhook_label(self.url)
-
-    @field_validator("secret")
-    @classmethod
-    def _secret_is_a_key(cls, value: SecretStr) -> SecretStr:
-        decode_secret(value.get_secret_value())
-        return value
-
-
 class AlertConfig(_Model):
     """Who hears about which watches, and when."""
 
@@ -189,7 +157,12 @@ class AlertConfig(_Model):
     timezone: Timezone = "UTC"
     """Timezone of ``schedule`` and of the times shown in the digest."""
     email: EmailChannel | None = None
+    """The ``email:`` key: an email entry written apart (the older form)."""
     webhook: WebhookChannel | None = None
+    """The ``webhook:`` key: a webhook entry written apart (the older form)."""
+    listed: tuple[ChannelEntry, ...] = Field(default=(), alias="channels")
+    """The ``channels:`` key: typed entries (``{type: ntfy, topic: …}``), see
+    :mod:`monitor.channels`."""
     min_items: int = Field(default=1, ge=1)
     """A digest with fewer items is not sent; the items wait for the next one."""
     max_items: int | None = Field(default=50, ge=1)
@@ -200,28 +173,21 @@ class AlertConfig(_Model):
     immediate: tuple[str, ...] = ()
     """Watches whose hits are sent within one poll cycle instead of at the schedule."""
 
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", hide_input_in_errors=True, populate_by_name=True
+    )
+
+    @property
+    def entries(self) -> tuple[ChannelSettings, ...]:
+        """Every channel entry: ``email:``, ``webhook:``, then ``channels:`` in order."""
+        written_apart = tuple(entry for entry in (self.email, self.webhook) if entry is not None)
+        return written_apart + tuple(self.listed)
+
     @property
     def channels(self) -> tuple[str, ...]:
-        """The configured channel names, in delivery order."""
-        return tuple(name for name in ("email", "webhook") if getattr(self, name) is not None)
-
-
-class SmtpConfig(_Model):
-    """The mail server that email channels send through."""
-
-    host: str = "localhost"
-    port: int = Field(default=25, gt=0, lt=65536)
-    username: str | None = None
-    password: SecretStr | None = None
-    security: Literal["none", "starttls", "ssl"] = "none"
-    """``starttls`` upgrades a plain connection; ``ssl`` connects with TLS at once."""
-    sender: str = Field(default="monitor@localhost", alias="from")
-    timeout: Duration = timedelta(seconds=30)
-    allow_insecure_auth: bool = False
-    """Send ``username``/``password`` with ``security: none`` (in clear text); only for a
-    relay on loopback or a trusted local network."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+        """The kinds of channel configured, each once, in delivery order."""
+        kinds = {entry.type: None for entry in self.entries}
+        return tuple(kinds)
 
 
 class Config(_Model):
@@ -366,6 +332,8 @@ def _describe(doc: YamlDocument, error: Any) -> str:
         message = "unknown key (check its spelling and indentation)"
     elif error["type"] == "missing":
         message = "required key is missing"
+    if len(loc) > 4 and loc[2] == "channels" and settings_model(loc[4]) is not None:
+        loc = loc[:4] + loc[5:]  # the entry's type, which pydantic names, is no key
     message = message.removeprefix("Value error, ")
     return f"{doc.where(loc)}: {message}"
 
@@ -373,7 +341,11 @@ def _describe(doc: YamlDocument, error: Any) -> str:
 def _resolve_secrets(doc: YamlDocument, base_dir: Path) -> list[str]:
     problems: list[str] = []
     for parent_path, mapping in _secret_parents(doc.data):
-        for key, strict in _SECRET_KEYS[_pattern(parent_path)].items():
+        keys = _SECRET_KEYS.get(_pattern(parent_path))
+        if keys is None:  # an entry of channels: its type's model says which keys
+            model = settings_model(mapping.get("type"))
+            keys = model.SECRETS if model else {}
+        for key, strict in keys.items():
             problems += _resolve_secret(doc, base_dir, parent_path, mapping, key, strict)
     return problems
 
@@ -423,6 +395,10 @@ def _secret_parents(data: Any) -> list[tuple[KeyPath, dict[str, Any]]]:
         for index, alert in enumerate(alerts):
             if isinstance(alert, dict) and isinstance(alert.get("webhook"), dict):
                 found.append((("alerts", index, "webhook"), alert["webhook"]))
+            listed = alert.get("channels") if isinstance(alert, dict) else None
+            for c_index, entry in enumerate(listed if isinstance(listed, list) else []):
+                if isinstance(entry, dict):
+                    found.append((("alerts", index, "channels", c_index), entry))
     return found
 
 
@@ -468,7 +444,9 @@ def _cross_check(config: Config, doc: YamlDocument) -> list[str]:
         if not alert.channels:
             problems.append(
                 f"{doc.where(('alerts', index))}: alert {alert.name!r} has no email or webhook"
+                " (or channels)"
             )
+        problems += _check_channels(alert, index, doc)
         for w_index, watch in enumerate(alert.immediate):
             if watch not in alert.watches:
                 problems.append(
@@ -477,6 +455,10 @@ def _cross_check(config: Config, doc: YamlDocument) -> list[str]:
                 )
         if alert.email and config.smtp is None:
             problems.append(f"{doc.where(('alerts', index, 'email'))}: email needs an smtp section")
+        for c_index, entry in enumerate(alert.listed):
+            if entry.type == "email" and config.smtp is None:
+                where = doc.where(("alerts", index, "channels", c_index))
+                problems.append(f"{where}: an email channel needs an smtp section")
     smtp = config.smtp
     if smtp and smtp.security == "none" and smtp.username and not smtp.allow_insecure_auth:
         problems.append(
@@ -489,8 +471,13 @@ def _cross_check(config: Config, doc: YamlDocument) -> list[str]:
             f"{doc.where(('replica', 'feed_lease'))}: must be longer than fetch.timeout "
             f"({config.fetch.timeout}), or a slow poll would be taken over while still running"
         )
-    timeouts = [a.webhook.timeout for a in config.alerts if a.webhook]
-    if config.smtp is not None and any(a.email for a in config.alerts):
+    timeouts = [
+        timeout
+        for alert in config.alerts
+        for entry in alert.entries
+        if isinstance(timeout := getattr(entry, "timeout", None), timedelta)
+    ]
+    if config.smtp is not None and any("email" in a.channels for a in config.alerts):
         timeouts.append(config.smtp.timeout)
     slowest = max(timeouts, default=timedelta(0))
     if config.replica.delivery_lease <= slowest:
@@ -500,6 +487,32 @@ def _cross_check(config: Config, doc: YamlDocument) -> list[str]:
         )
     problems += _check_queries(config, doc)
     problems += _check_dedup(config, doc)
+    return problems
+
+
+def _check_channels(alert: AlertConfig, index: int, doc: YamlDocument) -> list[str]:
+    """Each target once per alert, and Apprise URLs that Apprise knows (only then is it
+    imported)."""
+    from monitor.channels.apprise import AppriseChannel, check_url
+    from monitor.channels.registry import CHANNELS
+
+    problems: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    listed = len(alert.entries) - len(alert.listed)
+    for e_index, entry in enumerate(alert.entries):
+        path: KeyPath = (
+            ("alerts", index, "channels", e_index - listed)
+            if e_index >= listed
+            else ("alerts", index, entry.type)
+        )
+        for target in CHANNELS[entry.type].targets(entry):
+            if (entry.type, target) in seen:
+                problems.append(f"{doc.where(path)}: {entry.type} {target} is listed twice")
+            seen.add((entry.type, target))
+        if isinstance(entry, AppriseChannel):
+            for u_index, url in enumerate(entry.urls):
+                if (why := check_url(url.get_secret_value())) is not None:
+                    problems.append(f"{doc.where((*path, 'urls', u_index))}: {why}")
     return problems
 
 

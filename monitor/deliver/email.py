@@ -18,7 +18,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from monitor.config import EmailChannel, SmtpConfig
+from monitor.channels.email import EmailChannel, SmtpConfig
 from monitor.digest.render import RenderedDigest
 from monitor.errors import PermanentDeliveryError, TooLargeError, TransientDeliveryError
 from monitor.types import Digest

@@ -1,10 +1,9 @@
 """The relay: send queued deliveries, then record each outcome in the ledger.
 
-A channel is one module with three functions, registered in :data:`CHANNELS`:
-``targets(alert)`` (where an alert's digest goes on that channel: one email
-recipient each, one webhook URL), ``send(delivery, context)``, and
-``fits(digest, context, limit)`` (whether one message holds the digest). Adding
-a channel touches nothing else.
+The channels are :mod:`monitor.channels` (one module each, registered in one
+line); :mod:`monitor.channels.dispatch` finds a row's entry in its alert and
+calls the channel's ``send`` and ``fits`` (whether one message holds the
+digest). Adding a channel touches nothing here.
 
 The ledger row changes only after the channel answered:
 
@@ -39,19 +38,15 @@ from __future__ import annotations
 
 import logging
 import random
-import re
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 
-from monitor.config import AlertConfig, Config
-from monitor.deliver.email import build_message, message_bytes, send_email
-from monitor.deliver.formats import FORMATS
+from monitor.channels.dispatch import CHANNELS, Channel, RelayContext
+from monitor.channels.dispatch import delivery_targets as delivery_targets  # noqa: PLC0414 (re-exported: callers import it here)
+from monitor.config import Config
 from monitor.deliver.policy import next_attempt
-from monitor.deliver.webhook import WebhookClient, send_webhook, webhook_body
-from monitor.digest.render import render_digest
+from monitor.deliver.webhook import WebhookClient
 from monitor.digest.split import split_digest
 from monitor.errors import (
     DeliveryError,
@@ -64,104 +59,8 @@ from monitor.ops.failpoints import failpoint
 from monitor.redact import shown_target
 from monitor.store.outbox import Delivery
 from monitor.store.store import Store
-from monitor.types import Digest
 
 log = logging.getLogger(__name__)
-
-# What the chat formats write for stories they had no room for (see monitor.deliver.formats).
-_LEFT_OUT = re.compile("…and [0-9]+ more in ".encode())
-
-
-@dataclass(frozen=True, slots=True)
-class RelayContext:
-    """What a channel needs besides the delivery."""
-
-    config: Config
-    alert: AlertConfig
-    http: WebhookClient
-
-
-@dataclass(frozen=True, slots=True)
-class Channel:
-    targets: Callable[[AlertConfig], tuple[str, ...]]
-    send: Callable[[Delivery, RelayContext], None]
-    fits: Callable[[Digest, RelayContext, int | None], bool]
-    """Whether one message holds the digest whole, within the configured bound (and
-    within ``limit`` bytes when a receiver's refusal gave one)."""
-
-
-def _email_targets(alert: AlertConfig) -> tuple[str, ...]:
-    return alert.email.to if alert.email else ()
-
-
-def _email_message(digest: Digest, ctx: RelayContext) -> EmailMessage:
-    channel, smtp = ctx.alert.email, ctx.config.smtp
-    if channel is None or smtp is None:
-        raise PermanentDeliveryError(
-            "email", f"alert {ctx.alert.name!r} no longer has an email channel"
-        )
-    rendered = render_digest(digest, ctx.alert.timezone, channel.subject_prefix)
-    return build_message(digest, rendered, channel, smtp)
-
-
-def _send_email(delivery: Delivery, ctx: RelayContext) -> None:
-    message = _email_message(delivery.digest, ctx)
-    assert ctx.config.smtp is not None  # checked by _email_message
-    send_email(message, ctx.config.smtp, recipients=[delivery.target])
-
-
-def _email_fits(digest: Digest, ctx: RelayContext, limit: int | None) -> bool:
-    bound = min(ctx.config.delivery.max_message_bytes, limit or sys.maxsize)
-    return message_bytes(_email_message(digest, ctx)) <= bound
-
-
-def _webhook_targets(alert: AlertConfig) -> tuple[str, ...]:
-    # The label, not the URL: a chat webhook's URL is its credential (rows queued before
-    # labels were used hold the URL itself, hence the second form below).
-    return (alert.webhook.label,) if alert.webhook else ()
-
-
-def _send_webhook(delivery: Delivery, ctx: RelayContext) -> None:
-    hook = ctx.alert.webhook
-    if hook is None or delivery.target not in (hook.label, hook.url):
-        raise PermanentDeliveryError(
-            "webhook",
-            f"alert {ctx.alert.name!r} no longer posts to {shown_target('webhook', delivery.target)}",
-        )
-    send_webhook(delivery.digest, hook, ctx.http, timezone=ctx.alert.timezone)
-
-
-def _webhook_fits(digest: Digest, ctx: RelayContext, limit: int | None) -> bool:
-    hook = ctx.alert.webhook
-    if hook is None or hook.format not in FORMATS:
-        return True  # sending says what is wrong
-    bound = min(ctx.config.delivery.max_webhook_bytes[hook.format], limit or sys.maxsize)
-    if len(webhook_body(digest, hook.format, ctx.alert.timezone)) > bound:
-        return False
-    if hook.format == "standard":
-        return True
-    # A chat message has room for so many stories; those it cannot show go to another
-    # part. Stories max_items left out are counted in a note by design, so not here.
-    shown = digest.model_copy(
-        update={
-            "omitted": 0,
-            "sections": tuple(s.model_copy(update={"omitted": 0}) for s in digest.sections),
-        }
-    )
-    return _LEFT_OUT.search(webhook_body(shown, hook.format, ctx.alert.timezone)) is None
-
-
-CHANNELS: dict[str, Channel] = {
-    "email": Channel(_email_targets, _send_email, _email_fits),
-    "webhook": Channel(_webhook_targets, _send_webhook, _webhook_fits),
-}
-
-
-def delivery_targets(alert: AlertConfig) -> list[tuple[str, str]]:
-    """Every (channel, target) an alert's digest must reach."""
-    return [
-        (name, target) for name, channel in CHANNELS.items() for target in channel.targets(alert)
-    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +179,7 @@ def _relay_one(run: _Pass, delivery: Delivery) -> list[RelayOutcome]:
         channel = CHANNELS.get(delivery.channel)
         if channel is None:
             raise PermanentDeliveryError(delivery.channel, "unknown channel")
-        ctx = RelayContext(run.config, run.config.alert(delivery.alert), run.http)
+        ctx = RelayContext(run.config, run.config.alert(delivery.alert), run.http, delivery.target)
         if several and not channel.fits(delivery.digest, ctx, None):
             return _split(run, delivery, channel, ctx, None, "too big for one message")
         failpoint("before-send")

@@ -33,8 +33,9 @@ from typing import Any
 
 import httpx
 
-from monitor.config import DeliverySettings, WebhookChannel
+from monitor.channels.webhook import WebhookChannel
 from monitor.deliver.formats import FORMATS, standard
+from monitor.deliver.settings import DeliverySettings
 from monitor.deliver.signing import decode_secret, sign
 from monitor.errors import PermanentDeliveryError, TooLargeError, TransientDeliveryError
 from monitor.fetch.client import retry_after
