@@ -137,6 +137,8 @@ class FeedConfig(_Model):
     interval: Duration = timedelta(minutes=15)
     """How often to poll this feed."""
     tags: tuple[str, ...] = ()
+    type: Literal["rss", "atom", "jsonfeed", "sitemap"] | None = None
+    """The source type (:mod:`monitor.sources`); unset: sniffed from each response."""
 
     @property
     def display_name(self) -> str:

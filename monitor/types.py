@@ -72,6 +72,9 @@ class Entry:
     """Language tag (``en``, ``fr-CA``) from the item or the feed, lower-cased."""
     author: str | None = None
     """Author name, if given."""
+    tags: tuple[str, ...] = ()
+    """The publisher's own keywords (JSON Feed ``tags``, news sitemap ``news:keywords``);
+    empty for RSS and Atom, whose categories the parser does not carry over yet."""
 
     @property
     def text(self) -> str:

@@ -11,6 +11,7 @@ import pytest
 from monitor.errors import ParseError
 from monitor.parse.feed import parse_feed
 from monitor.parse.html import html_to_text
+from monitor.sources import parse_document
 from tests.conftest import SHARED
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
@@ -19,8 +20,11 @@ GOLDEN = sorted(p.stem.removesuffix(".expected") for p in FEEDS.glob("*.expected
 
 @pytest.mark.parametrize("name", GOLDEN)
 def test_golden_feed(name: str) -> None:
-    source = next(p for p in FEEDS.iterdir() if p.stem == name and p.suffix == ".xml")
-    parsed = parse_feed(source.read_bytes(), "https://feeds.example/" + name, "Golden")
+    """Every source type (RSS, Atom, JSON Feed, news sitemap), chosen by sniffing the body."""
+    source = next(
+        p for p in FEEDS.iterdir() if p.stem == name and not p.name.endswith(".expected.json")
+    )
+    parsed = parse_document(source.read_bytes(), "https://feeds.example/" + name, "Golden")
     expected = json.loads((FEEDS / f"{name}.expected.json").read_text(encoding="utf-8"))
     assert parsed.title == expected["title"]
     assert parsed.warning == expected["warning"]
@@ -28,6 +32,7 @@ def test_golden_feed(name: str) -> None:
     for entry in parsed.entries:
         fields = asdict(entry)
         fields["published"] = entry.published.isoformat() if entry.published else None
+        fields["tags"] = list(entry.tags)
         got.append({key: fields[key] for key in expected["entries"][0]})
     assert got == expected["entries"]
 

@@ -49,8 +49,8 @@ from typing import Any, TypeVar, cast
 
 from monitor.errors import ParseError
 from monitor.parse import lifeline
-from monitor.parse.feed import parse_feed
 from monitor.parse.limits import ItemLimits
+from monitor.sources import parse_document
 from monitor.types import ParsedFeed
 
 _T = TypeVar("_T")
@@ -67,11 +67,14 @@ def _work(
     then: Callable[..., Any] | None = None,
     then_args: tuple[Any, ...] = (),
     limits: ItemLimits | None = None,
+    kind: str | None = None,
 ) -> Outcome:
-    """Runs in a worker: the parsed feed and ``then(parsed, *then_args)``, or the
-    ParseError's reason."""
+    """Runs in a worker: the parsed feed (of source type ``kind``, else sniffed) and
+    ``then(parsed, *then_args)``, or the ParseError's reason."""
     try:
-        parsed = parse_feed(content, url, name, content_type, fast=fast, base=base, limits=limits)
+        parsed = parse_document(
+            content, url, name, content_type, fast=fast, base=base, limits=limits, kind=kind
+        )
     except ParseError as exc:
         return None, None, exc.reason
     return parsed, then(parsed, *then_args) if then is not None else None, None
@@ -129,7 +132,7 @@ class ParserPool:
         runs the program's main module again on its own."""
         self.fast = fast
         self.limits = limits
-        """Caps on a document's items and fields (``parse_feed``); None: none."""
+        """Caps on a document's items and fields (``parse_document``); None: none."""
         self.timeout = timeout
         """Seconds one parse may take before its worker is stopped (None: no limit)."""
         self._executor: ProcessPoolExecutor | None = None
@@ -200,12 +203,14 @@ class ParserPool:
         name: str,
         content_type: str | None = None,
         base: str | None = None,
+        kind: str | None = None,
     ) -> ParsedFeed:
-        """Parse in a worker process; raises :class:`ParseError` like ``parse_feed``.
+        """Parse in a worker process; raises :class:`ParseError` like ``parse_document``.
 
-        ``base``: the URL the body came from after redirects (see ``parse_feed``).
+        ``base``: the URL the body came from after redirects; ``kind``: the feed's source
+        type, when its config names one (see :mod:`monitor.sources`).
         """
-        parsed, _ = await self._run(content, url, name, content_type, base, None, ())
+        parsed, _ = await self._run(content, url, name, content_type, base, None, (), kind)
         return parsed
 
     async def parse_then(
@@ -217,12 +222,13 @@ class ParserPool:
         base: str | None,
         then: Callable[..., _T],
         *args: Any,
+        kind: str | None = None,
     ) -> tuple[ParsedFeed, _T]:
         """Parse, then ``then(parsed, *args)``, both in a worker process.
 
         ``then`` must be a module-level function and ``args`` picklable.
         """
-        parsed, extra = await self._run(content, url, name, content_type, base, then, args)
+        parsed, extra = await self._run(content, url, name, content_type, base, then, args, kind)
         return parsed, cast(_T, extra)
 
     async def _run(
@@ -234,6 +240,7 @@ class ParserPool:
         base: str | None,
         then: Callable[..., Any] | None,
         then_args: tuple[Any, ...],
+        kind: str | None = None,
     ) -> tuple[ParsedFeed, Any]:
         async with self._slots():
             executor = self._start()
@@ -249,6 +256,7 @@ class ParserPool:
                 then,
                 then_args,
                 self.limits,
+                kind,
             )
             try:
                 parsed, extra, reason = await asyncio.wait_for(future, self.timeout)
