@@ -56,7 +56,6 @@ from monitor.dedup.settings import with_overrides
 from monitor.digest.build import build_digest
 from monitor.errors import (
     FeedError,
-    ParseError,
     PermanentFetchError,
     StoreError,
     TransientFetchError,
@@ -66,12 +65,12 @@ from monitor.fetch.policy import next_poll_at, with_retry_after
 from monitor.fetch.unchanged import body_hash
 from monitor.ops import metrics
 from monitor.ops.failpoints import failpoint
+from monitor.parse.feed import parse_feed
 from monitor.parse.limits import clamp_future
 from monitor.parse.pool import ParserPool
 from monitor.parse.urls import canonical_url
 from monitor.prepare import PreparedEntry, RuleSource, prepare, prepare_parsed
 from monitor.rules import RuleSet, WatchSpec
-from monitor.sources import parse_document
 from monitor.store.feeds import FeedState, PollRecord
 from monitor.store.outbox import Delivery
 from monitor.store.store import Store
@@ -400,8 +399,7 @@ class Pipeline:
                     " (disabled: 410 Gone)" if gone else "",
                     extra={"feed": url, POLL_RESULT: True},
                 )
-                kind = metrics.error_kind(exc.reason, isinstance(exc, ParseError))
-                return FeedOutcome(url, "error", error=reason, error_kind=kind)
+                return FeedOutcome(url, "error", error=reason, error_kind=exc.kind)
             moved = result.permanent_redirect
             if moved and moved != (state.fetch_url or url):
                 log.info(
@@ -438,7 +436,7 @@ class Pipeline:
                     await in_writer(
                         self.store.record_poll, url, PollRecord(answered, due, error), owner
                     )
-            return FeedOutcome(url, "error", error=error, error_kind="store")
+            return FeedOutcome(url, "error", error=error, error_kind=exc.kind)
 
     async def _parse(
         self, result: FetchResult, feed: FeedConfig
@@ -464,16 +462,11 @@ class Pipeline:
                 self._rule_source,
                 scheme,
                 self.dedup.boilerplate_min_items,
-                kind=feed.type,
             )
 
         def here() -> tuple[ParsedFeed, tuple[PreparedEntry, ...]]:
-            parsed = parse_document(
-                *args,
-                fast=settings.fast_parse,
-                base=result.final_url,
-                limits=settings.item_limits,
-                kind=feed.type,
+            parsed = parse_feed(
+                *args, fast=settings.fast_parse, base=result.final_url, limits=settings.item_limits
             )
             return parsed, prepare(
                 parsed.entries, self.rules, scheme, self.dedup.boilerplate_min_items

@@ -54,7 +54,17 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from monitor.errors import PermanentFetchError, TransientFetchError
+from monitor.errors import (
+    AddressBlocked,
+    ConnectFailed,
+    FeedTooLarge,
+    FetchTimeout,
+    PermanentFetchError,
+    PermanentHttpError,
+    RedirectRefused,
+    TransientFetchError,
+    TransientHttpError,
+)
 from monitor.fetch.decode import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder, Codings, DecodeError
 from monitor.fetch.guard import GuardedTransport, blocked_cause, exemptions
 from monitor.fetch.settings import FetchSettings
@@ -131,15 +141,15 @@ async def fetch_feed(
         async with asyncio.timeout(settings.timeout.total_seconds()):
             return await _get(client, url, headers, settings, clock)
     except TimeoutError as exc:
-        raise TransientFetchError(
+        raise FetchTimeout(
             url, f"no complete answer within {settings.timeout.total_seconds():g}s"
         ) from exc
     except httpx.TimeoutException as exc:
-        raise TransientFetchError(url, f"timed out ({exc.__class__.__name__})") from exc
+        raise FetchTimeout(url, f"timed out ({exc.__class__.__name__})") from exc
     except httpx.ConnectError as exc:
         if (blocked := blocked_cause(exc)) is not None:
-            raise PermanentFetchError(url, str(blocked)) from exc
-        raise TransientFetchError(url, f"cannot connect: {_reason(exc)}") from exc
+            raise AddressBlocked(url, str(blocked)) from exc
+        raise ConnectFailed(url, f"cannot connect: {_reason(exc)}") from exc
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         raise PermanentFetchError(url, f"not a fetchable URL: {exc}") from exc
     except httpx.TransportError as exc:
@@ -162,9 +172,7 @@ async def _get(
     moved_for_good = True  # the chain so far is all 301/308
     for _hop in range(settings.max_redirects + 1):
         if current.scheme not in ("http", "https"):
-            raise PermanentFetchError(
-                url, f"refused to follow a redirect to a {current.scheme}: URL"
-            )
+            raise RedirectRefused(url, f"refused to follow a redirect to a {current.scheme}: URL")
         async with _open(client, current, headers) as response:
             status = response.status_code
             location = response.headers.get("Location")
@@ -172,7 +180,7 @@ async def _get(
                 try:
                     target = current.join(location.strip())
                 except httpx.InvalidURL as exc:
-                    raise PermanentFetchError(url, f"bad redirect target {location!r}") from exc
+                    raise RedirectRefused(url, f"bad redirect target {location!r}") from exc
                 if moved_for_good and status in _PERMANENT:
                     permanent = str(target)
                 else:
@@ -183,7 +191,7 @@ async def _get(
             if status != 200:
                 await _drain(response)
             return await _answer(url, response, permanent, settings, clock)
-    raise PermanentFetchError(url, f"more than {settings.max_redirects} redirects")
+    raise RedirectRefused(url, f"more than {settings.max_redirects} redirects")
 
 
 @contextlib.asynccontextmanager
@@ -238,9 +246,10 @@ async def _answer(
     if status == 304:
         return _result(url, response, b"", permanent, clock)
     if status in _RETRY_AFTER_STATUSES:
-        raise TransientFetchError(
+        raise TransientHttpError(
             url,
             f"HTTP {status} {response.reason_phrase}",
+            status,
             retry_after(
                 response.headers.get("Retry-After"),
                 clock(),
@@ -248,13 +257,15 @@ async def _answer(
             ),
         )
     if status >= 500:
-        raise TransientFetchError(url, f"HTTP {status} {response.reason_phrase}")
+        raise TransientHttpError(url, f"HTTP {status} {response.reason_phrase}", status)
     if status == 410:
-        raise PermanentFetchError(url, "HTTP 410 Gone: the publisher removed this feed", gone=True)
+        raise PermanentHttpError(
+            url, "HTTP 410 Gone: the publisher removed this feed", status, gone=True
+        )
     if status >= 400:
-        raise PermanentFetchError(url, f"HTTP {status} {response.reason_phrase}")
+        raise PermanentHttpError(url, f"HTTP {status} {response.reason_phrase}", status)
     if status != 200:
-        raise PermanentFetchError(url, f"unexpected HTTP {status} {response.reason_phrase}")
+        raise PermanentHttpError(url, f"unexpected HTTP {status} {response.reason_phrase}", status)
     body = await read_body(url, response, settings)
     return _result(url, response, body, permanent, clock)
 
@@ -271,7 +282,7 @@ async def read_body(url: str, response: httpx.Response, settings: FetchSettings)
         raise PermanentFetchError(url, f"body could not be decoded: {exc}") from exc
     declared = response.headers.get("Content-Length", "")
     if not codings.names and declared.strip().isdigit() and int(declared) > limit:
-        raise PermanentFetchError(url, too_large)  # no need to download what will be refused
+        raise FeedTooLarge(url, too_large)  # no need to download what will be refused
     decoder = BoundedDecoder(codings, limit)
     try:
         async for raw in response.aiter_raw():
@@ -279,7 +290,7 @@ async def read_body(url: str, response: httpx.Response, settings: FetchSettings)
         decoder.close()
     except BodyTooLarge as exc:
         decoder.discard()  # the error outlives this frame in logs and tracebacks; 10 MB must not
-        raise PermanentFetchError(url, too_large) from exc
+        raise FeedTooLarge(url, too_large) from exc
     except DecodeError as exc:
         decoder.discard()
         raise PermanentFetchError(url, f"body could not be decoded: {exc}") from exc

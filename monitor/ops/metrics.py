@@ -8,7 +8,6 @@ time by :class:`LedgerCollector`, so every replica reports the shared truth.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -19,7 +18,10 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 
 POLLS = Counter("monitor_polls_total", "Feed polls, by result.", ["result"], registry=REGISTRY)
 FETCH_ERRORS = Counter(
-    "monitor_fetch_errors_total", "Failed polls, by kind of error.", ["kind"], registry=REGISTRY
+    "monitor_fetch_errors_total",
+    "Failed polls, by kind of error.",
+    ["kind"],  # the error's class says it (monitor.errors: MonitorError.kind), not its message
+    registry=REGISTRY,
 )
 ENTRIES = Counter(
     "monitor_entries_total",
@@ -56,30 +58,6 @@ PRUNED = Counter(
 RELOADS = Counter(
     "monitor_config_reloads_total", "Config reloads, by result.", ["result"], registry=REGISTRY
 )
-
-_HTTP_STATUS = re.compile(r"HTTP (\d{3})")
-
-
-def error_kind(reason: str, parse_error: bool = False) -> str:
-    """A small fixed set of labels for fetch errors (reasons themselves are unbounded)."""
-    if parse_error:
-        return "parse"
-    status = _HTTP_STATUS.search(reason)
-    if status:
-        code = int(status.group(1))
-        return "http_429" if code == 429 else "http_410" if code == 410 else f"http_{code // 100}xx"
-    lowered = reason.lower()
-    for needle, kind in (
-        ("timed out", "timeout"),
-        ("no complete answer", "timeout"),
-        ("cannot connect", "connect"),
-        ("larger than", "too_large"),
-        ("redirect", "redirect"),
-        ("refused", "blocked"),
-    ):
-        if needle in lowered:
-            return kind
-    return "other"
 
 
 class LedgerCollector(Collector):
