@@ -65,12 +65,12 @@ from monitor.fetch.policy import next_poll_at, with_retry_after
 from monitor.fetch.unchanged import body_hash
 from monitor.ops import metrics
 from monitor.ops.failpoints import failpoint
-from monitor.parse.feed import parse_feed
 from monitor.parse.limits import clamp_future
 from monitor.parse.pool import ParserPool
 from monitor.parse.urls import canonical_url
 from monitor.prepare import PreparedEntry, RuleSource, prepare, prepare_parsed
 from monitor.rules import RuleSet, WatchSpec
+from monitor.sources import parse_document
 from monitor.store.feeds import FeedState, PollRecord
 from monitor.store.outbox import Delivery
 from monitor.store.store import Store
@@ -462,11 +462,16 @@ class Pipeline:
                 self._rule_source,
                 scheme,
                 self.dedup.boilerplate_min_items,
+                kind=feed.type,
             )
 
         def here() -> tuple[ParsedFeed, tuple[PreparedEntry, ...]]:
-            parsed = parse_feed(
-                *args, fast=settings.fast_parse, base=result.final_url, limits=settings.item_limits
+            parsed = parse_document(
+                *args,
+                fast=settings.fast_parse,
+                base=result.final_url,
+                limits=settings.item_limits,
+                kind=feed.type,
             )
             return parsed, prepare(
                 parsed.entries, self.rules, scheme, self.dedup.boilerplate_min_items
