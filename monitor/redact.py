@@ -5,8 +5,8 @@ post to the channel. So every webhook URL is shown as :func:`webhook_label`
 (scheme, host and a short hash, enough to tell two targets apart) in logs, in
 the delivery ledger and in the CLI. A feed URL may carry a credential too
 (``https://user:pass@host/``, ``?token=...``): :func:`redact_urls` masks the
-user-info and the values of parameters named like one, wherever such a URL
-appears in a text.
+user-info and the values of parameters named like one, and a Telegram bot token
+in a Bot API path, wherever such a URL appears in a text.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ _CHAT_HOOK = re.compile(
     r"|[\w.-]*\.webhook\.office\.com/|outlook\.office\.com/webhook)[^\s\"'<>]*",
     re.IGNORECASE,
 )
+# A Telegram bot token in a Bot API path (``/bot123456:AA…/sendMessage``): the bot's credential.
+_BOT_TOKEN = re.compile(r"(/bot)[0-9]+:[A-Za-z0-9_-]+")
 
 
 def webhook_label(url: str) -> str:
@@ -58,6 +60,7 @@ def redact_urls(text: str) -> str:
     if "://" not in text and "=" not in text:
         return text
     text = _CHAT_HOOK.sub(lambda found: webhook_label(found.group(0)), text)
+    text = _BOT_TOKEN.sub(r"\1***", text)
     text = _USERINFO.sub(r"\1***@", text)
     return _PARAM.sub(r"\1***", text)
 

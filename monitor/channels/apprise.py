@@ -4,7 +4,7 @@ Each entry lists Apprise URLs (``pover://user@token``, ``matrixs://…``,
 ``json://host/path``; see the Apprise wiki for every service). A URL usually
 holds the service's credentials, so ``urls`` may come from the environment or
 from ``urls_file`` (one URL a line), and each URL is shown by its label
-(scheme, host and a short hash). Every URL is a target of its own: one ledger
+(scheme, a short hash, and the host for a server of your own). Every URL is a target of its own: one ledger
 row each, so a service failing never resends to the others.
 
 The message is plain text (:mod:`monitor.channels.text`) and sent as Apprise's
@@ -27,6 +27,7 @@ from __future__ import annotations
 import socket
 import sys
 import threading
+import warnings
 from datetime import timedelta
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
@@ -70,10 +71,20 @@ class AppriseChannel(ChannelSettings):
         return value
 
     def labels(self) -> dict[str, str]:
-        """Each URL by the label it is shown as."""
-        from monitor.redact import webhook_label
+        """Each URL by the label it is shown as: ``json://host/...#3f2a9c1b0d`` for a server
+        of your own, ``pover://...#3f2a9c1b0d`` for a service (whose "host" is a token)."""
+        return {_label(url.get_secret_value()): url.get_secret_value() for url in self.urls}
 
-        return {webhook_label(url.get_secret_value()): url.get_secret_value() for url in self.urls}
+
+def _label(url: str) -> str:
+    import hashlib
+
+    from monitor.redact import webhook_label
+
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in _SELF_HOSTED:
+        return webhook_label(url)
+    return f"{scheme}://...#{hashlib.sha256(url.encode()).hexdigest()[:10]}"
 
 
 class _Apprise:
@@ -92,11 +103,19 @@ class _Apprise:
             raise PermanentDeliveryError(name, f"alert {context.alert!r} no longer lists it")
         _guard(name, url, context)
         message = compose(digest, context.timezone, PLAIN_TEXT, settings.max_message_chars)
+        sender = _sender(url)
+        if sender is None:
+            raise PermanentDeliveryError(name, "Apprise does not know this URL")
         outcome: dict[str, Any] = {}
 
         def notify() -> None:
+            from apprise import NotifyFormat
+
             try:
-                outcome["ok"] = _notify(url, message.title, message.text)
+                sent = sender.notify(
+                    body=message.text, title=message.title, body_format=NotifyFormat.TEXT
+                )
+                outcome["ok"] = bool(sent)
             except Exception as exc:  # Apprise's plugins raise what their libraries raise
                 outcome["error"] = exc
 
@@ -122,20 +141,21 @@ class _Apprise:
 
 def check_url(url: str) -> str | None:
     """Why Apprise cannot use ``url``, or None (imports Apprise)."""
-    import apprise
-
-    if apprise.Apprise.instantiate(url) is None:
+    if _sender(url) is None:
         return "Apprise does not know this URL (its scheme, or a part it needs, is wrong)"
     return None
 
 
-def _notify(url: str, title: str, body: str) -> bool:
-    import apprise
+def _sender(url: str) -> Any:
+    """An ``apprise.Apprise`` holding ``url``, or None when Apprise cannot read it."""
+    # Loading Apprise's plugins imports modules Python deprecates (its email plugin's PGP
+    # support imports imghdr): their warnings are Apprise's business, not this caller's.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import apprise
 
-    sender = apprise.Apprise()
-    if not sender.add(url):
-        raise ValueError("Apprise does not know this URL")
-    return bool(sender.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT))
+        sender = apprise.Apprise()
+        return sender if sender.add(url) else None
 
 
 def _guard(name: str, url: str, context: SendContext) -> None:

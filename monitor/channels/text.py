@@ -39,6 +39,8 @@ NO_MENTIONS: EscapeTable = {ord("@"): "@" + WORD_JOINER}
 """For plain text: ``@everyone`` and the like, and ``<!channel>`` (Slack, behind
 Apprise), written so that no service reads them as a mention."""
 PLAIN: EscapeTable = {**NO_MENTIONS, ord("<"): "<" + WORD_JOINER}
+PLAIN_URL: EscapeTable = {ord("<"): "%3C", ord(">"): "%3E"}
+"""For a link on its own line: nothing a service could read as markup around it."""
 HTML: EscapeTable = {
     **NO_MENTIONS,
     ord("&"): "&amp;",
@@ -179,7 +181,7 @@ def _story(item: ItemView, markup: Markup) -> str:
         )
         lines.append("Matched: " + clip(reasons, REASON_CHARS, escapes))
     if item.link and markup.url_escapes is None and len(item.link) <= URL_CHARS:
-        lines.append(item.link)
+        lines.append(escape(item.link, PLAIN_URL))
     return "\n".join(lines)
 
 
