@@ -151,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _feed_commands(command: CommandMaker, common: argparse.ArgumentParser) -> None:
-    """monitor feeds import | export (OPML)."""
-    feeds = command("feeds", _group_help, "subscription lists: import and export OPML")
+    """monitor feeds import | export (OPML) | add (discovery)."""
+    feeds = command("feeds", _group_help, "subscription lists: add a feed, import and export OPML")
     feed_commands = feeds.add_subparsers(title="feeds commands", metavar="FEEDS_COMMAND")
     opml_in = feed_commands.add_parser(
         "import",
@@ -172,6 +172,20 @@ def _feed_commands(command: CommandMaker, common: argparse.ArgumentParser) -> No
     )
     opml_out.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
     opml_out.set_defaults(handler=cmd_feeds_export)
+    add = feed_commands.add_parser(
+        "add",
+        parents=[common],
+        help="find the feeds of a URL (a feed or a page) and add one to the config's feeds:",
+        description="Fetch URL. A feed (RSS, Atom, JSON Feed, news sitemap) is added as it is; "
+        "an HTML page's linked feeds (or, if it links none, feeds at common paths such as /feed) "
+        "are listed, and the chosen one is added to the config file's feeds: list, the rest of "
+        "the file kept as it was. Several found and no --pick: a terminal asks which; "
+        "otherwise they are listed and the exit status is 2.",
+    )
+    add.add_argument("url", help="a feed's address, or a page of the site")
+    add.add_argument("--pick", type=int, metavar="N", help="add the N-th feed found (from 1)")
+    add.add_argument("--name", help="display name of the feed (default: the feed's title)")
+    add.set_defaults(handler=cmd_feeds_add)
 
 
 def _rules_commands(command: CommandMaker, common: argparse.ArgumentParser) -> None:
@@ -595,6 +609,16 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feeds_add(args: argparse.Namespace) -> int:
+    from monitor.sources.add import Request, add_feed
+
+    config = _config(args)
+    on_terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    request = Request(args.url, args.pick, args.name)
+    ask = input if on_terminal else None
+    return add_feed(request, config, Path(_config_path(args)), print, ask)
+
+
 def cmd_seeds_import(args: argparse.Namespace) -> int:
     from monitor.dedup.seeds import (
         fingerprint_seed,
@@ -803,7 +827,7 @@ def _now() -> datetime:
 def _group_help(args: argparse.Namespace) -> int:
     print(
         "usage: monitor db {upgrade,current,prune} | monitor rules {test,backtest} | "
-        "monitor seeds {import,list} | monitor feeds {import,export}",
+        "monitor seeds {import,list} | monitor feeds {add,import,export}",
         file=sys.stderr,
     )
     return 2

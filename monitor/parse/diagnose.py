@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin
 
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml"})
+JSON_FEED_TYPES = frozenset({"application/feed+json", "application/json"})
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S)
 _SNIFF_BYTES = 4096  # the doctype or <html> tag comes first in any page
 
@@ -25,7 +26,7 @@ def not_a_feed(content: bytes, content_type: str | None, base: str) -> str | Non
     """
     if not content.strip():
         return "empty body (the server sent no content)"
-    if not _is_html(content, content_type):
+    if not is_html(content, content_type):
         return None
     feeds = linked_feeds(content.decode("utf-8", "replace"), base)
     if feeds:
@@ -33,7 +34,8 @@ def not_a_feed(content: bytes, content_type: str | None, base: str) -> str | Non
     return "the server sent an HTML page, not a feed"
 
 
-def _is_html(content: bytes, content_type: str | None) -> bool:
+def is_html(content: bytes, content_type: str | None) -> bool:
+    """Whether a body is an HTML page, by its Content-Type or its first tag."""
     media = (content_type or "").split(";")[0].strip().lower()
     head = content[:_SNIFF_BYTES].lstrip(b"\xef\xbb\xbf")
     return media in ("text/html", "application/xhtml+xml") or bool(_HTML_START.match(head))
@@ -41,17 +43,24 @@ def _is_html(content: bytes, content_type: str | None) -> bool:
 
 def linked_feeds(page: str, base: str) -> list[str]:
     """The absolute addresses of the RSS and Atom feeds an HTML page links, in page order."""
-    finder = _FeedLinks(base)
+    return [href for href, _, _ in feed_links(page, base, FEED_TYPES)]
+
+
+def feed_links(page: str, base: str, types: frozenset[str]) -> list[tuple[str, str, str]]:
+    """``(address, media type, title)`` of each ``<link rel="alternate">`` of one of
+    ``types`` in an HTML page, in page order, each address once and absolute."""
+    finder = _FeedLinks(base, types)
     finder.feed(page)
     finder.close()
     return finder.found
 
 
 class _FeedLinks(HTMLParser):
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, types: frozenset[str]) -> None:
         super().__init__(convert_charrefs=True)
         self.base = base
-        self.found: list[str] = []
+        self.types = types
+        self.found: list[tuple[str, str, str]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: (value or "") for name, value in attrs}
@@ -63,9 +72,10 @@ class _FeedLinks(HTMLParser):
         rel = values.get("rel", "").lower().split()
         media = values.get("type", "").split(";")[0].strip().lower()
         href = values.get("href", "").strip()
-        if "alternate" in rel and media in FEED_TYPES and href:
+        if "alternate" in rel and media in self.types and href:
             address = urljoin(self.base, href)
-            if address not in self.found:
-                self.found.append(address)
+            if all(address != seen for seen, _, _ in self.found):
+                title = " ".join(values.get("title", "").split())
+                self.found.append((address, media, title))
 
     handle_startendtag = handle_starttag
