@@ -23,13 +23,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import time, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -37,14 +35,21 @@ from pydantic import (
     field_validator,
 )
 
-from monitor.channels.base import ChannelSettings
 from monitor.channels.email import EmailChannel, SmtpConfig
-from monitor.channels.registry import ChannelEntry, settings_model
+from monitor.channels.registry import settings_model
 from monitor.channels.webhook import WebhookChannel
+from monitor.deliver.alerts import AlertConfig
 from monitor.deliver.settings import DeliverySettings
 from monitor.errors import ConfigError, RuleError
 from monitor.fetch.settings import FetchSettings
-from monitor.fields import MAX_URL_CHARS, Duration, HttpUrl, Name, parse_duration
+from monitor.fields import (
+    MAX_URL_CHARS,
+    Duration,
+    HttpUrl,
+    Name,
+    in_quiet_hours,
+    parse_duration,
+)
 from monitor.ops.settings import OpsSettings
 from monitor.rules.models import AliasInContext, AliasMember, GuardConfig, RulesConfig, WatchConfig
 from monitor.store.settings import ReplicaSettings, RetentionSettings
@@ -69,59 +74,8 @@ def sqlite_relative_to(url: str, base_dir: Path) -> str:
     return f"{scheme}{(base_dir / path).resolve()}{rest}"
 
 
-def _check_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(
-            f"unknown timezone {name!r} (use an IANA name like America/Toronto)"
-        ) from exc
-    return name
-
-
-def _check_cron(expr: str) -> str:
-    if len(expr) > 100:  # stored with the timezone in a 200-character column
-        raise ValueError(f"cron expression of {len(expr)} characters; at most 100")
-    from monitor.cron import cron_trigger
-
-    try:
-        cron_trigger(expr)
-    except ValueError as exc:
-        raise ValueError(
-            f"bad cron expression {expr!r}: {exc} (five fields: minute hour day month weekday)"
-        ) from exc
-    return expr
-
-
 MAX_FEED_NAME_CHARS = 300
 """Longest feed name: what the database's name column holds."""
-
-
-Timezone = Annotated[str, AfterValidator(_check_timezone)]
-Cron = Annotated[str, AfterValidator(_check_cron)]
-
-
-def _check_quiet_hours(value: str) -> str:
-    found = re.fullmatch(
-        r"\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*", value
-    )
-    if not found or found.group(1, 2) == found.group(3, 4):
-        raise ValueError(f"expected quiet hours as HH:MM-HH:MM (e.g. 22:00-07:00), got {value!r}")
-    return value
-
-
-QuietHours = Annotated[str, AfterValidator(_check_quiet_hours)]
-
-
-def in_quiet_hours(spec: str | None, local: time) -> bool:
-    """True when ``local`` (a wall-clock time) falls inside ``spec`` (wraps past midnight)."""
-    if not spec:
-        return False
-    start_text, end_text = (part.strip() for part in spec.split("-"))
-    start, end = time.fromisoformat(start_text.zfill(5)), time.fromisoformat(end_text.zfill(5))
-    if start < end:
-        return start <= local < end
-    return local >= start or local < end
 
 
 class _Model(BaseModel):
@@ -147,49 +101,6 @@ class FeedConfig(_Model):
         from urllib.parse import urlsplit
 
         return urlsplit(self.url).hostname or self.url
-
-
-class AlertConfig(_Model):
-    """Who hears about which watches, and when."""
-
-    name: Name
-    watches: tuple[str, ...] = Field(min_length=1)
-    schedule: Cron = "0 8 * * *"
-    """Cron (minute hour day month weekday) at which the digest goes out."""
-    timezone: Timezone = "UTC"
-    """Timezone of ``schedule`` and of the times shown in the digest."""
-    email: EmailChannel | None = None
-    """The ``email:`` key: an email entry written apart (the older form)."""
-    webhook: WebhookChannel | None = None
-    """The ``webhook:`` key: a webhook entry written apart (the older form)."""
-    listed: tuple[ChannelEntry, ...] = Field(default=(), alias="channels")
-    """The ``channels:`` key: typed entries (``{type: ntfy, topic: …}``), see
-    :mod:`monitor.channels`."""
-    min_items: int = Field(default=1, ge=1)
-    """A digest with fewer items is not sent; the items wait for the next one."""
-    max_items: int | None = Field(default=50, ge=1)
-    """Most items shown in one digest; the rest are counted as "and N more". 50 keeps an
-    HTML digest under the ~100 KB at which some mail clients cut a message."""
-    quiet_hours: QuietHours | None = None
-    """``"22:00-07:00"`` in ``timezone``: nothing is sent then; it waits until the end."""
-    immediate: tuple[str, ...] = ()
-    """Watches whose hits are sent within one poll cycle instead of at the schedule."""
-
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", hide_input_in_errors=True, populate_by_name=True
-    )
-
-    @property
-    def entries(self) -> tuple[ChannelSettings, ...]:
-        """Every channel entry: ``email:``, ``webhook:``, then ``channels:`` in order."""
-        written_apart = tuple(entry for entry in (self.email, self.webhook) if entry is not None)
-        return written_apart + tuple(self.listed)
-
-    @property
-    def channels(self) -> tuple[str, ...]:
-        """The kinds of channel configured, each once, in delivery order."""
-        kinds = {entry.type: None for entry in self.entries}
-        return tuple(kinds)
 
 
 class Config(_Model):
@@ -635,6 +546,7 @@ __all__ = [
     "WatchConfig",
     "WebhookChannel",
     "format_path",
+    "in_quiet_hours",
     "load_config",
     "parse_config",
     "parse_duration",

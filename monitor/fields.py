@@ -1,6 +1,8 @@
-"""Field types the settings models share: durations, web and email addresses, the base model.
+"""Field types the settings models share: durations, web and email addresses, names,
+timezones, cron schedules, quiet hours, the base model.
 
-A module of its own, importing nothing of the project, so that a stage's settings model
+A module of its own, importing no stage (a cron schedule is checked by
+:mod:`monitor.cron`, loaded when one is), so that a stage's settings model
 (a channel's, in :mod:`monitor.channels`) can use them without importing
 :mod:`monitor.config`, which imports those models to compose the whole configuration.
 """
@@ -8,8 +10,9 @@ A module of its own, importing nothing of the project, so that a stage's setting
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -66,6 +69,58 @@ Name = Annotated[
 """A watch's, alert's or guard's name: shown in logs, digests and the CLI."""
 
 
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown timezone {name!r} (use an IANA name like America/Toronto)"
+        ) from exc
+    return name
+
+
+def _check_cron(expr: str) -> str:
+    if len(expr) > 100:  # stored with the timezone in a 200-character column
+        raise ValueError(f"cron expression of {len(expr)} characters; at most 100")
+    from monitor.cron import cron_trigger  # APScheduler's parser, loaded only for a schedule
+
+    try:
+        cron_trigger(expr)
+    except ValueError as exc:
+        raise ValueError(
+            f"bad cron expression {expr!r}: {exc} (five fields: minute hour day month weekday)"
+        ) from exc
+    return expr
+
+
+def _check_quiet_hours(value: str) -> str:
+    found = re.fullmatch(
+        r"\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*", value
+    )
+    if not found or found.group(1, 2) == found.group(3, 4):
+        raise ValueError(f"expected quiet hours as HH:MM-HH:MM (e.g. 22:00-07:00), got {value!r}")
+    return value
+
+
+Timezone = Annotated[str, AfterValidator(_check_timezone)]
+"""An IANA timezone name (``America/Toronto``)."""
+Cron = Annotated[str, AfterValidator(_check_cron)]
+"""Five cron fields: minute hour day month weekday."""
+QuietHours = Annotated[str, AfterValidator(_check_quiet_hours)]
+"""``HH:MM-HH:MM``, wrapping past midnight when the end is earlier."""
+
+
+def in_quiet_hours(spec: str | None, local: time) -> bool:
+    """True when ``local`` (a wall-clock time) falls inside ``spec`` (wraps past midnight)."""
+    if not spec:
+        return False
+    start_text, end_text = (part.strip() for part in spec.split("-"))
+    start, end = time.fromisoformat(start_text.zfill(5)), time.fromisoformat(end_text.zfill(5))
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
 class SettingsModel(BaseModel):
     """Frozen, unknown keys refused, values kept out of error messages (they may be secrets)."""
 
@@ -74,10 +129,14 @@ class SettingsModel(BaseModel):
 
 __all__ = [
     "MAX_URL_CHARS",
+    "Cron",
     "Duration",
     "EmailAddress",
     "HttpUrl",
     "Name",
+    "QuietHours",
     "SettingsModel",
+    "Timezone",
+    "in_quiet_hours",
     "parse_duration",
 ]

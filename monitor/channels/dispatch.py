@@ -18,7 +18,7 @@ from monitor.redact import shown_target
 from monitor.types import Digest
 
 if TYPE_CHECKING:
-    from monitor.config import AlertConfig, Config
+    from monitor.deliver.alerts import AlertConfig, RelayConfig
     from monitor.deliver.webhook import WebhookClient
     from monitor.store.outbox import Delivery
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 class RelayContext:
     """What a channel needs besides the delivery."""
 
-    config: Config
+    config: RelayConfig
     alert: AlertConfig
     http: WebhookClient
     target: str

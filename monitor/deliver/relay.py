@@ -44,7 +44,7 @@ from datetime import datetime
 
 from monitor.channels.dispatch import CHANNELS, Channel, RelayContext
 from monitor.channels.dispatch import delivery_targets as delivery_targets  # noqa: PLC0414 (re-exported: callers import it here)
-from monitor.config import Config
+from monitor.deliver.alerts import RelayConfig
 from monitor.deliver.policy import next_attempt
 from monitor.deliver.webhook import WebhookClient
 from monitor.digest.split import split_digest
@@ -87,7 +87,7 @@ class _Pass:
     """One relay pass: what every send in it shares."""
 
     store: Store
-    config: Config
+    config: RelayConfig
     http: WebhookClient
     now: datetime
     rand: Callable[[], float]
@@ -96,7 +96,7 @@ class _Pass:
 
 def relay(
     store: Store,
-    config: Config,
+    config: RelayConfig,
     deliveries: Sequence[Delivery],
     now: datetime,
     rand: Callable[[], float] = random.random,
