@@ -35,7 +35,6 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 
 from monitor.channels.base import ChannelSettings, SendContext
-from monitor.channels.text import PLAIN_TEXT, compose
 from monitor.errors import PermanentDeliveryError, TransientDeliveryError
 from monitor.fields import Duration
 from monitor.types import Digest
@@ -97,6 +96,8 @@ class _Apprise:
     def send(
         self, digest: Digest, target: str, settings: AppriseChannel, context: SendContext
     ) -> None:
+        from monitor.channels.text import PLAIN_TEXT, compose
+
         name = f"apprise {target}"
         url = settings.labels().get(target)
         if url is None:
@@ -134,6 +135,8 @@ class _Apprise:
     def fits(
         self, digest: Digest, settings: AppriseChannel, context: SendContext, limit: int | None
     ) -> bool:
+        from monitor.channels.text import PLAIN_TEXT, compose
+
         bound = min(settings.max_message_chars, limit or sys.maxsize)
         message = compose(digest, context.timezone, PLAIN_TEXT, bound)
         return message.left_out == 0 and len(message.text) <= bound

@@ -23,7 +23,6 @@ from typing import ClassVar, Literal
 from pydantic import Field, SecretStr
 
 from monitor.channels.base import ChannelSettings, SendContext
-from monitor.channels.text import PLAIN_TEXT, compose
 from monitor.errors import PermanentDeliveryError, TooLargeError, TransientDeliveryError
 from monitor.fields import Duration, HttpUrl
 from monitor.types import Digest
@@ -82,6 +81,7 @@ class _Ntfy:
         self, digest: Digest, target: str, settings: NtfyChannel, context: SendContext
     ) -> None:
         from monitor.channels.http import post_json
+        from monitor.channels.text import PLAIN_TEXT, compose
         from monitor.fetch.client import retry_after
         from monitor.ops.terminal import one_line
 
@@ -123,6 +123,8 @@ class _Ntfy:
     def fits(
         self, digest: Digest, settings: NtfyChannel, context: SendContext, limit: int | None
     ) -> bool:
+        from monitor.channels.text import PLAIN_TEXT, compose
+
         bound = min(settings.max_message_bytes, limit or sys.maxsize)
         message = compose(digest, context.timezone, PLAIN_TEXT, bound, _utf8)
         return message.left_out == 0 and _utf8(message.text) <= bound

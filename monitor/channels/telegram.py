@@ -24,7 +24,6 @@ from typing import ClassVar, Literal
 from pydantic import Field, SecretStr, field_validator
 
 from monitor.channels.base import ChannelSettings, SendContext
-from monitor.channels.text import TELEGRAM_HTML, compose
 from monitor.errors import PermanentDeliveryError, TooLargeError, TransientDeliveryError
 from monitor.fields import Duration, HttpUrl
 from monitor.types import Digest
@@ -88,6 +87,7 @@ class _Telegram:
         self, digest: Digest, target: str, settings: TelegramChannel, context: SendContext
     ) -> None:
         from monitor.channels.http import answer_json, post_json
+        from monitor.channels.text import TELEGRAM_HTML, compose
         from monitor.fetch.client import retry_after
         from monitor.ops.terminal import one_line
 
@@ -129,6 +129,8 @@ class _Telegram:
     def fits(
         self, digest: Digest, settings: TelegramChannel, context: SendContext, limit: int | None
     ) -> bool:
+        from monitor.channels.text import TELEGRAM_HTML, compose
+
         bound = min(MAX_TEXT, limit or sys.maxsize)
         message = compose(digest, context.timezone, TELEGRAM_HTML, bound, with_title=True)
         return message.left_out == 0 and len(message.text) <= bound
