@@ -241,7 +241,7 @@ def polling(
         healthy = {url for url, kind in zip(urls, kinds, strict=True) if kind == "ok"}
         with tempfile.TemporaryDirectory() as tmp:
             config = load_config(write_config(Path(tmp), urls, args, interval))
-            pipeline = Pipeline(config, Store.open(config.database))
+            pipeline = Pipeline(config, Store.open(config.database)).start()
             try:
                 yield urls, healthy, info["stats"], pipeline
             finally:

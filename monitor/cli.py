@@ -376,7 +376,7 @@ def _no_config(args: argparse.Namespace, path: str) -> str:
 def _pipeline(config: Config) -> Pipeline:
     from monitor.pipeline import Pipeline
 
-    return Pipeline(config, _store(config))
+    return Pipeline(config, _store(config)).start()
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -634,10 +634,15 @@ def cmd_seeds_import(args: argparse.Namespace) -> int:
     for path in args.paths:
         seeds += read_seeds(Path(path), args.format, args.title, args.url, published, args.source)
     if not args.no_store:
-        pipeline = _pipeline(_config(args))
-        for seed, stored in pipeline.import_seeds(seeds):
-            state = f"stored as entry {stored}" if stored else "already known"
-            print(plain(f"{seed.title or '(untitled)'}: {state}"))
+        from monitor.seed_import import import_seeds
+
+        store = _store(_config(args))
+        try:
+            for seed, stored in import_seeds(store, seeds, datetime.now(UTC)):
+                state = f"stored as entry {stored}" if stored else "already known"
+                print(plain(f"{seed.title or '(untitled)'}: {state}"))
+        finally:
+            store.close()
     elif not args.fingerprints:
         print("error: --no-store needs --fingerprints", file=sys.stderr)
         return 2
@@ -773,7 +778,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         fresh = _config(args)
         if fresh.database != pipeline.config.database:
             raise ConfigError("database cannot change on reload; restart the daemon instead")
-        return Pipeline(fresh, pipeline.store)
+        return Pipeline(fresh, pipeline.store).start()
 
     asyncio.run(Daemon(pipeline, reload).run())
     return 0

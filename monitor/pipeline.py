@@ -30,28 +30,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import random
 import socket
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from monitor.config import AlertConfig, Config, FeedConfig, in_quiet_hours
 from monitor.dedup.cache import CachedIndex, FeatureCache
-from monitor.dedup.decide import STORY_SIGNALS
-from monitor.dedup.features import Features, features_to_json
+from monitor.dedup.features import Features
 from monitor.dedup.index import MemoryIndex, StoredDocument, find_duplicate, remember
-from monitor.dedup.keys import item_text, legacy_keys
 from monitor.dedup.layered import LayeredIndex
 from monitor.dedup.pending import PendingStories
-from monitor.dedup.seeds import SEED_FEED_URL, SEED_SOURCE, Seed, read_fingerprints
 from monitor.dedup.settings import with_overrides
 from monitor.digest.build import build_digest
 from monitor.errors import (
@@ -63,18 +58,27 @@ from monitor.errors import (
 from monitor.fetch.client import Fetcher
 from monitor.fetch.policy import next_poll_at, with_retry_after
 from monitor.fetch.unchanged import body_hash
+from monitor.intake import (
+    AlertRoute,
+    FeedIntake,
+    IntakeSettings,
+    Lookup,
+    Standing,
+    older_keys,
+    stored_original,
+    unseen,
+)
 from monitor.ops import metrics
 from monitor.ops.failpoints import failpoint
-from monitor.parse.limits import clamp_future
 from monitor.parse.pool import ParserPool
-from monitor.parse.urls import canonical_url
 from monitor.prepare import PreparedEntry, RuleSource, prepare, prepare_parsed
 from monitor.rules import RuleSet, WatchSpec
+from monitor.seed_import import load_fingerprint_files
 from monitor.sources import parse_document
 from monitor.store.feeds import FeedState, PollRecord
 from monitor.store.outbox import Delivery
 from monitor.store.store import Store
-from monitor.types import Digest, DuplicateOf, Entry, FetchResult, Match, NewEntry, ParsedFeed
+from monitor.types import Digest, FetchResult, NewEntry, ParsedFeed
 from monitor.writer import Done, Writer
 
 if TYPE_CHECKING:  # the senders (httpx clients, SMTP, templates) load when a digest goes out
@@ -178,25 +182,15 @@ def compile_rules(config: Config) -> RuleSet:
     return rule_source(config).compile()
 
 
-def route(matches: Sequence[Match], alerts: Sequence[AlertConfig]) -> tuple[str, ...]:
-    """The alerts that must hear about an entry with these matches."""
-    fired = {match.watch for match in matches}
-    return tuple(alert.name for alert in alerts if fired.intersection(alert.watches))
-
-
-def seed_entry(
-    title: str, url: str | None, source: str | None, published: datetime | None, text: str = ""
-) -> Entry:
-    """A known (baseline) article as an entry of the seeds' pseudo-feed."""
-    return Entry(
-        feed_url=SEED_FEED_URL,
-        feed_name=source or SEED_SOURCE,
-        title=title,
-        link=url,
-        canonical_link=canonical_url(url) if url else None,
-        guid=None,
-        summary=text,
-        published=published,
+def intake_settings(config: Config) -> IntakeSettings:
+    """What :mod:`monitor.intake` decides by, from the config."""
+    retention = config.retention
+    return IntakeSettings(
+        backfill_window=config.fetch.backfill_window,
+        retention=retention.entries if retention.enabled else None,
+        future_allowance=config.fetch.future_allowance,
+        lookup_unmatched=with_overrides(config.dedup).lookup_unmatched,
+        alerts=tuple(AlertRoute(a.name, frozenset(a.watches)) for a in config.alerts),
     )
 
 
@@ -205,22 +199,12 @@ def feed_label(feed: FeedConfig) -> str:
     return f"{feed.display_name} ({feed.url})"
 
 
-def is_backfill(entry: Entry, state: FeedState, now: datetime, config: Config) -> bool:
-    """On a feed's first poll, items older than the backfill window are not alerted; nor,
-    ever, items older than retention keeps entries (one pruned while its feed still
-    carries it comes back as new, and must not alert again)."""
-    if entry.published is None:
-        return False
-    retention = config.retention
-    if retention.enabled and entry.published < now - retention.entries:
-        return True
-    if state.first_polled_at is not None:
-        return False
-    return entry.published < now - config.fetch.backfill_window
-
-
 class Pipeline:
-    """One configured monitor: config, compiled rules, store and clock."""
+    """One configured monitor: config, compiled rules, store and clock.
+
+    Making one touches nothing: :meth:`start` brings the database in line with the
+    config (its feeds, its known articles) before the first poll.
+    """
 
     def __init__(
         self,
@@ -238,39 +222,20 @@ class Pipeline:
         self._features = FeatureCache(self.dedup.feature_cache_size)
         self._pending = PendingStories()
         self._parsers: ParserPool | None = None
-        for path in config.seeds:
-            self.load_seed_fingerprints(Path(path))
+        self._intake = intake_settings(config)
         self.rules = compile_rules(config)
         self._rule_source = rule_source(config)
-        store.sync_feeds((f.url, f.display_name, f.interval) for f in config.feeds)
+        self.started = False
 
-    # --- known articles ------------------------------------------------------------------
-
-    def import_seeds(self, seeds: Sequence[Seed]) -> list[tuple[Seed, int | None]]:
-        """Store known articles with their text; None for one that was known already."""
-        now = self.clock()
-        results = []
-        for seed in seeds:
-            features = seed.features()
-            entry = seed_entry(seed.title, seed.url, seed.source, seed.published, seed.text)
-            stored = self.store.add_seed(seed.key, entry, features.keys, None, now, seed.source)
-            results.append((seed, stored))
-        return results
-
-    def load_seed_fingerprints(self, path: Path) -> int:
-        """Make the known articles of a fingerprint file known (once); return how many were new."""
-        added = 0
-        now = self.clock()
-        for seed in read_fingerprints(path):
-            entry = seed_entry(seed.title, seed.url, seed.source, seed.published)
-            fingerprint = json.dumps(features_to_json(seed.features))
-            if self.store.add_seed(
-                seed.key, entry, seed.features.keys, fingerprint, now, seed.source
-            ):
-                added += 1
-        if added:
-            log.info("%s: %d known articles loaded", path, added)
-        return added
+    def start(self) -> Pipeline:
+        """Bring the database in line with the config, once: the config's known-article
+        files loaded (:mod:`monitor.seed_import`), the feed list synced. Safe from several
+        replicas at once; returns the pipeline, started."""
+        if not self.started:
+            load_fingerprint_files(self.store, self.config.seeds, self.clock())
+            self.store.sync_feeds((f.url, f.display_name, f.interval) for f in self.config.feeds)
+            self.started = True
+        return self
 
     # --- poll ----------------------------------------------------------------------------
 
@@ -285,6 +250,8 @@ class Pipeline:
         ``owner`` is the replica that leased the feeds; its leases are released
         as each poll is recorded.
         """
+        if not self.started:
+            raise RuntimeError("Pipeline.start() must run before the first poll")
         chosen = tuple(self.config.feeds if feeds is None else feeds)
         started = self.clock()
         # Database work runs in one writer thread (monitor.writer), in turn and with
@@ -525,95 +492,52 @@ class Pipeline:
 
     def _judge_new(
         self, prepared: Sequence[PreparedEntry], state: FeedState, now: datetime
-    ) -> tuple[list[NewEntry], dict[str, tuple[str, ...]], dict[str, Features]]:
-        """The entries not stored yet, each with its duplicate decision; the alerts each
-        original must reach; the originals' features."""
+    ) -> tuple[tuple[NewEntry, ...], dict[str, tuple[str, ...]], dict[str, Features]]:
+        """The reads :mod:`monitor.intake` decides on, in order: the entries not stored yet,
+        each with its duplicate decision; the alerts each original must reach; the
+        originals' features."""
         known = self.store.known_keys(item.key for item in prepared)
-        fresh = self._stored_before([item for item in prepared if item.key not in known])
-        items: list[NewEntry] = []
-        routes: dict[str, tuple[str, ...]] = {}
-        settings = self.dedup
-        batch = MemoryIndex()
+        older = older_keys(prepared, known)
+        texts = self.store.texts_by_key(older) if older else {}
+        judging = FeedIntake(self._intake, now, state.first_polled_at)
+        batch = MemoryIndex()  # this feed's originals, not stored yet: later ones may copy them
         features_of: dict[str, Features] = {}  # of the originals, to cache under their new ids
         with self.store.dedup_index() as archive:
-            stored = CachedIndex(archive, self._features, settings)
-            index = LayeredIndex(stored, batch)
+            stored = CachedIndex(archive, self._features, self.dedup)
+            everything = LayeredIndex(stored, batch)
             pending: LayeredIndex | None = None
-            for position, item in enumerate(fresh):
-                key, entry, matches, features = item.key, item.entry, item.matches, item.features
-                entry = clamp_future(entry, now, self.config.fetch.future_allowance)
-                if entry.published is not item.entry.published:
-                    features = replace(features, published=entry.published)
-                if features.published is None:  # the story window counts from first sight
-                    features = replace(features, published=now)
-                alertable = not is_backfill(entry, state, now, self.config)
-                if (alertable and matches) or settings.lookup_unmatched:
-                    decision = find_duplicate(features, index, settings)
-                else:
-                    # No digest can show it: only a pending story it copies matters
-                    # (monitor.dedup.pending says why that loses no copy a digest needs).
+            for item in unseen(prepared, known, texts):
+                candidate = judging.admit(item)
+                index = everything
+                if candidate.lookup is Lookup.PENDING:
                     if pending is None:
                         self._pending.refresh(archive)
                         pending = LayeredIndex(self._pending.index(stored), batch)
-                    decision = find_duplicate(features, pending, settings)
-                duplicate = None
-                if decision.is_duplicate and decision.of_id is not None:
-                    duplicate = DuplicateOf(
-                        decision.of_id,
-                        decision.signal or "",
-                        decision.score,
-                        decision.reason,
-                        self._story_outcome(decision.of_id, items, routes),
-                    )
-                    # A copy adds no new text to recognise; a story told in other words does.
-                    story = decision.signal in STORY_SIGNALS
-                    keys = features.keys if story else features.exact_keys
-                else:
-                    batch_id = -(position + 1)
+                    index = pending
+                decision = find_duplicate(candidate.features, index, self.dedup)
+                standing = None
+                of_id = stored_original(decision)
+                if of_id is not None:
+                    story = self.store.story_state(of_id)
+                    standing = Standing(waiting=story.pending, seed=story.is_seed)
+                verdict = judging.judge(candidate, decision, standing)
+                if verdict.original is not None:
+                    features = verdict.original
+                    batch_id = candidate.batch_id
                     document = StoredDocument(
                         batch_id,
-                        entry.title,
+                        candidate.entry.title,
                         "",
                         features=replace(features, doc_id=batch_id),
                     )
                     remember(document, features, batch)
-                    features_of[key] = features
-                    keys = features.keys
-                items.append(NewEntry(key, entry, alertable, matches, duplicate, keys))
-                if alertable and matches and duplicate is None:
-                    routes[key] = route(matches, self.config.alerts)
-        return items, routes, features_of
+                    features_of[candidate.key] = features
+        return judging.items, judging.routes, features_of
 
     def _forget_uncommitted(self) -> None:
         # A rolled-back write's ids may be given out again: nothing may still name them.
         self._features.clear()
         self._pending.clear()
-
-    def _stored_before(self, fresh: list[PreparedEntry]) -> list[PreparedEntry]:
-        """``fresh`` less the items an earlier version stored under an older form of key
-        (:func:`monitor.dedup.keys.legacy_keys`): the same item, with the same title and
-        text, must not come back as new after an upgrade."""
-        older = {item.key: legacy_keys(item.entry) for item in fresh}
-        wanted = {key for keys in older.values() for key in keys}
-        if not wanted:
-            return fresh
-        stored = self.store.texts_by_key(wanted)
-        return [
-            item
-            for item in fresh
-            if not any(stored.get(key) == item_text(item.entry) for key in older[item.key])
-        ]
-
-    def _story_outcome(
-        self, of_id: int, batch: Sequence[NewEntry], routes: Mapping[str, Sequence[str]]
-    ) -> str:
-        """``joined`` when the original still waits for a digest, else ``suppressed``."""
-        if of_id < 0:
-            original = batch[-of_id - 1]
-            waiting = original.duplicate is None and original.alertable and original.key in routes
-            return "joined" if waiting else "suppressed"
-        story = self.store.story_state(of_id)
-        return "joined" if story.pending and not story.is_seed else "suppressed"
 
     # --- digests -------------------------------------------------------------------------
 

@@ -73,12 +73,13 @@ def clock() -> Callable[[], datetime]:
 
 @pytest.fixture
 def open_pipeline(clock: Callable[[], datetime]) -> Iterator[Callable[..., Pipeline]]:
-    """Open a Pipeline on a config file (frozen clock by default); closed after the test."""
+    """Open and start a Pipeline on a config file (frozen clock by default); closed after
+    the test."""
     opened: list[Pipeline] = []
 
     def open_(config_path: Path, now: Callable[[], datetime] | None = None) -> Pipeline:
         config = load_config(config_path)
-        pipeline = Pipeline(config, Store.open(config.database), now or clock)
+        pipeline = Pipeline(config, Store.open(config.database), now or clock).start()
         opened.append(pipeline)
         return pipeline
 

@@ -41,7 +41,7 @@ def test_replicas_starting_together_on_an_empty_database_all_start(
     def start(store: Store) -> None:
         gate.wait()
         try:
-            Pipeline(config, store, lambda: FROZEN_NOW).close(keep_store=True)
+            Pipeline(config, store, lambda: FROZEN_NOW).start().close(keep_store=True)
         except BaseException as exc:  # collected and reported below
             failures.append(exc)
 

@@ -25,7 +25,7 @@ def replicas(config_path: Path, clock: ManualClock, count: int) -> list[Daemon]:
         config = config.model_copy(
             update={"replica": config.replica.model_copy(update={"id": f"r{index}"})}
         )
-        daemons.append(Daemon(Pipeline(config, Store.open(config.database), clock)))
+        daemons.append(Daemon(Pipeline(config, Store.open(config.database), clock).start()))
     return daemons
 
 
@@ -177,10 +177,11 @@ def test_sighup_reload_applies_a_new_watch_and_rejects_a_broken_config(
 
     def reload() -> Pipeline:
         fresh = load_config(state["config"])
-        return Pipeline(fresh, daemon.pipeline.store, clock)
+        return Pipeline(fresh, daemon.pipeline.store, clock).start()
 
     daemon = Daemon(
-        Pipeline(load_config(path), Store.open(load_config(path).database), clock), reload
+        Pipeline(load_config(path), Store.open(load_config(path).database), clock).start(),
+        reload,
     )
     try:
         asyncio.run(daemon.poll_tick())

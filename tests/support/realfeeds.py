@@ -77,7 +77,7 @@ def polling_config(config: Config, feeds: list[FeedConfig], database: str) -> Co
 
 def poll_once(config: Config) -> tuple[Pipeline, PollSummary]:
     """One poll of every feed of ``config`` through a new pipeline (the caller closes it)."""
-    pipeline = Pipeline(config, Store.open(config.database))
+    pipeline = Pipeline(config, Store.open(config.database)).start()
     return pipeline, asyncio.run(pipeline.poll())
 
 
