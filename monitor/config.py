@@ -50,6 +50,7 @@ from monitor.fields import (
     in_quiet_hours,
     parse_duration,
 )
+from monitor.fulltext import FullText, FullTextSettings
 from monitor.ops.settings import OpsSettings
 from monitor.rules.models import AliasInContext, AliasMember, GuardConfig, RulesConfig, WatchConfig
 from monitor.store.settings import ReplicaSettings, RetentionSettings
@@ -91,6 +92,9 @@ class FeedConfig(_Model):
     interval: Duration = timedelta(minutes=15)
     """How often to poll this feed."""
     tags: tuple[str, ...] = ()
+    full_text: FullText = "off"
+    """Read the article page of teaser entries: ``off`` (``false``), ``matching`` (``true``:
+    those a watch may match once it is read) or ``always`` (see :mod:`monitor.fulltext`)."""
     type: Literal["rss", "atom", "jsonfeed", "sitemap"] | None = None
     """The source type (:mod:`monitor.sources`); unset: sniffed from each response."""
 
@@ -119,6 +123,7 @@ class Config(_Model):
     replica: ReplicaSettings = ReplicaSettings()
     retention: RetentionSettings = RetentionSettings()
     ops: OpsSettings = OpsSettings()
+    full_text: FullTextSettings = FullTextSettings()
     feeds: tuple[FeedConfig, ...] = ()
     aliases: dict[str, tuple[AliasMember, ...]] = Field(default_factory=dict)
     """Named alias groups, used in queries as ``@name``; a member is a term or a term in context."""

@@ -58,6 +58,7 @@ from monitor.errors import (
 from monitor.fetch.client import Fetcher
 from monitor.fetch.policy import next_poll_at, with_retry_after
 from monitor.fetch.unchanged import body_hash
+from monitor.fulltext import TeaserFilter
 from monitor.intake import (
     AlertRoute,
     FeedIntake,
@@ -222,6 +223,7 @@ class Pipeline:
         self._features = FeatureCache(self.dedup.feature_cache_size)
         self._pending = PendingStories()
         self._parsers: ParserPool | None = None
+        self._teasers: TeaserFilter | None = None  # built when a full_text feed needs it
         self._intake = intake_settings(config)
         self.rules = compile_rules(config)
         self._rule_source = rule_source(config)
@@ -345,6 +347,8 @@ class Pipeline:
                         log.warning(
                             "feed %s: %s", feed_label(feed), parsed.cut, extra={"feed": url}
                         )
+                    if feed.full_text != "off":
+                        prepared = await self._read_articles(fetcher, feed, prepared, writer)
             except FeedError as exc:
                 failures = state.consecutive_failures + 1
                 delay = exc.retry_after if isinstance(exc, TransientFetchError) else None
@@ -445,6 +449,70 @@ class Pipeline:
             )
 
         return await self._parsers.run_in_thread(here, feed.url)
+
+    async def _read_articles(
+        self,
+        fetcher: Fetcher,
+        feed: FeedConfig,
+        prepared: tuple[PreparedEntry, ...],
+        writer: Writer,
+    ) -> tuple[PreparedEntry, ...]:
+        """The seam of ``full_text`` feeds (:mod:`monitor.enrich`): their new teaser entries
+        judged again on the text of their article pages."""
+        from monitor import types
+        from monitor.enrich import ArticleIO, add_article_text
+        from monitor.errors import ParseError
+        from monitor.fetch.article import article_caps, fetch_article
+        from monitor.parse.extract import extract_text
+        from monitor.store import articles
+
+        if feed.full_text == "matching" and self._teasers is None:
+            queries = [watch.query for watch in self.config.watches]
+            self._teasers = TeaserFilter(queries, self.config.aliases)
+        parsers = self._parsers
+        assert parsers is not None  # the feed was parsed
+        caps = article_caps(self.config.fetch, self.config.full_text)
+        scheme, min_items = self.dedup.scheme, self.dedup.boilerplate_min_items
+
+        async def in_writer(call: Callable[..., _T], *args: Any) -> _T:
+            return await writer.run(lambda: Done(call(*args)))
+
+        async def prepare_again(entries: list[types.Entry]) -> tuple[PreparedEntry, ...]:
+            try:
+                return await parsers.run_in_thread(
+                    lambda: prepare(entries, self.rules, scheme, min_items), feed.url
+                )
+            except ParseError:  # too slow: the entries stay judged on their summary
+                return ()
+
+        async def extract(body: bytes, page: str, limit: int) -> str:
+            return await parsers.run_in_thread(lambda: extract_text(body, page, limit), page)
+
+        io = ArticleIO(
+            known=lambda keys: in_writer(self.store.known_keys, keys),
+            cached=lambda urls: in_writer(articles.cached_articles, self.store, urls),
+            download=lambda page: fetch_article(fetcher, page, caps),
+            save=lambda pages: in_writer(articles.save_articles, self.store, pages, self.clock()),
+            prepare=prepare_again,
+            extract=extract,
+        )
+        done = await add_article_text(
+            prepared, feed.full_text, self._teasers, self.config.full_text, io
+        )
+        if done.wanted:
+            log.info(
+                "feed %s: %d articles wanted, %d read now, %d cached, %d without text, "
+                "%d over full_text.max_articles_per_feed; %d entries judged on the article",
+                feed_label(feed),
+                done.wanted,
+                done.fetched,
+                done.cached,
+                done.failed,
+                done.over_cap,
+                done.with_text,
+                extra={"feed": feed.url},
+            )
+        return done.prepared
 
     def close(self, keep_store: bool = False) -> None:
         """Stop the parser processes and (unless kept for a successor) release the database."""

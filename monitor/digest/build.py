@@ -139,11 +139,17 @@ def _snippet(
 
     The body field that holds a hit comes first (the snippet is there to show
     why the item matched), then the summary, the content, and last the title
-    for items that carry nothing else.
+    for items that carry nothing else. A hit only in the article page's text of a
+    ``full_text`` feed (field ``article``) is shown from there; the view says so.
     """
-    texts = {"summary": entry.summary, "content": entry.content, "title": entry.title}
+    texts = {
+        "summary": entry.summary,
+        "content": entry.content,
+        "article": entry.content,  # the article page's text, read for a full_text feed
+        "title": entry.title,
+    }
     spans = {name: [s for m in matches for s in m.spans if s.field == name] for name in texts}
-    with_hits = [name for name in ("summary", "content") if texts[name] and spans[name]]
+    with_hits = [name for name in ("summary", "content", "article") if texts[name] and spans[name]]
     with_text = [name for name in ("summary", "content", "title") if texts[name].strip()]
     candidates = with_hits or with_text
     if not candidates:

@@ -37,6 +37,9 @@ Part = tuple[str, bool]
 """A segment of text and whether it is a highlighted hit."""
 
 PREHEADER_CHARS = 200  # inbox preview lines show 40-140 characters; more is wasted
+ARTICLE_LABEL = "From the article: "
+"""Starts a snippet cut from the article page of a ``full_text`` feed (the feed's own
+summary did not hold the match)."""
 
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
@@ -244,6 +247,8 @@ def _item_view(item: DigestItem, number: int, zone: ZoneInfo) -> ItemView:
     title_parts = clean_parts(item.title_parts) or ((title, False),)
     if item.snippet_field == "title":
         snippet: tuple[Part, ...] = ()  # the title, highlighted, is shown already
+    elif item.snippet_field == "article":  # the match is in the article page, not the feed
+        snippet = ((ARTICLE_LABEL, False), *clean_parts(item.snippet))
     elif item.snippet:
         snippet = clean_parts(item.snippet)
     else:

@@ -448,14 +448,22 @@ class Fetcher:
             await asyncio.to_thread(io.stop)
 
     async def fetch(
-        self, url: str, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        caps: FetchSettings | None = None,
     ) -> FetchResult:
-        """Download ``url`` once within both limits; raise a FetchError subclass on failure."""
+        """Download ``url`` once within both limits; raise a FetchError subclass on failure.
+
+        ``caps``, when given, replaces the settings of this one download (an article
+        page's size cap and deadline); the host and global limits stay the fetcher's.
+        """
         if self._client is not None:  # the caller's client, on the caller's loop
-            return await self._fetch(url, etag, last_modified)
+            return await self._fetch(url, etag, last_modified, caps)
         if self._io is None:
             raise RuntimeError("use Fetcher as an async context manager")
-        return await self._io.call(self._fetch(url, etag, last_modified))
+        return await self._io.call(self._fetch(url, etag, last_modified, caps))
 
     def _client_for(self, host: str) -> httpx.AsyncClient:
         if self._client is not None:
@@ -466,7 +474,13 @@ class Fetcher:
             self._clients[host] = client
         return client
 
-    async def _fetch(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
+    async def _fetch(
+        self,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+        caps: FetchSettings | None = None,
+    ) -> FetchResult:
         """On the I/O loop: wait for a slot of the host, then a global one, then download."""
         if self._global is None:  # created here: a semaphore belongs to the loop that uses it
             self._global = asyncio.Semaphore(self.settings.concurrency)
@@ -484,7 +498,7 @@ class Fetcher:
                 try:
                     client = self._client_for(host)
                     return await fetch_feed(
-                        client, url, self.settings, etag, last_modified, self.clock
+                        client, url, caps or self.settings, etag, last_modified, self.clock
                     )
                 finally:
                     self._in_flight[host] -= 1

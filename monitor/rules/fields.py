@@ -15,6 +15,10 @@ the summary only the content is searched, so one sentence never matches twice.
 ``url:`` searches ``canonical_link`` when there is one and ``link`` otherwise, so
 that span offsets always point into one known string (:func:`field_text` is the
 single place that knows which).
+
+A span may also name ``article``: a hit in the text of an entry's article page, which a
+``full_text`` feed's entry holds as its content (:mod:`monitor.fulltext`); queries never
+name it, it only tells where a match came from.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ def field_text(entry: Entry, field: str) -> str:
     if field == "summary":
         return entry.summary
     if field == "content":
+        return entry.content
+    if field == "article":  # a full_text feed's article page text, held as the content
         return entry.content
     if field == "source":
         return entry.feed_name
