@@ -610,13 +610,21 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_add(args: argparse.Namespace) -> int:
-    from monitor.sources.add import Request, add_feed
+    from monitor.config import MAX_FEED_NAME_CHARS, parse_config
+    from monitor.sources.add import ConfigFile, Request, add_feed
 
     config = _config(args)
+    path = Path(_config_path(args))
+    target = ConfigFile(
+        path,
+        config.fetch,
+        tuple((feed.url, feed.display_name) for feed in config.feeds),
+        lambda text: parse_config(text, str(path), base_dir=path.parent),
+        MAX_FEED_NAME_CHARS,
+    )
     on_terminal = sys.stdin.isatty() and sys.stdout.isatty()
-    request = Request(args.url, args.pick, args.name)
     ask = input if on_terminal else None
-    return add_feed(request, config, Path(_config_path(args)), print, ask)
+    return add_feed(Request(args.url, args.pick, args.name), target, print, ask)
 
 
 def cmd_seeds_import(args: argparse.Namespace) -> int:

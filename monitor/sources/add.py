@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from monitor.config import MAX_FEED_NAME_CHARS, Config, parse_config
 from monitor.errors import ConfigError, FeedError, UsageError
 from monitor.feedfile import with_feed, write_config
+from monitor.fetch.settings import FetchSettings
 from monitor.sources.discover import COMMON_PATHS, Candidate, confirm, discover
 
 NO_CHOICE = 2
@@ -38,16 +38,31 @@ class Request:
     """``--name``: the display name; else the feed's own title."""
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigFile:
+    """The config the feed goes into, as the CLI (which composes the config) hands it over."""
+
+    path: Path
+    """The file to edit."""
+    fetch: FetchSettings
+    """How to fetch (the poller's own settings: SSRF guard, limits)."""
+    feeds: tuple[tuple[str, str], ...]
+    """``(url, display name)`` of every feed configured already."""
+    validate: Callable[[str], object]
+    """Checks a whole config text, raising ConfigError: what the daemon would load."""
+    max_name_chars: int
+    """Longest display name the config accepts (a longer title is cut)."""
+
+
 def add_feed(
     request: Request,
-    config: Config,
-    path: Path,
+    config: ConfigFile,
     say: Callable[[str], None],
     ask: Callable[[str], str] | None,
 ) -> int:
     """Run the command; ``ask`` (None when not on a terminal) asks the person a question.
     Returns the exit status; raises FeedError (naming the URL) or UsageError."""
-    _refuse_configured(request.url, config)
+    _refuse_configured(request.url, config.feeds)
     candidates = asyncio.run(discover(request.url, config.fetch))
     if not candidates:
         paths = ", ".join(COMMON_PATHS)
@@ -58,12 +73,13 @@ def add_feed(
     if chosen is None:
         return NO_CHOICE
     feed = asyncio.run(confirm(chosen, config.fetch))
-    _refuse_configured(feed.url, config)
-    name = (request.name or feed.title or "").strip()[:MAX_FEED_NAME_CHARS] or None
+    _refuse_configured(feed.url, config.feeds)
+    name = (request.name or feed.title or "").strip()[: config.max_name_chars] or None
+    path = config.path
     text = path.read_text(encoding="utf-8")
     updated = with_feed(text, feed.url, name, str(path))
     try:
-        parse_config(updated, str(path), base_dir=path.parent)
+        config.validate(updated)
     except ConfigError as exc:  # never write a config the daemon would refuse
         problems = [f"adding {feed.url} would make it invalid: {p}" for p in exc.problems]
         raise ConfigError(problems, str(path)) from exc
@@ -104,11 +120,11 @@ def choose(
     return candidates[int(answer) - 1]
 
 
-def _refuse_configured(url: str, config: Config) -> None:
+def _refuse_configured(url: str, feeds: tuple[tuple[str, str], ...]) -> None:
     wanted = _same(url)
-    for feed in config.feeds:
-        if _same(feed.url) == wanted:
-            raise FeedError(url, f"already configured (as {feed.display_name})")
+    for configured, name in feeds:
+        if _same(configured) == wanted:
+            raise FeedError(url, f"already configured (as {name})")
 
 
 def _same(url: str) -> str:
