@@ -14,7 +14,7 @@ from monitor.channels.telegram import TelegramChannel
 from monitor.channels.webhook import WebhookChannel
 from monitor.config import parse_config
 from monitor.errors import ConfigError
-from tests.conftest import WEBHOOK_SECRET
+from tests.conftest import REPO, WEBHOOK_SECRET
 
 HEAD = """\
 database: sqlite:///x.db
@@ -189,3 +189,19 @@ def test_the_slowest_channel_bounds_the_delivery_lease() -> None:
     assert found[0].startswith(
         "replica.delivery_lease (line 1): must be longer than the slowest channel timeout (0:10:00)"
     )
+
+
+def test_the_shipped_configs_channel_example_is_valid(tmp_path: Path) -> None:
+    """The commented channels: block of config/monitor.yaml, uncommented, loads."""
+    shipped = (REPO / "config" / "monitor.yaml").read_text(encoding="utf-8")
+    start = shipped.index("    # channels:\n")
+    block = []
+    for line in shipped[start:].splitlines():
+        if not line.startswith("    #"):
+            break
+        block.append(line.replace("    # ", "    ", 1))
+    (tmp_path / "apprise.urls").write_text("json://hooks.example.org/monitor\n", encoding="utf-8")
+    config = config_with(
+        "\n".join(block) + "\n", env={"TELEGRAM_BOT_TOKEN": "123456:AAHk-x"}, base=tmp_path
+    )
+    assert config.alerts[0].channels == ("ntfy", "telegram", "apprise")
