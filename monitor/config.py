@@ -1,9 +1,16 @@
-"""The configuration, declared once: type, default, validation, and why.
+"""The configuration, composed: each stage's section, loaded, resolved and cross-checked.
 
-A YAML file becomes a frozen :class:`Config`. Every field is declared here with
-its type, default and a one-line reason; nothing else in the project reads YAML
-or environment variables for settings. Loading happens in three passes, and
-every problem found is reported at once, each naming its key path and line:
+A YAML file becomes a frozen :class:`Config`. Each stage declares its own section,
+every field with its type, default and a one-line reason, next to the code that
+reads it (:mod:`monitor.fetch.settings`, :mod:`monitor.deliver.settings`,
+:mod:`monitor.deliver.alerts`, :mod:`monitor.store.settings`,
+:mod:`monitor.ops.settings`, :mod:`monitor.rules.models`, :mod:`monitor.channels`),
+on the shared field types of :mod:`monitor.fields`; this module places them under
+their keys and declares the rest (database, feeds, top-level lists). No stage
+imports this module: each is handed its section (``tests/test_layers.py``).
+Nothing else in the project reads YAML or environment variables for settings.
+Loading happens in three passes, and every problem found is reported at once,
+each naming its key path and line:
 
 1. :mod:`monitor.yamlsource` parses the YAML, keeps line numbers and expands
    ``${VAR}`` / ``${VAR:-default}``;
