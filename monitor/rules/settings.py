@@ -1,6 +1,6 @@
 """The figures that weigh focus and guards, as one picklable value.
 
-The config's ``rules:`` section (:class:`monitor.config.RulesConfig`)
+The config's ``rules:`` section (:class:`monitor.rules.models.RulesConfig`)
 declares each with its reason and makes this value; the matcher takes it as an
 argument (:func:`monitor.rules.compile_watches`) and reads nothing else.
 """
