@@ -416,9 +416,7 @@ def _cross_check(config: Config, doc: YamlDocument) -> list[str]:
 
 
 def _check_channels(alert: AlertConfig, index: int, doc: YamlDocument) -> list[str]:
-    """Each target once per alert, and Apprise URLs that Apprise knows (only then is it
-    imported)."""
-    from monitor.channels.apprise import AppriseChannel, check_url
+    """Each target once per alert, and what each entry finds wrong with itself."""
     from monitor.channels.registry import CHANNELS
 
     problems: list[str] = []
@@ -434,10 +432,7 @@ def _check_channels(alert: AlertConfig, index: int, doc: YamlDocument) -> list[s
             if (entry.type, target) in seen:
                 problems.append(f"{doc.where(path)}: {entry.type} {target} is listed twice")
             seen.add((entry.type, target))
-        if isinstance(entry, AppriseChannel):
-            for u_index, url in enumerate(entry.urls):
-                if (why := check_url(url.get_secret_value())) is not None:
-                    problems.append(f"{doc.where((*path, 'urls', u_index))}: {why}")
+        problems += [f"{doc.where((*path, *key))}: {why}" for key, why in entry.problems()]
     return problems
 
 

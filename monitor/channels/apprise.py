@@ -69,6 +69,14 @@ class AppriseChannel(ChannelSettings):
                 raise ValueError("an Apprise URL looks like scheme://…, e.g. json://host/path")
         return value
 
+    def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """URLs Apprise cannot read (Apprise is imported only by configs that list it)."""
+        return [
+            (("urls", index), why)
+            for index, url in enumerate(self.urls)
+            if (why := check_url(url.get_secret_value())) is not None
+        ]
+
     def labels(self) -> dict[str, str]:
         """Each URL by the label it is shown as: ``json://host/...#3f2a9c1b0d`` for a server
         of your own, ``pover://...#3f2a9c1b0d`` for a service (whose "host" is a token)."""

@@ -34,6 +34,11 @@ class ChannelSettings(SettingsModel):
     type: str
     """The channel's name; each settings model narrows it to ``Literal[its name]``."""
 
+    def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """What is wrong beyond the types, checked once the config is read: (the key's
+        path within the entry, why). A check that needs a library imports it here."""
+        return []
+
     SECRETS: ClassVar[dict[str, bool]] = {}
     """Keys that may be read from ``KEY_file``; True: a value written inline is refused."""
 
