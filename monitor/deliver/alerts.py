@@ -39,7 +39,7 @@ class AlertConfig(SettingsModel):
     webhook: WebhookChannel | None = None
     """The ``webhook:`` key: a webhook entry written apart (the older form)."""
     listed: tuple[ChannelEntry, ...] = Field(default=(), alias="channels")
-    """The ``channels:`` key: typed entries (``{type: ntfy, topic: …}``), see
+    """The ``channels:`` key: typed entries (``{type: NAME, …}``), see
     :mod:`monitor.channels`."""
     min_items: int = Field(default=1, ge=1)
     """A digest with fewer items is not sent; the items wait for the next one."""
