@@ -18,13 +18,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "monitor"
 CONFIG = "monitor.config"
-COMPOSERS = {
-    "monitor.__main__",
-    "monitor.cli",
-    "monitor.pipeline",
-    "monitor.schedule",
-    "monitor.sources.add",  # ``monitor feeds add``: validates the whole file before writing it
-}
+COMPOSERS = {"monitor.__main__", "monitor.cli", "monitor.pipeline", "monitor.schedule"}
 """The modules that see the whole configuration and hand each stage its part."""
 
 
