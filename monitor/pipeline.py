@@ -687,11 +687,8 @@ class Pipeline:
         outcomes = relay(self.store, self.config, deliveries, now, clock=self.clock)
         for outcome in outcomes:
             metrics.DELIVERIES.labels(outcome.channel, outcome.status).inc()
-            if outcome.status == "sent" and outcome.entry_ids:
-                for first_seen in self.store.first_seen_times(outcome.entry_ids):
-                    metrics.FIRST_SIGHT_TO_DELIVERY.observe(
-                        max(0.0, (now - first_seen).total_seconds())
-                    )
+            for waited in outcome.first_sight_waits():  # read with the claim, not again
+                metrics.FIRST_SIGHT_TO_DELIVERY.observe(waited)
         return outcomes
 
     def send_immediate(self) -> list[DigestSummary]:

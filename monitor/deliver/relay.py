@@ -1,37 +1,50 @@
-"""The relay: send queued deliveries, then record each outcome in the ledger.
+"""The relay: send queued deliveries; each send's outcome goes to the outbox at once.
 
 The channels are :mod:`monitor.channels` (one module each, registered in one
 line); :mod:`monitor.channels.dispatch` finds a row's entry in its alert and
 calls the channel's ``send`` and ``fits`` (whether one message holds the
 digest). Adding a channel touches nothing here.
 
-The ledger row changes only after the channel answered:
+The relay decides, the outbox writes. :func:`attempt` sends one delivery and
+returns what it came to, an outcome value from :mod:`monitor.store.outbox`,
+without touching the ledger:
 
-* accepted -> ``sent``;
-* transient failure -> stays ``pending`` with ``next_attempt_at`` from the
-  backoff policy (:mod:`monitor.deliver.policy`), or ``failed`` once the
-  give-up window is over;
-* permanent failure -> ``failed``; a 410 Gone also disables that target, so
-  later digests do not knock again (``monitor deliveries retry`` re-enables).
+* accepted -> :class:`~monitor.store.outbox.Sent`;
+* transient failure -> :class:`~monitor.store.outbox.Retry` (``at`` from the
+  backoff policy, :mod:`monitor.deliver.policy`), or
+  :class:`~monitor.store.outbox.Failed` (``gave_up``) once the give-up window
+  is over;
+* permanent failure -> :class:`~monitor.store.outbox.Failed` (``permanent``); a
+  410 Gone is :class:`~monitor.store.outbox.TargetDisabled` instead, so later
+  digests do not knock again (``monitor deliveries retry`` re-enables);
+* a target disabled earlier is not attempted: ``Failed`` (``disabled``).
+
+The relay hands each outcome to :meth:`Outbox.apply_outcome
+<monitor.store.outbox.OutboxRepository.apply_outcome>` right after the send and
+before the next one, so the ledger row changes only after the channel answered
+and a crash loses no more than one send's mark.
 
 A digest too big for one message (over ``delivery.max_message_bytes`` or the
 format's ``delivery.max_webhook_bytes``, or refused by the receiver for its
-size) is never failed for it: the row becomes ``split`` and, in the same
-transaction, each part (:mod:`monitor.digest.split`) becomes a digest and a
-pending delivery of its own, sent right after under the same claim. A part
-refused for size is split again; a single story refused for size stays
-pending and is retried like a transient failure, its reason saying so.
+size) is never failed for it: the outcome is :class:`~monitor.store.outbox.Split`,
+and applying it makes the row ``split`` and, in the same transaction, each part
+(:mod:`monitor.digest.split`) a digest and a pending delivery of its own, sent
+right after under the same claim. A part refused for size is split again; a
+single story refused for size is retried like a transient failure, its reason
+saying so.
 
-A crash between the channel accepting and the row being marked leaves the row
-pending: it is sent again, with the same Message-ID / webhook-id, and the
-receiver can drop the repeat. That window is the only way to see a digest (or
-a part) twice; nothing is ever lost.
+A crash between the channel accepting and the outcome being applied leaves the
+row pending: it is sent again, with the same Message-ID / webhook-id, and the
+receiver can drop the repeat. That window is the only way to see a digest (or a
+part) twice; nothing is ever lost.
 
-Deliveries arrive claimed (:meth:`Store.claim_deliveries`): the claim is
-renewed just before each send, and every mark applies only while the same
-claim still holds the row. A relay whose claim ran out while a slow receiver
+Deliveries arrive claimed (:meth:`~monitor.store.outbox.OutboxRepository.claim_deliveries`):
+the claim is renewed just before each send, and an outcome applies only while the
+same claim still holds the row. A relay whose claim ran out while a slow receiver
 held it up, and was taken over by another relay, sends nothing more and marks
-nothing: the other relay owns the row (outcome ``lost``).
+nothing: the other relay owns the row (reported as ``lost``). Each report
+(:class:`RelayOutcome`) carries the outcome applied and, for a send, the entries'
+first sight, so the caller times deliveries without asking the database again.
 """
 
 from __future__ import annotations
@@ -39,7 +52,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from monitor.channels.dispatch import CHANNELS, Channel, RelayContext
@@ -57,8 +70,17 @@ from monitor.errors import (
 )
 from monitor.ops.failpoints import failpoint
 from monitor.redact import shown_target
-from monitor.store.outbox import Delivery
-from monitor.store.store import Store
+from monitor.store.outbox import (
+    Delivery,
+    Failed,
+    Outbox,
+    Outcome,
+    Retry,
+    RetryKind,
+    Sent,
+    Split,
+    TargetDisabled,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +101,27 @@ class RelayOutcome:
     over; this one left the row alone)."""
     error: str | None = None
     entry_ids: tuple[int, ...] = ()
-    """The entries the digest carried (for first-sight-to-delivery timing)."""
+    """The entries the digest carried."""
+    outcome: Outcome | None = None
+    """The outcome applied to the ledger; None when the claim was lost and nothing was."""
+    sent_at: datetime | None = None
+    """When the channel accepted the digest (the pass's time); None unless sent."""
+    first_seen: tuple[datetime, ...] = ()
+    """When the digest's entries were first seen (read with the claim)."""
+
+    def first_sight_waits(self) -> list[float]:
+        """Seconds from each entry's first sight to its delivery; empty unless sent."""
+        if self.sent_at is None:
+            return []
+        sent = self.sent_at
+        return [max(0.0, (sent - seen).total_seconds()) for seen in self.first_seen]
 
 
 @dataclass(frozen=True, slots=True)
 class _Pass:
     """One relay pass: what every send in it shares."""
 
-    store: Store
+    outbox: Outbox
     config: RelayConfig
     http: WebhookClient
     now: datetime
@@ -95,86 +130,48 @@ class _Pass:
 
 
 def relay(
-    store: Store,
+    outbox: Outbox,
     config: RelayConfig,
     deliveries: Sequence[Delivery],
     now: datetime,
     rand: Callable[[], float] = random.random,
     clock: Callable[[], datetime] | None = None,
 ) -> list[RelayOutcome]:
-    """Send each delivery once; record each outcome as soon as it is known.
+    """Send each delivery once; apply each outcome to the ledger as soon as it is known.
 
     ``clock`` dates the lease renewals (default: ``now`` throughout)."""
     clock = clock or (lambda: now)
     disabled = (
-        {(d.alert, d.channel, d.target): d for d in store.disabled_targets()} if deliveries else {}
+        {(d.alert, d.channel, d.target): d for d in outbox.disabled_targets()} if deliveries else {}
     )
-    outcomes = []
+    reports: list[RelayOutcome] = []
     with WebhookClient(config.delivery) as http:
-        run = _Pass(store, config, http, now, rand, clock)
+        run = _Pass(outbox, config, http, now, rand, clock)
         for delivery in deliveries:
             gone = disabled.get((delivery.alert, delivery.channel, delivery.target))
             if gone is not None:
                 reason = f"target disabled: it answered {gone.reason} at {gone.disabled_at:%Y-%m-%d %H:%M} UTC"
-                if store.mark_failed(
-                    delivery.id, now, reason, attempted=False, lease=delivery.lease
-                ):
-                    outcomes.append(_outcome(delivery, "failed", reason))
-                else:
-                    outcomes.append(_lost(delivery, "before marking it failed"))
+                reports += _settle(run, delivery, Failed(reason, "disabled"))
                 continue
-            outcomes += _send_claimed(run, delivery)
-    return outcomes
+            reports += _send_claimed(run, delivery)
+    return reports
 
 
 def _send_claimed(run: _Pass, delivery: Delivery) -> list[RelayOutcome]:
-    """Renew the claim, then send: a claim lost meanwhile sends nothing."""
+    """Renew the claim, send, and apply the outcome: a claim lost meanwhile sends nothing."""
     lease = delivery.lease
-    if lease is not None and not run.store.renew_delivery(
+    if lease is not None and not run.outbox.renew_delivery(
         delivery.id, lease, run.clock() + run.config.replica.delivery_lease
     ):
         return [_lost(delivery, "before sending")]
-    return _relay_one(run, delivery)
+    return _settle(run, delivery, attempt(run, delivery))
 
 
-def _outcome(delivery: Delivery, status: str, error: str | None = None) -> RelayOutcome:
-    return RelayOutcome(
-        delivery.id,
-        delivery.alert,
-        delivery.channel,
-        delivery.target,
-        delivery.digest.id,
-        delivery.digest.item_count,
-        status,
-        error,
-        tuple(item.entry_id for section in delivery.digest.sections for item in section.items),
-    )
-
-
-def _lost(delivery: Delivery, when: str) -> RelayOutcome:
-    reason = f"lease lost {when}: another relay took delivery {delivery.id} over"
-    log.warning(
-        "alert %s, %s %s: %s",
-        delivery.alert,
-        delivery.channel,
-        shown_target(delivery.channel, delivery.target),
-        reason,
-        extra={"alert": delivery.alert, "delivery": delivery.id},
-    )
-    return _outcome(delivery, "lost", reason)
-
-
-def _relay_one(run: _Pass, delivery: Delivery) -> list[RelayOutcome]:
-    store = run.store
-    target = shown_target(delivery.channel, delivery.target)  # rows queued before labels
-    where = f"alert {delivery.alert}, {delivery.channel} {target}, digest {delivery.digest.id}"
-    context = {
-        "alert": delivery.alert,
-        "delivery": delivery.id,
-        "channel": delivery.channel,
-        "digest": delivery.digest.id,
-    }
+def attempt(run: _Pass, delivery: Delivery) -> Outcome:
+    """Send one delivery (or decide its split) and say what it came to; the ledger is
+    not touched here."""
     several = delivery.digest.item_count > 1
+    channel: Channel | None = None
     try:
         channel = CHANNELS.get(delivery.channel)
         if channel is None:
@@ -190,39 +187,25 @@ def _relay_one(run: _Pass, delivery: Delivery) -> list[RelayOutcome]:
             limit = exc.limit or exc.size // 2  # no limit stated: halve until it fits
             return _split(run, delivery, channel, ctx, limit, str(exc))
         error = f"a single story is too large for this receiver: {exc}"
-        return [_retry_later(run, delivery, error, None, where, context)]
+        return _retry(run, delivery, error, None, "too_large")
     except PermanentDeliveryError as exc:
-        if not store.mark_failed(delivery.id, run.now, str(exc), lease=delivery.lease):
-            return [_lost(delivery, "before marking it failed")]
         if exc.disable:
-            store.disable_target(
-                delivery.alert, delivery.channel, delivery.target, exc.reason, run.now
-            )
-        log.error("delivery %s failed for good (%s): %s", delivery.id, where, exc, extra=context)
-        return [_outcome(delivery, "failed", str(exc))]
+            return TargetDisabled(str(exc), exc.reason)
+        return Failed(str(exc), "permanent")
     except (TransientDeliveryError, MonitorError, OSError) as exc:
         # A config error (alert removed) or an unexpected OS error is retried like a
         # transient failure: the row stays visible, and the give-up window bounds it.
-        retry_after = exc.retry_after if isinstance(exc, TransientDeliveryError) else None
+        if isinstance(exc, TransientDeliveryError):
+            return _retry(run, delivery, str(exc), exc.retry_after, "transient")
         error = str(exc) if isinstance(exc, DeliveryError) else f"{exc.__class__.__name__}: {exc}"
-        return [_retry_later(run, delivery, error, retry_after, where, context)]
-    if not store.mark_sent(delivery.id, run.now, lease=delivery.lease):
-        # Sent, but the claim ran out meanwhile: the new holder may send it again (same
-        # webhook-id / Message-ID). Only a send slower than the whole lease gets here.
-        return [_lost(delivery, "while sending (it was sent)")]
-    failpoint("after-mark")
-    log.info("delivered %s: %d items", where, delivery.digest.item_count, extra=context)
-    return [_outcome(delivery, "sent")]
+        return _retry(run, delivery, error, None, "error")
+    return Sent()
 
 
-def _retry_later(
-    run: _Pass,
-    delivery: Delivery,
-    error: str,
-    retry_after: float | None,
-    where: str,
-    context: dict[str, object],
-) -> RelayOutcome:
+def _retry(
+    run: _Pass, delivery: Delivery, error: str, retry_after: float | None, kind: RetryKind
+) -> Retry | Failed:
+    """Pending again after the backoff, or failed once the give-up window is over."""
     when = next_attempt(
         delivery.attempts + 1,
         delivery.created_at,
@@ -232,22 +215,8 @@ def _retry_later(
         run.rand(),
     )
     if when is None:
-        reason = f"gave up after {run.config.delivery.give_up_after}: {error}"
-        if not run.store.mark_failed(delivery.id, run.now, reason, lease=delivery.lease):
-            return _lost(delivery, "before marking it failed")
-        log.error("delivery %s failed for good (%s): %s", delivery.id, where, reason, extra=context)
-        return _outcome(delivery, "failed", reason)
-    if not run.store.mark_retry(delivery.id, run.now, error, when, lease=delivery.lease):
-        return _lost(delivery, "before marking it for a retry")
-    log.warning(
-        "delivery %s will retry at %s (%s): %s",
-        delivery.id,
-        f"{when:%H:%M:%S}",
-        where,
-        error,
-        extra=context,
-    )
-    return _outcome(delivery, "retry", error)
+        return Failed(f"gave up after {run.config.delivery.give_up_after}: {error}", "gave_up")
+    return Retry(when, error, kind)
 
 
 def _split(
@@ -257,31 +226,125 @@ def _split(
     ctx: RelayContext,
     limit: int | None,
     why: str,
-) -> list[RelayOutcome]:
-    """Put the digest in parts that fit, in one transaction with the row becoming
-    ``split``; then send each part (a crash in between leaves them pending, claimed
-    until the lease runs out, then any relay sends them)."""
+) -> Split:
+    """The digest in parts that fit, claimed until the lease would run out."""
     digest = delivery.digest
     parts = split_digest(digest, lambda part: channel.fits(part, ctx, limit))
     if len(parts) < 2:  # the receiver counts otherwise than our measure: halve by stories
         half = (digest.item_count + 1) // 2
         parts = split_digest(digest, lambda part: part.item_count <= half)
     reason = f"sent in {len(parts)} parts: {why}"
-    until = run.clock() + run.config.replica.delivery_lease
-    created = run.store.split_delivery(delivery, parts, reason, run.now, until)
-    if created is None:
-        return [_lost(delivery, "before splitting it")]
-    log.info(
-        "alert %s, %s %s: digest %s %s",
+    return Split(tuple(parts), reason, run.clock() + run.config.replica.delivery_lease)
+
+
+_LOST_WHEN: dict[type[Outcome], str] = {
+    Sent: "while sending (it was sent)",
+    Retry: "before marking it for a retry",
+    Failed: "before marking it failed",
+    TargetDisabled: "before marking it failed",
+    Split: "before splitting it",
+}
+
+
+def _settle(run: _Pass, delivery: Delivery, outcome: Outcome) -> list[RelayOutcome]:
+    """Apply ``outcome`` at once (before any other send), say so, and send a split's
+    parts (a crash in between leaves them pending, claimed until the lease runs out,
+    then any relay sends them)."""
+    applied = run.outbox.apply_outcome(delivery, outcome, run.now)
+    if not applied.held:
+        # Sent, but the claim ran out meanwhile: the new holder may send it again (same
+        # webhook-id / Message-ID). Only a send slower than the whole lease gets here.
+        return [_lost(delivery, _LOST_WHEN[type(outcome)])]
+    if isinstance(outcome, Sent):
+        failpoint("after-mark")
+    _log(delivery, outcome)
+    if isinstance(outcome, Split):
+        failpoint("after-split")
+    reports = [_report(delivery, outcome, run.now)]
+    for part in applied.parts:
+        reports += _send_claimed(run, part)
+    return reports
+
+
+def _log(delivery: Delivery, outcome: Outcome) -> None:
+    target = shown_target(delivery.channel, delivery.target)  # rows queued before labels
+    where = f"alert {delivery.alert}, {delivery.channel} {target}, digest {delivery.digest.id}"
+    context = {
+        "alert": delivery.alert,
+        "delivery": delivery.id,
+        "channel": delivery.channel,
+        "digest": delivery.digest.id,
+    }
+    match outcome:
+        case Sent():
+            log.info("delivered %s: %d items", where, delivery.digest.item_count, extra=context)
+        case Retry(at=at, reason=reason):
+            log.warning(
+                "delivery %s will retry at %s (%s): %s",
+                delivery.id,
+                f"{at:%H:%M:%S}",
+                where,
+                reason,
+                extra=context,
+            )
+        case Failed(kind="disabled"):
+            pass  # said when the target answered 410
+        case Failed(reason=reason) | TargetDisabled(reason=reason):
+            log.error(
+                "delivery %s failed for good (%s): %s", delivery.id, where, reason, extra=context
+            )
+        case Split(reason=reason):
+            log.info(
+                "alert %s, %s %s: digest %s %s",
+                delivery.alert,
+                delivery.channel,
+                target,
+                delivery.digest.id,
+                reason,
+                extra={
+                    "alert": delivery.alert,
+                    "delivery": delivery.id,
+                    "digest": delivery.digest.id,
+                },
+            )
+
+
+def _report(delivery: Delivery, outcome: Outcome | None, now: datetime | None) -> RelayOutcome:
+    match outcome:
+        case Sent():
+            status, error = "sent", None
+        case Retry(reason=reason):
+            status, error = "retry", reason
+        case Failed(reason=reason) | TargetDisabled(reason=reason):
+            status, error = "failed", reason
+        case Split(reason=reason):
+            status, error = "split", reason
+        case None:
+            status, error = "lost", None
+    return RelayOutcome(
+        delivery.id,
+        delivery.alert,
+        delivery.channel,
+        delivery.target,
+        delivery.digest.id,
+        delivery.digest.item_count,
+        status,
+        error,
+        tuple(item.entry_id for section in delivery.digest.sections for item in section.items),
+        outcome,
+        now if isinstance(outcome, Sent) else None,
+        delivery.first_seen,
+    )
+
+
+def _lost(delivery: Delivery, when: str) -> RelayOutcome:
+    reason = f"lease lost {when}: another relay took delivery {delivery.id} over"
+    log.warning(
+        "alert %s, %s %s: %s",
         delivery.alert,
         delivery.channel,
         shown_target(delivery.channel, delivery.target),
-        digest.id,
         reason,
-        extra={"alert": delivery.alert, "delivery": delivery.id, "digest": digest.id},
+        extra={"alert": delivery.alert, "delivery": delivery.id},
     )
-    failpoint("after-split")
-    outcomes = [_outcome(delivery, "split", reason)]
-    for part in created:
-        outcomes += _send_claimed(run, part)
-    return outcomes
+    return replace(_report(delivery, None, None), error=reason)

@@ -358,11 +358,6 @@ class EntriesRepository(StoreBase):
             yield from rows
             last_id = ids[-1]
 
-    def first_seen_times(self, ids: Sequence[int]) -> list[datetime]:
-        with self.session() as session:
-            query = select(EntryRow.first_seen_at).where(col(EntryRow.id).in_(ids))
-            return list(session.exec(query))
-
     def stored_entries(self, ids: Sequence[int]) -> list[StoredEntry]:
         """Entries by id, with their matches, in the order of ``ids``."""
         with self.session() as session:

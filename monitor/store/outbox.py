@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, Protocol, assert_never
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -33,6 +33,7 @@ from monitor.store.models import (
     ChannelStateRow,
     DeliveryRow,
     DigestRow,
+    EntryRow,
 )
 from monitor.types import (
     Digest,
@@ -67,6 +68,9 @@ class Delivery:
     digest: Digest
     lease: Lease | None = None
     """The claim this record was handed out under (None when read without claiming)."""
+    first_seen: tuple[datetime, ...] = ()
+    """When each entry the digest carries was first seen, read with the claim (for the
+    first-sight-to-delivery timing of a send); empty in listings."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,118 @@ class DisabledTarget:
     target: str
     disabled_at: datetime
     reason: str
+
+
+RetryKind = Literal["transient", "too_large", "error"]
+"""Why a send is retried: the receiver or the connection failed for now (``transient``);
+a single story is too big for the receiver (``too_large``); a configuration or
+operating-system error (``error``: an alert removed, a socket error)."""
+
+FailKind = Literal["permanent", "gave_up", "disabled"]
+"""Why a row failed: the receiver refused it for good (``permanent``); it was retried
+until ``delivery.give_up_after`` ran out (``gave_up``); its target had been disabled
+before, so it was not attempted (``disabled``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The channel accepted the digest: the row becomes ``sent``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """The send failed for now: the row stays ``pending`` and counts an attempt."""
+
+    at: datetime
+    """When it is due again (backoff, jitter and any Retry-After applied)."""
+    reason: str
+    """What went wrong, stored as the row's ``last_error``."""
+    kind: RetryKind
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The row becomes ``failed``: nothing sends it again unless an operator requeues it."""
+
+    reason: str
+    """Stored as the row's ``last_error``."""
+    kind: FailKind
+
+    @property
+    def attempted(self) -> bool:
+        """Whether a send was tried (counted in ``attempts``): not for a disabled target."""
+        return self.kind != "disabled"
+
+
+@dataclass(frozen=True, slots=True)
+class TargetDisabled:
+    """The target asked never to be called again (410 Gone): the row fails and, in the
+    same transaction, the target is disabled, so later digests do not knock again."""
+
+    reason: str
+    """The whole error, stored as the row's ``last_error``."""
+    answer: str
+    """What the target answered (``410 Gone``), kept with the disabled target."""
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """Too big for one message: the row becomes ``split`` and each part a digest and a
+    pending delivery of its own, claimed under the same lease (see
+    :meth:`OutboxRepository.split_delivery`)."""
+
+    parts: tuple[Digest, ...]
+    """The digest's parts, every story in exactly one."""
+    reason: str
+    """Stored as the split row's ``last_error`` (``sent in 3 parts: ...``)."""
+    lease_until: datetime
+    """Until when the parts stay claimed by the relay that split them."""
+
+
+Outcome = Sent | Retry | Failed | TargetDisabled | Split
+"""What one send attempt of one delivery came to: the relay decides it, the outbox
+applies it (:meth:`OutboxRepository.apply_outcome`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What applying an outcome changed."""
+
+    held: bool
+    """The claim still held the row and the outcome was written; False: another relay
+    took the row over, and nothing changed."""
+    parts: tuple[Delivery, ...] = ()
+    """For a :class:`Split`: the parts' deliveries, claimed under the same lease."""
+
+
+class Outbox(Protocol):
+    """What a relay needs of the outbox: the disabled targets, the claim renewed right
+    before each send, and each outcome applied right after it."""
+
+    def disabled_targets(self) -> list[DisabledTarget]: ...
+
+    def renew_delivery(self, delivery_id: int, lease: Lease, until: datetime) -> bool: ...
+
+    def apply_outcome(self, delivery: Delivery, outcome: Outcome, now: datetime) -> Applied: ...
+
+
+class OutboxReader(Protocol):
+    """The read-only side of the ledger (``monitor deliveries``, ``monitor status``)."""
+
+    def deliveries(
+        self,
+        status: str | None = None,
+        alert: str | None = None,
+        limit: int = 1000,
+        due_by: datetime | None = None,
+        digest_id: str | None = None,
+    ) -> list[Delivery]: ...
+
+    def delivery(self, delivery_id: int) -> Delivery: ...
+
+    def delivery_counts(self) -> dict[tuple[str, str, str], int]: ...
+
+    def disabled_targets(self) -> list[DisabledTarget]: ...
 
 
 class OutboxRepository(StoreBase):
@@ -212,7 +328,7 @@ class OutboxRepository(StoreBase):
                 .returning(col(DeliveryRow.id))
             ).scalars()
             claimed_ids = sorted(claimed)
-        return [replace(self.delivery(i), lease=lease) for i in claimed_ids]
+        return self._claimed(claimed_ids, lease)
 
     def delivery(self, delivery_id: int) -> Delivery:
         with self.session() as session:
@@ -220,6 +336,66 @@ class OutboxRepository(StoreBase):
             digest_row = session.get(DigestRow, row.digest_id)
             assert digest_row is not None
             return _delivery(row, digest_row)
+
+    def _claimed(self, ids: Sequence[int], lease: Lease | None) -> list[Delivery]:
+        """The deliveries ``ids`` as handed to a relay: under ``lease``, with the first
+        sight of the entries they carry (two queries, whatever their number)."""
+        with self.session() as session:
+            rows = session.exec(
+                select(DeliveryRow, DigestRow)
+                .join(DigestRow, col(DigestRow.id) == DeliveryRow.digest_id)
+                .where(col(DeliveryRow.id).in_(ids))
+                .order_by(col(DeliveryRow.id))
+            ).all()
+            loaded = [_delivery(row, digest_row) for row, digest_row in rows]
+            wanted = sorted({i for d in loaded for i in _entry_ids(d.digest)})
+            seen: dict[int, datetime] = {}
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                query = select(EntryRow.id, EntryRow.first_seen_at).where(
+                    col(EntryRow.id).in_(chunk)
+                )
+                seen.update((i, when) for i, when in session.exec(query) if i is not None)
+        return [
+            replace(
+                d,
+                lease=lease,
+                first_seen=tuple(seen[i] for i in _entry_ids(d.digest) if i in seen),
+            )
+            for d in loaded
+        ]
+
+    def apply_outcome(self, delivery: Delivery, outcome: Outcome, now: datetime) -> Applied:
+        """Write what a send came to, in one transaction, and only while the claim the
+        delivery was handed out under still holds the row (any claim when it has none).
+
+        The relay calls this right after each send, before the next one: a crash between
+        a send and this leaves the row pending, sent again with the same Message-ID /
+        webhook-id, the one repeat the ledger allows.
+        """
+        lease = delivery.lease
+        match outcome:
+            case Sent():
+                return Applied(self.mark_sent(delivery.id, now, lease=lease))
+            case Retry(at=at, reason=reason):
+                return Applied(self.mark_retry(delivery.id, now, reason, at, lease=lease))
+            case Failed(reason=reason):
+                held = self.mark_failed(
+                    delivery.id, now, reason, attempted=outcome.attempted, lease=lease
+                )
+                return Applied(held)
+            case TargetDisabled(reason=reason, answer=answer):
+                with self.transaction():
+                    held = self.mark_failed(delivery.id, now, reason, lease=lease)
+                    if held:
+                        self.disable_target(
+                            delivery.alert, delivery.channel, delivery.target, answer, now
+                        )
+                return Applied(held)
+            case Split(parts=parts, reason=reason, lease_until=until):
+                created = self.split_delivery(delivery, parts, reason, now, until)
+                return Applied(False) if created is None else Applied(True, tuple(created))
+        assert_never(outcome)
 
     def renew_delivery(self, delivery_id: int, lease: Lease, until: datetime) -> bool:
         """Extend a claim before sending; False when it was lost (expired and taken over,
@@ -355,7 +531,7 @@ class OutboxRepository(StoreBase):
             session.add_all(rows)
             session.flush()
             ids = [row.id for row in rows if row.id is not None]
-        return [replace(self.delivery(i), lease=lease) for i in ids]
+        return self._claimed(ids, lease)
 
     def requeue(self, delivery_id: int, now: datetime) -> Delivery:
         """Make a failed (or waiting) delivery due again at once: ``monitor deliveries retry``."""
@@ -433,6 +609,10 @@ def _delivery_row(session: Session, delivery_id: int) -> DeliveryRow:
     if row is None:
         raise StoreError(f"no delivery with id {delivery_id}")
     return row
+
+
+def _entry_ids(digest: Digest) -> list[int]:
+    return [item.entry_id for section in digest.sections for item in section.items]
 
 
 def _delivery(row: DeliveryRow, digest_row: DigestRow) -> Delivery:
