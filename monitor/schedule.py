@@ -45,8 +45,9 @@ from monitor.ops import metrics
 from monitor.ops.failpoints import failpoint
 from monitor.ops.server import OpsServer
 from monitor.pipeline import Pipeline
+from monitor.store.base import Sessions
 from monitor.store.retention import Cutoffs, prune_turn
-from monitor.store.store import Store
+from monitor.store.schedules import AlertSchedules
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def retention_cutoffs(config: Config, now: datetime) -> Cutoffs:
 
 
 def prune_now(
-    store: Store, config: Config, owner: str, clock: Callable[[], datetime]
+    store: Sessions, config: Config, owner: str, clock: Callable[[], datetime]
 ) -> dict[str, int] | None:
     """Delete what retention says is old, unless another replica is at it (None); count it."""
     cutoffs = retention_cutoffs(config, clock())
@@ -220,8 +221,9 @@ class Daemon:
 
     def _win_run(self, pipeline: Pipeline, alert: AlertConfig, now: datetime) -> bool:
         """True when the alert's digest is due and this replica claimed the run."""
-        due = pipeline.store.alert_schedule(alert.name, schedule_key(alert), next_fire(alert, now))
-        return due <= now and pipeline.store.claim_alert_run(
+        schedules: AlertSchedules = pipeline.store
+        due = schedules.alert_schedule(alert.name, schedule_key(alert), next_fire(alert, now))
+        return due <= now and schedules.claim_alert_run(
             alert.name, due, next_fire(alert, now), self.owner, now
         )
 

@@ -19,9 +19,13 @@ from rich.table import Table
 
 from monitor.ops.terminal import safe
 from monitor.redact import redact_urls, shown_target
-from monitor.store.feeds import FeedState
-from monitor.store.outbox import Delivery
-from monitor.store.store import Store
+from monitor.store.entries import EntryReader, PendingItems
+from monitor.store.feeds import FeedReader, FeedState
+from monitor.store.outbox import Delivery, OutboxReader
+
+
+class StatusSource(FeedReader, EntryReader, PendingItems, OutboxReader, Protocol):
+    """What ``monitor status`` reads of the database (reads only)."""
 
 
 class ShownFeed(Protocol):
@@ -79,7 +83,7 @@ def _problems(state: FeedState) -> str:
 
 
 def render_status(
-    config: StatusConfig, store: Store, now: datetime, broken_only: bool = False
+    config: StatusConfig, store: StatusSource, now: datetime, broken_only: bool = False
 ) -> str:
     """Feeds (last success, last error, failures, next poll, items in 24 h) and alerts."""
     states = {s.url: s for s in store.feed_states()}

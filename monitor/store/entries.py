@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -57,6 +57,26 @@ class EntryRecord:
     """Every entry of its story: (id, source, title)."""
     alerts: tuple[tuple[str, str | None], ...]
     """(alert, digest id or None while pending)."""
+
+
+class EntryReader(Protocol):
+    """Reading stored entries (``monitor explain``, ``monitor status``)."""
+
+    def entry_record(self, entry_id: int) -> EntryRecord: ...
+
+    def find_entry_ids(self, *texts: str) -> list[int]: ...
+
+    def has_entry(self, entry_id: int) -> bool: ...
+
+    def entry_counts_since(self, since: datetime) -> dict[str, int]: ...
+
+
+class PendingItems(Protocol):
+    """The alert queue as a digest run reads it."""
+
+    def pending_items(self, alert: str, limit: int | None = None) -> list[StoredEntry]: ...
+
+    def count_pending(self, alert: str) -> int: ...
 
 
 class EntriesRepository(StoreBase):

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -88,6 +88,34 @@ class Claim:
     url: str
     taken_over: bool
     """True when the previous lease had expired unfinished (its replica died or hung)."""
+
+
+class FeedReader(Protocol):
+    """Reading feeds' states (``monitor status``, the daemon's "next poll" line)."""
+
+    def feed_states(self) -> list[FeedState]: ...
+
+    def feed_states_for(self, urls: Sequence[str]) -> dict[str, FeedState]: ...
+
+    def next_poll_due(self) -> tuple[datetime | None, str] | None: ...
+
+
+class FeedLeases(Protocol):
+    """What the scheduler needs to share feeds between replicas."""
+
+    def claim_due_feeds(
+        self,
+        owner: str,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        share: float = 1.0,
+        minimum: int = 1,
+    ) -> list[Claim]: ...
+
+    def lease_owners(self) -> set[str]: ...
+
+    def release_leases(self, owners: Sequence[str]) -> int: ...
 
 
 class FeedsRepository(StoreBase):

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.dedup.seeds import SEED_FEED_URL
+from monitor.store.base import Sessions
 from monitor.store.models import (
     PENDING,
     AlertItemRow,
@@ -40,7 +41,6 @@ from monitor.store.models import (
     JobLeaseRow,
     MatchRow,
 )
-from monitor.store.store import Store
 
 TABLES = ("entries", "dedup_keys", "matches", "alert_items", "digests", "deliveries")
 """What a prune counts, in this order."""
@@ -98,7 +98,7 @@ def _prunable_digests(before: datetime) -> sa.Select[tuple[str]]:
     )
 
 
-def count_prunable(store: Store, cutoffs: Cutoffs) -> dict[str, int]:
+def count_prunable(store: Sessions, cutoffs: Cutoffs) -> dict[str, int]:
     """What a prune would delete now, per table (``monitor db prune --dry-run``)."""
     entries = _prunable_entries(cutoffs.entries_before).order_by(None).subquery()
     digests = _prunable_digests(cutoffs.digests_before).order_by(None).subquery()
@@ -125,7 +125,7 @@ def count_prunable(store: Store, cutoffs: Cutoffs) -> dict[str, int]:
 
 
 def prune(
-    store: Store,
+    store: Sessions,
     cutoffs: Cutoffs,
     batch: int,
     keep_going: Callable[[], bool] = lambda: True,
@@ -147,7 +147,7 @@ def _rowcount(result: sa.Result[Any]) -> int:
     return max(0, int(cast(sa.CursorResult[Any], result).rowcount))
 
 
-def _prune_entries(store: Store, cutoffs: Cutoffs, batch: int) -> dict[str, int]:
+def _prune_entries(store: Sessions, cutoffs: Cutoffs, batch: int) -> dict[str, int]:
     entries = _t(EntryRow)
     done = dict.fromkeys(TABLES, 0)
     with store.session() as session:
@@ -174,7 +174,7 @@ def _prune_entries(store: Store, cutoffs: Cutoffs, batch: int) -> dict[str, int]
     return done
 
 
-def _prune_digests(store: Store, cutoffs: Cutoffs, batch: int) -> dict[str, int]:
+def _prune_digests(store: Sessions, cutoffs: Cutoffs, batch: int) -> dict[str, int]:
     digests, deliveries, queue = _t(DigestRow), _t(DeliveryRow), _t(AlertItemRow)
     done = dict.fromkeys(TABLES, 0)
     with store.session() as session:
@@ -198,7 +198,7 @@ def _prune_digests(store: Store, cutoffs: Cutoffs, batch: int) -> dict[str, int]
 # --- one replica at a time ---------------------------------------------------------------
 
 
-def claim_job(store: Store, name: str, owner: str, now: datetime, until: datetime) -> str | None:
+def claim_job(store: Sessions, name: str, owner: str, now: datetime, until: datetime) -> str | None:
     """Lease the job ``name`` to ``owner`` unless another replica holds it: the lease's
     token, or None. Renew with :func:`renew_job`; the lease lapses at ``until``."""
     jobs = _t(JobLeaseRow)
@@ -217,7 +217,7 @@ def claim_job(store: Store, name: str, owner: str, now: datetime, until: datetim
         return token if _rowcount(result) else None
 
 
-def renew_job(store: Store, name: str, token: str, until: datetime) -> bool:
+def renew_job(store: Sessions, name: str, token: str, until: datetime) -> bool:
     """Extend a held job lease; False when it was lost (it lapsed and another took it)."""
     jobs = _t(JobLeaseRow)
     with store.session() as session:
@@ -229,7 +229,7 @@ def renew_job(store: Store, name: str, token: str, until: datetime) -> bool:
         return bool(_rowcount(result))
 
 
-def release_job(store: Store, name: str, token: str, now: datetime) -> None:
+def release_job(store: Sessions, name: str, token: str, now: datetime) -> None:
     """Give the lease back, noting when the job last ran."""
     jobs = _t(JobLeaseRow)
     with store.session() as session:
@@ -244,7 +244,7 @@ JOB = "retention"
 
 
 def prune_turn(
-    store: Store,
+    store: Sessions,
     cutoffs: Cutoffs,
     batch: int,
     owner: str,

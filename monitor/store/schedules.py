@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlmodel import col
@@ -18,6 +19,18 @@ from monitor.store.models import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class AlertSchedules(Protocol):
+    """What the scheduler needs to run each alert's digest once, whatever the replicas."""
+
+    def alert_schedule(self, alert: str, schedule: str, first_run: datetime) -> datetime: ...
+
+    def alert_due(self, alert: str, schedule: str) -> datetime | None: ...
+
+    def claim_alert_run(
+        self, alert: str, due: datetime, following: datetime, owner: str, now: datetime
+    ) -> bool: ...
 
 
 class SchedulesRepository(StoreBase):

@@ -9,11 +9,12 @@ only a few names a Protocol from that module (``FeedReader``, ``Outbox``,
 
 from __future__ import annotations
 
-from monitor.store.entries import EntriesRepository
-from monitor.store.feeds import FeedsRepository
-from monitor.store.outbox import OutboxRepository
-from monitor.store.schedules import SchedulesRepository
-from monitor.store.stories import StoriesRepository
+from monitor.store.base import Sessions
+from monitor.store.entries import EntriesRepository, EntryReader, PendingItems
+from monitor.store.feeds import FeedLeases, FeedReader, FeedsRepository
+from monitor.store.outbox import Outbox, OutboxReader, OutboxRepository
+from monitor.store.schedules import AlertSchedules, SchedulesRepository
+from monitor.store.stories import StoriesRepository, StoryReader
 
 
 class Store(
@@ -25,3 +26,18 @@ class Store(
 ):
     """The database, behind the repositories' query methods (one engine, one transaction
     per thread when :meth:`transaction` is open)."""
+
+
+def _conforms(store: Store) -> None:
+    """Never called: mypy checks here that the Store meets every consumer's Protocol."""
+    _: tuple[
+        Sessions,
+        FeedReader,
+        FeedLeases,
+        EntryReader,
+        PendingItems,
+        StoryReader,
+        Outbox,
+        OutboxReader,
+        AlertSchedules,
+    ] = (store, store, store, store, store, store, store, store, store)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -32,6 +33,12 @@ class StoryState:
     """The story is a known (baseline) article."""
     pending: bool
     """Some alert still waits to deliver it: a new copy joins it."""
+
+
+class StoryReader(Protocol):
+    """What judging a new copy of a stored entry needs."""
+
+    def story_state(self, entry_id: int) -> StoryState: ...
 
 
 class StoriesRepository(StoreBase):
