@@ -12,7 +12,7 @@ from monitor.channels.ntfy import NtfyChannel
 from monitor.channels.registry import CHANNELS
 from monitor.channels.telegram import TelegramChannel
 from monitor.channels.webhook import WebhookChannel
-from monitor.config import parse_config
+from monitor.config import Config, parse_config
 from monitor.errors import ConfigError
 from tests.conftest import REPO, WEBHOOK_SECRET
 
@@ -28,7 +28,9 @@ alerts:
 ENV = {"TG": "123456:AAHk-secret", "NTFY": "tk_secret", "HOOK": WEBHOOK_SECRET}
 
 
-def config_with(channels: str, env: dict[str, str] | None = None, base: Path | None = None):  # type: ignore[no-untyped-def]
+def config_with(
+    channels: str, env: dict[str, str] | None = None, base: Path | None = None
+) -> Config:
     return parse_config(HEAD + channels, "test.yaml", ENV if env is None else env, base)
 
 

@@ -15,10 +15,10 @@ import yaml
 
 from monitor.channels.text import WORD_JOINER
 from monitor.pipeline import Pipeline
+from testbed.servers import HttpServer, Request, Route
 from tests.channels.test_text import parsed
 from tests.conftest import FROZEN_NOW
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route
 
 HOUR = timedelta(hours=1)
 BOT_TOKEN = "123456:AAHk-test_token_never_shown"
@@ -396,3 +396,39 @@ def test_old_keys_and_channels_together_each_get_the_digest(
     ]
     assert len(hook.received) == len(ntfy.received) == len(telegram.received) == 1
     assert "webhook-signature" in hook.received[0].headers
+
+
+@pytest.mark.parametrize("kind", ["ntfy", "telegram"])
+def test_a_refusal_for_size_sends_the_digest_in_parts(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    monkeypatch.setenv("TG_TOKEN", BOT_TOKEN)
+    feed = http_server.add("/rss.xml", Route(body=rss(ITEMS)))
+    if kind == "ntfy":
+        fake = ntfy_fake(http_server, (413, {}, b'{"code":41301,"error":"too large"}'))
+        entry: dict[str, Any] = {"type": "ntfy", "server": http_server.base, "topic": "desk"}
+    else:
+        refusal = b'{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}'
+        fake = telegram_fake(http_server, (400, {}, refusal))
+        entry = {
+            "type": "telegram",
+            "bot_token": "${TG_TOKEN}",
+            "chat_id": 5,
+            "api_base": http_server.base,
+        }
+    pipeline = polled(open_pipeline, with_channels(write_config(db_url, [feed]), [entry]), 2)
+    summary = pipeline.send_digest(pipeline.config.alert("desk"), force=True)
+    assert [o.status for o in summary.deliveries] == ["split", "sent", "sent"]
+    assert len(fake.received) == 3
+    texts = [b.get("message") or b.get("text") for b in fake.bodies()[1:]]
+    assert sum("Carney and Sheinbaum talk trade" in t for t in texts) == 1
+    assert sum("ministers" in t for t in texts) == 1
+    assert all(
+        "part " in t or "part " in b.get("title", "")
+        for t, b in zip(texts, fake.bodies()[1:], strict=True)
+    )
