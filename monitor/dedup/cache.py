@@ -76,6 +76,3 @@ class CachedIndex:
             for doc_id, features in found.items()
             if features is not None
         ]
-
-    def add(self, document: StoredDocument, keys: Sequence[int]) -> None:
-        self.inner.add(document, keys)

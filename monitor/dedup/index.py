@@ -25,8 +25,9 @@ A lookup (:func:`find_duplicate`) makes three key queries at most:
 3. ids sharing headline and lead words (story keys), most shared first: the
    same story told in other words, or an item that is only a headline.
 
-:class:`MemoryIndex` implements the Protocol for tests and benchmarks; the
-database store implements the same three methods over its tables. Each key
+:class:`MemoryIndex` implements it, with ``add``, for tests, benchmarks and a feed
+document's own batch (:class:`WritableDedupIndex`); the database store implements the
+read side over its tables, and stores keys with the entries. Each key
 query reads at most ``max_postings_per_key`` ids per key, newest first, so a
 key shared by thousands of articles (a stock opening) cannot slow a lookup.
 """
@@ -63,7 +64,9 @@ class StoredDocument:
 
 
 class DedupIndex(Protocol):
-    """The storage a duplicate lookup needs."""
+    """The storage a duplicate lookup reads. Indexes the lookup only reads (the database's,
+    the pending stories', a cache over another) implement this alone; entries reach the
+    database's index with the entries themselves (``Store.add_entries``)."""
 
     def candidates(self, keys: Sequence[int], limit: int, per_key: int) -> list[tuple[int, int]]:
         """``(id, shared)`` for articles holding any of ``keys``, where ``shared`` counts
@@ -74,6 +77,11 @@ class DedupIndex(Protocol):
     def documents(self, ids: Sequence[int]) -> list[StoredDocument]:
         """The stored articles with these ids (unknown ids are left out)."""
         ...
+
+
+class WritableDedupIndex(DedupIndex, Protocol):
+    """An index articles are added to as they are judged: in memory (a batch of one feed
+    document, tests, benchmarks)."""
 
     def add(self, document: StoredDocument, keys: Sequence[int]) -> None:
         """Store ``document`` and index it under ``keys``."""
@@ -156,13 +164,13 @@ def find_duplicate(
     return best
 
 
-def remember(document: StoredDocument, features: Features, index: DedupIndex) -> None:
+def remember(document: StoredDocument, features: Features, index: WritableDedupIndex) -> None:
     """Add an article (fingerprinted as ``features``, with keys) to ``index``."""
     index.add(document, features.keys)
 
 
 def index_document(
-    document: StoredDocument, index: DedupIndex, settings: DedupSettings
+    document: StoredDocument, index: WritableDedupIndex, settings: DedupSettings
 ) -> Features:
     """Fingerprint a stored article with its keys and add it to ``index``."""
     features = _fingerprint(document, settings, keys=True)
@@ -171,7 +179,7 @@ def index_document(
 
 
 class MemoryIndex:
-    """An in-memory :class:`DedupIndex`: a dict of postings and a dict of documents.
+    """An in-memory :class:`WritableDedupIndex`: a dict of postings and a dict of documents.
 
     A posting holds one id as a bare int and switches to a list only when a
     second article shares the key; almost all band keys are unique, and this

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from monitor.dedup.index import DedupIndex, StoredDocument
+from monitor.dedup.index import DedupIndex, StoredDocument, WritableDedupIndex
 
 
 class LayeredIndex:
-    def __init__(self, archive: DedupIndex, batch: DedupIndex) -> None:
+    def __init__(self, archive: DedupIndex, batch: WritableDedupIndex) -> None:
         self.archive = archive
         self.batch = batch
 

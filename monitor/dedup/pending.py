@@ -156,6 +156,3 @@ class PendingIndex:
 
     def documents(self, ids: Sequence[int]) -> list[StoredDocument]:
         return self._documents.documents(ids) if ids else []
-
-    def add(self, document: StoredDocument, keys: Sequence[int]) -> None:
-        raise NotImplementedError("pending stories are read from the store")

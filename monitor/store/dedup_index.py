@@ -88,9 +88,6 @@ class DatabaseDedupIndex:
             )
         return documents
 
-    def add(self, document: StoredDocument, keys: Sequence[int]) -> None:
-        raise NotImplementedError("entries and their keys are stored by Store.add_entries")
-
     # --- the stories waiting for a digest (monitor.dedup.pending.PendingSource) --------------
 
     def pending_roots(self) -> set[int]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from monitor.dedup import (
-    DedupIndex,
     DedupSettings,
     MemoryIndex,
     StoredDocument,
+    WritableDedupIndex,
     find_duplicate,
     fingerprint,
     fingerprint_entry,
@@ -65,7 +65,7 @@ def test_remember_stores_all_keys_and_stored_features_have_none() -> None:
 
 
 def test_memory_index_satisfies_the_protocol() -> None:
-    index: DedupIndex = MemoryIndex()
+    index: WritableDedupIndex = MemoryIndex()
     index.add(StoredDocument(1, "t", "x"), [5, 6])
     assert index.candidates([5], 10, 10) == [(1, 1)]
     assert index.documents([1, 99]) == [StoredDocument(1, "t", "x")]
@@ -141,3 +141,15 @@ def test_entry_fingerprint_uses_summary_content_link_and_guid() -> None:
     store(index, 1, ARTICLE, guid="8812", feed_url="https://bajio.mx/feed")
     decision = find_duplicate(fingerprint_entry(entry), index, SETTINGS)
     assert decision.signal == "guid"
+
+
+def test_read_only_indexes_offer_no_add() -> None:
+    # The lookup reads through DedupIndex; only an index entries are added to in memory
+    # has ``add`` (WritableDedupIndex), so none has one that refuses.
+    from monitor.dedup.cache import CachedIndex
+    from monitor.dedup.pending import PendingIndex
+    from monitor.store.dedup_index import DatabaseDedupIndex
+
+    for read_only in (CachedIndex, PendingIndex, DatabaseDedupIndex):
+        assert not hasattr(read_only, "add"), read_only
+    assert callable(MemoryIndex().add)
