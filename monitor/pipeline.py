@@ -1,18 +1,34 @@
 """The pipeline, end to end: the one place that strings I/O steps together.
 
+:meth:`Pipeline.start` first (making a Pipeline touches nothing): the config's
+known-article files loaded (:mod:`monitor.seed_import`), the feed list synced.
+
 A poll cycle, per feed (feeds run concurrently; one failing never stops the
 others)::
 
-    fetch ──> parse ──> identify ──> fingerprint ──> match ──> dedup ──> store
-    (HTTP)   (bytes→    (stable      (dedup           (watch    (drop     (entries, matches,
-              Entry)     key)         features)        rules)    known)    alert queue: one txn)
-             └────────── monitor.prepare: where the parse runs ──┘ └── writer thread ──┘
+    fetch ──> parse ──> identify ──> fingerprint ──> match ──> judge ──> store
+    (HTTP)   (bytes→    (stable      (dedup           (watch    (new?      (entries, matches,
+              Entry)     key)         features)        rules)    copy?      alert queue: one txn)
+                                                                 alerts?)
+             └── monitor.prepare: one job in a worker ───┘ └──── writer thread ────┘
 
 Downloads run on the fetcher's own event loop. Parsing and the pure per-entry
-work after it run in a worker process (large documents) or a thread. Every
-database step runs in one writer thread, a feed at a time, so a feed's
-entries are stored before the next feed's are judged against them, and the
-event loop stays free for the scheduler and the ops endpoint.
+work after it run as one job in a worker process (large documents) or a
+thread, and come back as values. Every database step runs in one writer
+thread, a feed at a time, so a feed's entries are stored before the next
+feed's are judged against them, and the event loop stays free for the
+scheduler and the ops endpoint.
+
+Judging a feed's new entries alternates reads and decisions; every decision
+is :mod:`monitor.intake`'s, over values, and this module only reads what it
+needs and writes what it decided::
+
+    read (writer thread)                     decide (monitor.intake, pure)
+    stored keys, older keys' texts  ──────>  unseen: which entries are new
+                                             admit: date, backfill, lookup scope
+    duplicate lookup in the index   <──────  Lookup.ALL or Lookup.PENDING
+    the copied story's standing     ──────>  judge: original, copy or story member;
+    store entries, queue alerts     <──────  story outcome; the alerts to queue for
 
 A digest run, per alert::
 
@@ -22,8 +38,8 @@ A digest run, per alert::
                                 one txn)                             send succeeded)
 
 Every stage between fetch and relay is a pure function over value objects
-(:mod:`monitor.types`) with ``now`` and settings passed in. This module holds
-no decisions of its own beyond ordering them.
+(:mod:`monitor.types`, :mod:`monitor.intake`) with ``now`` and settings passed
+in. This module holds no decisions of its own beyond ordering them.
 """
 
 from __future__ import annotations
@@ -72,7 +88,14 @@ from monitor.intake import (
 from monitor.ops import metrics
 from monitor.ops.failpoints import failpoint
 from monitor.parse.pool import ParserPool
-from monitor.prepare import PreparedEntry, RuleSource, prepare, prepare_parsed
+from monitor.prepare import (
+    PreparedEntry,
+    Recipe,
+    RuleSource,
+    parse_and_prepare,
+    prepare,
+    prepare_parsed,
+)
 from monitor.rules import RuleSet, WatchSpec
 from monitor.seed_import import load_fingerprint_files
 from monitor.sources import parse_document
@@ -426,14 +449,15 @@ class Pipeline:
                 preload=(prepare_parsed.__module__,),  # what the workers run, shared by them
             )
         if len(result.content) >= settings.pool_parse_min_bytes:
-            return await self._parsers.parse_then(
-                *args,
-                result.final_url,
-                prepare_parsed,
+            recipe = Recipe(
                 self._rule_source,
                 scheme,
                 self.dedup.boilerplate_min_items,
-                kind=feed.type,
+                settings.fast_parse,
+                settings.item_limits,
+            )
+            return await self._parsers.run(
+                feed.url, parse_and_prepare, *args, result.final_url, feed.type, recipe
             )
 
         def here() -> tuple[ParsedFeed, tuple[PreparedEntry, ...]]:

@@ -6,8 +6,9 @@
                    (entry key)  (dedup features) (watch rules)
 
 All three are pure functions of the entry, so they run wherever the feed was
-parsed: in the parser's worker process for a large document (see
-:meth:`~monitor.parse.pool.ParserPool.parse_then`), in a thread otherwise.
+parsed: in the parser's worker process for a large document
+(:func:`parse_and_prepare`, the job the pipeline hands
+:meth:`~monitor.parse.pool.ParserPool.run`), in a thread otherwise.
 What is left for the pipeline's single writer thread is only what needs the
 database: which entries are new, which stored article each one copies, and
 the writes.
@@ -28,10 +29,12 @@ from monitor.dedup.features import Features, fingerprint_entry
 from monitor.dedup.keys import entry_key, link_trusted, shared_links
 from monitor.dedup.settings import DedupSettings
 from monitor.dedup.signature import SignatureScheme
+from monitor.parse.limits import ItemLimits
 from monitor.rules import RuleSet, WatchSpec, compile_watches
 from monitor.rules.aliases import Aliases, AliasMember
 from monitor.rules.guards import GUARDS
 from monitor.rules.settings import DEFAULT_RULE_SETTINGS, RuleSettings
+from monitor.sources import parse_document
 from monitor.types import Entry, Match, ParsedFeed
 
 
@@ -149,3 +152,44 @@ def prepare_parsed(
 ) -> tuple[PreparedEntry, ...]:
     """:func:`prepare` for a worker process, which compiles the rules from ``source``."""
     return prepare(parsed.entries, _compiled(source), scheme, boilerplate_min_items)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """How a worker turns a feed's body into prepared entries: small and picklable."""
+
+    rules: RuleSource
+    """The watches, compiled once per worker process."""
+    scheme: SignatureScheme
+    """The fingerprint scheme (``dedup``)."""
+    boilerplate_min_items: int
+    """Items a feed must repeat a passage across for it to count as boilerplate."""
+    fast: bool
+    """Use the fast parser where it applies (``fetch.fast_parse``)."""
+    limits: ItemLimits | None
+    """Caps on a document's items and fields (``fetch.max_items_per_feed``...)."""
+
+
+def parse_and_prepare(
+    content: bytes,
+    url: str,
+    name: str,
+    content_type: str | None,
+    base: str | None,
+    kind: str | None,
+    recipe: Recipe,
+) -> tuple[ParsedFeed, tuple[PreparedEntry, ...]]:
+    """Parse a feed's body (as :func:`monitor.sources.parse_document`) and prepare its
+    entries: the whole job of a parser worker, returned in one piece, so that the
+    entries cross back to the pipeline once."""
+    parsed = parse_document(
+        content,
+        url,
+        name,
+        content_type,
+        fast=recipe.fast,
+        base=base,
+        limits=recipe.limits,
+        kind=kind,
+    )
+    return parsed, prepare_parsed(parsed, recipe.rules, recipe.scheme, recipe.boilerplate_min_items)

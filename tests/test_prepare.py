@@ -10,9 +10,16 @@ from monitor.dedup.keys import entry_key
 from monitor.dedup.signature import V1
 from monitor.parse.feed import parse_feed
 from monitor.parse.pool import ParserPool
-from monitor.prepare import RuleSource, prepare, prepare_parsed
+from monitor.prepare import (
+    PreparedEntry,
+    Recipe,
+    RuleSource,
+    parse_and_prepare,
+    prepare,
+    prepare_parsed,
+)
 from monitor.rules import WatchSpec, compile_watches
-from monitor.types import Entry
+from monitor.types import Entry, ParsedFeed
 from tests.support.feeds import Item, rss
 
 WHEN = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
@@ -57,16 +64,32 @@ def test_a_worker_process_prepares_exactly_what_a_thread_would() -> None:
     parsed = parse_feed(body, FEED, "A")
     here = prepare(parsed.entries, compile_watches(WATCHES, ALIASES), V1)
 
-    async def in_worker() -> tuple[object, ...]:
+    async def in_worker() -> tuple[PreparedEntry, ...]:
         async with ParserPool(workers=1) as pool:
-            _, prepared = await pool.parse_then(
-                body, FEED, "A", None, None, prepare_parsed, RuleSource.of(WATCHES, ALIASES), V1
-            )
-            return prepared
+            parsed = await pool.parse(body, FEED, "A")
+            return await pool.run(FEED, prepare_parsed, parsed, RuleSource.of(WATCHES, ALIASES), V1)
 
     there = asyncio.run(in_worker())
     assert [(p.key, p.matches, p.features.keys) for p in here] == [
-        (p.key, p.matches, p.features.keys)
-        for p in there  # type: ignore[attr-defined]
+        (p.key, p.matches, p.features.keys) for p in there
     ]
     assert [len(p.matches) for p in here] == [1, 1, 0]
+
+
+def test_the_pipelines_worker_job_parses_and_prepares_in_one_piece() -> None:
+    body = rss(ITEMS)
+    parsed = parse_feed(body, FEED, "A")
+    here = prepare(parsed.entries, compile_watches(WATCHES, ALIASES), V1)
+    recipe = Recipe(RuleSource.of(WATCHES, ALIASES), V1, 3, True, None)
+
+    async def in_worker() -> tuple[ParsedFeed, tuple[PreparedEntry, ...]]:
+        async with ParserPool(workers=1) as pool:
+            return await pool.run(
+                FEED, parse_and_prepare, body, FEED, "A", None, None, None, recipe
+            )
+
+    there_parsed, there = asyncio.run(in_worker())
+    assert there_parsed == parsed
+    assert [(p.key, p.matches, p.features.keys) for p in there] == [
+        (p.key, p.matches, p.features.keys) for p in here
+    ]

@@ -27,9 +27,10 @@ the GIL would do the same. So :class:`ParserPool` hands the bytes to a
   they stay shared instead of being copied into every worker.
 * Tiny documents still go through the pool: the hop costs well under a
   millisecond and keeps behaviour the same for all sizes.
-* :meth:`ParserPool.parse_then` also runs a caller's pure function on the
-  parsed feed in the worker (the pipeline's per-entry preparation), so that
-  CPU work uses the worker's core too, and the entries cross back only once.
+* :meth:`ParserPool.run` runs a whole job the caller names (the pipeline's
+  parse-and-prepare, :func:`monitor.prepare.parse_and_prepare`) in a worker and
+  returns its result as a value: the pool calls nothing back, and the entries
+  cross back once, already keyed, fingerprinted and matched.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import Connection
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from monitor.errors import ParseError
 from monitor.parse import lifeline
@@ -54,30 +55,31 @@ from monitor.sources import parse_document
 from monitor.types import ParsedFeed
 
 _T = TypeVar("_T")
-Outcome = tuple[ParsedFeed | None, Any, str | None]
 
 
-def _work(
+def _call(job: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, str | None]:
+    """Runs in a worker: ``job(*args)``, or the reason of the ParseError it raised (which
+    would not cross back with its url and reason)."""
+    try:
+        return job(*args), None
+    except ParseError as exc:
+        return None, exc.reason
+
+
+def _parse(
     content: bytes,
     url: str,
     name: str,
     content_type: str | None,
     fast: bool,
-    base: str | None = None,
-    then: Callable[..., Any] | None = None,
-    then_args: tuple[Any, ...] = (),
-    limits: ItemLimits | None = None,
-    kind: str | None = None,
-) -> Outcome:
-    """Runs in a worker: the parsed feed (of source type ``kind``, else sniffed) and
-    ``then(parsed, *then_args)``, or the ParseError's reason."""
-    try:
-        parsed = parse_document(
-            content, url, name, content_type, fast=fast, base=base, limits=limits, kind=kind
-        )
-    except ParseError as exc:
-        return None, None, exc.reason
-    return parsed, then(parsed, *then_args) if then is not None else None, None
+    base: str | None,
+    limits: ItemLimits | None,
+    kind: str | None,
+) -> ParsedFeed:
+    """Runs in a worker: the parsed feed, of source type ``kind`` (else sniffed)."""
+    return parse_document(
+        content, url, name, content_type, fast=fast, base=base, limits=limits, kind=kind
+    )
 
 
 def _worker_start(lifeline_end: Connection) -> None:
@@ -210,56 +212,23 @@ class ParserPool:
         ``base``: the URL the body came from after redirects; ``kind``: the feed's source
         type, when its config names one (see :mod:`monitor.sources`).
         """
-        parsed, _ = await self._run(content, url, name, content_type, base, None, (), kind)
-        return parsed
+        return await self.run(
+            url, _parse, content, url, name, content_type, self.fast, base, self.limits, kind
+        )
 
-    async def parse_then(
-        self,
-        content: bytes,
-        url: str,
-        name: str,
-        content_type: str | None,
-        base: str | None,
-        then: Callable[..., _T],
-        *args: Any,
-        kind: str | None = None,
-    ) -> tuple[ParsedFeed, _T]:
-        """Parse, then ``then(parsed, *args)``, both in a worker process.
+    async def run(self, url: str, job: Callable[..., _T], *args: Any) -> _T:
+        """``job(*args)`` in a worker process, under the same deadline and crash handling as
+        a parse (``url`` names the feed in their errors); its result, returned as a value.
 
-        ``then`` must be a module-level function and ``args`` picklable.
+        ``job`` must be a module-level function and ``args`` and its result picklable. It
+        is the whole of the work: the pool calls nothing back, and a ParseError the job
+        raises is raised again here with its url and reason.
         """
-        parsed, extra = await self._run(content, url, name, content_type, base, then, args, kind)
-        return parsed, cast(_T, extra)
-
-    async def _run(
-        self,
-        content: bytes,
-        url: str,
-        name: str,
-        content_type: str | None,
-        base: str | None,
-        then: Callable[..., Any] | None,
-        then_args: tuple[Any, ...],
-        kind: str | None = None,
-    ) -> tuple[ParsedFeed, Any]:
         async with self._slots():
             executor = self._start()
-            future = asyncio.get_running_loop().run_in_executor(
-                executor,
-                _work,
-                content,
-                url,
-                name,
-                content_type,
-                self.fast,
-                base,
-                then,
-                then_args,
-                self.limits,
-                kind,
-            )
+            future = asyncio.get_running_loop().run_in_executor(executor, _call, job, args)
             try:
-                parsed, extra, reason = await asyncio.wait_for(future, self.timeout)
+                result, reason = await asyncio.wait_for(future, self.timeout)
             except TimeoutError as exc:
                 self._stop(executor)
                 raise ParseError(
@@ -273,9 +242,10 @@ class ParserPool:
                     ) from exc
                 self._discard(executor)
                 raise ParseError(url, "the parser process died on this feed") from exc
-        if parsed is None:
-            raise ParseError(url, reason or "parser failed")
-        return parsed, extra
+        if reason is not None:
+            raise ParseError(url, reason)
+        done: _T = result
+        return done
 
     async def run_in_thread(self, work: Callable[[], _T], url: str) -> _T:
         """Run ``work`` (a small document's parse) in one of the pool's own threads, under

@@ -13,6 +13,7 @@ from bench.farm import rss_body
 from monitor.errors import ParseError
 from monitor.parse.feed import parse_feed
 from monitor.parse.pool import ParserPool, default_workers
+from monitor.types import ParsedFeed
 
 
 def test_pool_parses_like_parse_feed_and_raises_parse_errors() -> None:
@@ -61,18 +62,18 @@ def test_workers_default_to_the_cores() -> None:
     assert default_workers(3) == 3
 
 
-def _hang(parsed: object, seconds: float) -> None:
+def _hang(body: bytes, url: str, seconds: float) -> ParsedFeed:
     """Stands in for a parser stuck on a pathological document (runs in the worker)."""
+    parsed = parse_feed(body, url, "F")
     time.sleep(seconds)
+    return parsed
 
 
 def test_a_hung_parse_fails_its_feed_and_the_pool_starts_afresh() -> None:
     async def run() -> None:
         async with ParserPool(workers=1, timeout=1.0) as pool:
             with pytest.raises(ParseError, match=r"longer than 1s; the parser was stopped"):
-                await pool.parse_then(
-                    rss_body(1, 2), "https://x.test/1", "F", None, None, _hang, 60
-                )
+                await pool.run("https://x.test/1", _hang, rss_body(1, 2), "https://x.test/1", 60)
             parsed = await pool.parse(rss_body(3, 2), "https://x.test/3", "F")
             assert len(parsed.entries) == 2
 
@@ -86,13 +87,13 @@ def test_the_parse_deadline_does_not_count_the_wait_behind_other_feeds() -> None
         async with ParserPool(workers=1, timeout=1.0) as pool:
             results = await asyncio.gather(
                 *(
-                    pool.parse_then(
-                        rss_body(n, 2), f"https://x.test/{n}", "F", None, None, _hang, 0.4
+                    pool.run(
+                        f"https://x.test/{n}", _hang, rss_body(n, 2), f"https://x.test/{n}", 0.4
                     )
                     for n in range(4)
                 )
             )
-            return [len(parsed.entries) for parsed, _ in results]
+            return [len(parsed.entries) for parsed in results]
 
     assert asyncio.run(run()) == [2, 2, 2, 2]  # 1.6 s of work in all, none of it stuck
 
@@ -101,7 +102,7 @@ def test_closing_does_not_wait_for_a_stuck_parser() -> None:
     async def run() -> ParserPool:
         pool = ParserPool(workers=1)
         stuck = asyncio.ensure_future(
-            pool.parse_then(rss_body(1, 2), "https://x.test/1", "F", None, None, _hang, 60)
+            pool.run("https://x.test/1", _hang, rss_body(1, 2), "https://x.test/1", 60)
         )
         await asyncio.sleep(0.5)
         started = time.monotonic()

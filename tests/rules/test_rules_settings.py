@@ -182,10 +182,8 @@ def test_a_worker_process_compiles_with_the_settings_and_guards() -> None:
 
     async def in_worker() -> tuple[PreparedEntry, ...]:
         async with ParserPool(workers=1) as pool:
-            _, prepared = await pool.parse_then(
-                rss(items), feed, "A", None, None, prepare_parsed, source, V1
-            )
-            return prepared  # type: ignore[no-any-return]
+            parsed = await pool.parse(rss(items), feed, "A")
+            return await pool.run(feed, prepare_parsed, parsed, source, V1)
 
     prepared = asyncio.run(in_worker())
     assert [[m.watch for m in p.matches] for p in prepared] == [[], ["canada"]]
