@@ -14,7 +14,7 @@ with :meth:`Store.create_digest`, round-robin over the alerts; that set-up is
 timed apart from the relay.
 
 The receivers run in a child process, so they do not share the relay's GIL:
-a threaded HTTP server (``tests/support/servers.py``) that checks each
+a threaded HTTP server (``testbed/servers.py``) that checks each
 webhook's signature, and an aiosmtpd server. Both count every attempt and
 every accepted ``webhook-id`` / ``Message-ID`` per target.
 
@@ -84,8 +84,8 @@ from monitor.ops.logs import setup_logging
 from monitor.pipeline import Pipeline, compile_rules
 from monitor.store.store import Store
 from monitor.types import Digest, Entry, StoredEntry
-from tests.support.pgschema import fresh_schema
-from tests.support.servers import HttpServer, Request, Route, free_port
+from testbed.pgschema import fresh_schema
+from testbed.servers import HttpServer, Request, Route, free_port
 
 SEED = 20250301
 FAIL_RATE = 0.30

@@ -46,7 +46,7 @@ from monitor.rules import RuleSet
 from monitor.store.models import EntryRow, FeedRow
 from monitor.store.store import Store
 from monitor.types import Entry
-from tests.support.realfeeds import (
+from testbed.realfeeds import (
     IDENTITY_SIGNALS,
     REALFEEDS,
     poll_once,
@@ -54,7 +54,7 @@ from tests.support.realfeeds import (
     serve,
     suppressions,
 )
-from tests.support.servers import HttpServer
+from testbed.servers import HttpServer
 
 REPO = Path(__file__).resolve().parents[1]
 DEVSETS = REPO.parent / "shared" / "devsets"

@@ -3,8 +3,8 @@
     python -m pip install -e '.[bench]'      # lemon24/reader and rss2email, benchmark-only
     python bench/peers.py                     # 1,000 feeds x 30 items, 10 loopback hosts
 
-One loopback farm (bench/farm.py) serves real wire stories (Reuters-21578, read at run time
-from ../shared/devsets/, see bench/realnews.py), the newest dated now so every item counts as
+One loopback farm (testbed/farm.py) serves real wire stories (Reuters-21578, read at run time
+from ../shared/devsets/, see testbed/realnews.py), the newest dated now so every item counts as
 new, with ETags. Each system polls every feed twice: cycle 1 (cold: everything new) and
 cycle 2 (every feed answers 304). Each runs in its own process and its own temporary folder:
 
@@ -79,7 +79,7 @@ feeds.save_feeds()
 def start_farm(feeds: int, items: int, hosts: int) -> tuple[subprocess.Popen[str], list[str]]:
     farm = subprocess.Popen(
         [
-            sys.executable, str(HERE / "farm.py"), "--feeds", str(feeds), "--items", str(items),
+            sys.executable, str(HERE.parent / "testbed" / "farm.py"), "--feeds", str(feeds), "--items", str(items),
             "--hosts", str(hosts), "--faulty", "0", "--text", "reuters", "--recent",
         ],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,

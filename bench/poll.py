@@ -3,7 +3,7 @@
 Default run: the farm (a separate process, so its memory is not counted)
 serves 2,000 feeds x 30 items under 100 loopback hosts (20 feeds a host,
 two in flight per host), 10 % of them faulty
-(every hazard of bench/farm.py). The real :class:`~monitor.pipeline.Pipeline`
+(every hazard of testbed/farm.py). The real :class:`~monitor.pipeline.Pipeline`
 on SQLite (a temporary file) polls all of them once, then once more, when
 every healthy feed answers 304. Printed per cycle: wall time, feeds/s,
 outcomes; then the peak RSS of this process (``resource.getrusage``).
@@ -77,7 +77,7 @@ def start_farm(
 ) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     command = [
         sys.executable,
-        str(HERE / "farm.py"),
+        str(HERE.parent / "testbed" / "farm.py"),
         f"--feeds={args.feeds}",
         f"--items={args.items}",
         f"--hosts={args.hosts}",

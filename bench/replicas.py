@@ -1,10 +1,10 @@
 """Replicas sharing a feed farm on PostgreSQL: ``python bench/replicas.py [--feeds N] [--seconds S]``.
 
-The feed farm of ``bench/farm.py`` (in a thread of this process; every feed
+The feed farm of ``testbed/farm.py`` (in a thread of this process; every feed
 healthy, stable ETags, 304 to a matching ``If-None-Match``) serves ``--feeds``
 synthetic feeds (default 10,000) of 10 items under ten loopback hosts and,
 through a subclass, records the time of every request per feed. Against it
-run real ``monitor run`` processes (``tests/support/daemon.py``), first one,
+run real ``monitor run`` processes (``testbed/daemon.py``), first one,
 then three, each configuration on a fresh PostgreSQL schema at
 ``MONITOR_TEST_PG_URL`` (default ``127.0.0.1:5432/test``; dropped after).
 Replica settings: ``replica.tick`` 0.5 s, ``claim_batch`` 200,
@@ -67,10 +67,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa
 import yaml
 
-from bench.farm import Farm, FarmConfig
 from monitor.store.store import Store
-from tests.support.daemon import DaemonProcess
-from tests.support.pgschema import PG_URL, fresh_schema
+from testbed.daemon import DaemonProcess
+from testbed.farm import Farm, FarmConfig
+from testbed.pgschema import PG_URL, fresh_schema
 
 WEBHOOK_SECRET = "whsec_" + "YmVuY2gtcmVwbGljYXMtc2lnbmluZy1rZXktMzItYnl0ZXMh"
 HOSTS = 10

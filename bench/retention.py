@@ -2,7 +2,7 @@
 ``python bench/retention.py [--per-day 100] [--days 365] [--pg]``.
 
 A frozen clock walks ``--days`` days. Each day ``--per-day`` entries arrive
-from 30 feeds (the feed farm's synthetic news text, ``bench/newstext.py``;
+from 30 feeds (the feed farm's synthetic news text, ``testbed/newstext.py``;
 about a third name the USMCA and match a watch), each fingerprinted by the
 real dedup code (a pool of 2,000 fingerprints, reused: see ``story_keys``) and
 stored with its index keys and matches through
@@ -38,12 +38,12 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.newstext import item_story
 from monitor.dedup.features import fingerprint_entry
 from monitor.digest.build import build_digest
 from monitor.store.retention import Cutoffs, prune
 from monitor.store.store import Store
 from monitor.types import Entry, Match, NewEntry, Span
+from testbed.newstext import item_story
 
 FEEDS = 30
 START = datetime(2026, 1, 1, 6, 0, tzinfo=UTC)
@@ -136,7 +136,7 @@ def vacuum(store: Store) -> None:
 @contextmanager
 def database(pg: bool) -> Iterator[str]:
     if pg:
-        from tests.support.pgschema import fresh_schema
+        from testbed.pgschema import fresh_schema
 
         with fresh_schema("bench_ret") as url:
             yield url

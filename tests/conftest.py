@@ -22,8 +22,9 @@ import yaml
 from monitor.config import load_config
 from monitor.pipeline import Pipeline
 from monitor.store.store import Store
-from tests.support.pgschema import PG_URL, fresh_schema
-from tests.support.servers import HttpServer, SmtpServer
+from testbed.daemon import WEBHOOK_SECRET
+from testbed.pgschema import PG_URL, fresh_schema
+from testbed.servers import HttpServer, SmtpServer
 
 BACKENDS = os.environ.get("MONITOR_TEST_BACKENDS", "sqlite,postgresql").split(",")
 REPO = Path(__file__).resolve().parents[1]
@@ -31,7 +32,6 @@ SHARED = REPO.parent / "shared"
 FROZEN_NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 LOOPBACK = ("127.0.0.0/8", "::1")
 """What test configs let through the SSRF guard: the loopback servers of tests/support."""
-WEBHOOK_SECRET = "whsec_" + "bW9uaXRvci10ZXN0LXNpZ25pbmcta2V5LTMyYnl0ZXMh"
 
 
 @pytest.fixture(params=BACKENDS)

@@ -12,9 +12,9 @@ from monitor.config import DeliverySettings, WebhookChannel
 from monitor.deliver.formats import FORMATS
 from monitor.deliver.webhook import WebhookClient, payload, send_webhook
 from monitor.errors import PermanentDeliveryError
+from testbed.servers import HttpServer, Request, Route
 from tests.conftest import LOOPBACK, WEBHOOK_SECRET
 from tests.digest.samples import TIMEZONE, sample_digest
-from tests.support.servers import HttpServer, Request, Route
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bench.farm import EXTRA_KINDS, HAZARDS, HEALTHY, Farm, FarmConfig
 from monitor.config import FetchSettings
+from testbed.farm import EXTRA_KINDS, HAZARDS, HEALTHY, Farm, FarmConfig
 from tests.conftest import LOOPBACK
 
 KINDS = (HEALTHY, *HAZARDS, *EXTRA_KINDS)

@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 
-from bench.farm import Farm
 from monitor.errors import (
     AddressBlocked,
     ConnectFailed,
@@ -29,8 +28,9 @@ from monitor.errors import (
 )
 from monitor.fetch.client import Fetcher
 from monitor.fetch.settings import FetchSettings
+from testbed.farm import Farm
+from testbed.servers import HttpServer, Route
 from tests.fetch.conftest import loopback_settings, url_of
-from tests.support.servers import HttpServer, Route
 
 SETTINGS = loopback_settings(timeout=timedelta(seconds=1), max_body_bytes=1_000_000)
 

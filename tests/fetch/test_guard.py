@@ -8,15 +8,15 @@ import time
 
 import pytest
 
-from bench.farm import Farm
 from monitor.config import FetchSettings, load_config
 from monitor.errors import PermanentFetchError
 from monitor.fetch.client import Fetcher
 from monitor.fetch.guard import address_kind, exemptions
 from monitor.types import FetchResult
+from testbed.farm import Farm
+from testbed.servers import HttpServer, Route
 from tests.conftest import REPO
 from tests.fetch.conftest import url_of
-from tests.support.servers import HttpServer, Route
 
 
 async def fetch(url: str, settings: FetchSettings) -> FetchResult:

@@ -9,13 +9,13 @@ from datetime import timedelta
 
 import pytest
 
-from bench.farm import Farm, rss_body
 from monitor.config import FetchSettings
 from monitor.errors import FetchError, PermanentFetchError, TransientFetchError
 from monitor.fetch.client import Fetcher, fetch_feed, make_client
 from monitor.types import FetchResult
+from testbed.farm import Farm, rss_body
+from testbed.servers import HttpServer, Request, Route
 from tests.fetch.conftest import loopback_settings, url_of
-from tests.support.servers import HttpServer, Request, Route
 
 CAP = 1_000_000
 SETTINGS = loopback_settings(timeout=timedelta(seconds=3), max_body_bytes=CAP)

@@ -7,10 +7,10 @@ import contextlib
 import time
 from datetime import timedelta
 
-from bench.farm import Farm, FarmConfig
 from monitor.config import FetchSettings
 from monitor.errors import FetchError
 from monitor.fetch.client import Fetcher
+from testbed.farm import Farm, FarmConfig
 from tests.fetch.conftest import loopback_settings
 
 

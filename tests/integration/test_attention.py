@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from monitor.pipeline import Pipeline
+from testbed.servers import HttpServer, Request, Route, recorder
 from tests.conftest import FROZEN_NOW
 from tests.support.clock import ManualClock
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route, recorder
 
 
 def test_a_broken_feed_is_reported_once_per_streak(

@@ -20,10 +20,10 @@ from monitor.config import MAX_FEED_NAME_CHARS, MAX_URL_CHARS
 from monitor.errors import StoreError
 from monitor.pipeline import Pipeline
 from monitor.store.models import DeliveryRow, FeedRow
+from testbed.servers import HttpServer, Request, Route
 from tests.conftest import FROZEN_NOW
 from tests.support.cli import monitor
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route
 
 
 def items(count: int, start: datetime = FROZEN_NOW) -> list[Item]:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook
 
+from testbed.servers import HttpServer, Request, Route, SmtpServer
 from tests.conftest import WEBHOOK_SECRET
 from tests.support.cli import monitor
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route, SmtpServer
 
 
 def fresh_items() -> list[Item]:

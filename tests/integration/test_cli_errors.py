@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from monitor.store.db import create_engine, upgrade
+from testbed.servers import HttpServer, Route
 from tests.support.cli import monitor
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Route
 
 
 def assert_short_error(result: subprocess.CompletedProcess[str], code: int, *parts: str) -> None:

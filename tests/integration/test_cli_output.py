@@ -12,10 +12,10 @@ from pathlib import Path
 import yaml
 
 from monitor.store.db import create_engine, current_revision
+from testbed.daemon import DaemonProcess
+from testbed.servers import HttpServer, Route
 from tests.support.cli import monitor, monitor_on_terminal
-from tests.support.daemon import DaemonProcess
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Route
 
 
 def items(prefix: str = "n") -> list[Item]:

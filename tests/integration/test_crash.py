@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook
 
+from testbed.daemon import DaemonProcess
+from testbed.servers import HttpServer, Request, Route, SmtpServer
 from tests.conftest import WEBHOOK_SECRET
-from tests.support.daemon import DaemonProcess
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route, SmtpServer
 
 TITLES = {"USMCA crash test story one", "USMCA crash test story two"}
 

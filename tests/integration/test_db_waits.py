@@ -15,11 +15,11 @@ import sqlalchemy as sa
 
 from monitor.errors import StoreError
 from monitor.store.store import Store
+from testbed.daemon import DaemonProcess, http_get
+from testbed.pgschema import fresh_schema
+from testbed.servers import HttpServer, Route
 from tests.support.cli import monitor
-from tests.support.daemon import DaemonProcess, http_get
 from tests.support.feeds import Item, rss
-from tests.support.pgschema import fresh_schema
-from tests.support.servers import HttpServer, Route
 
 LOCK_SECONDS = 6
 

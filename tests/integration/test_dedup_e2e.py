@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from testbed.servers import HttpServer, Route, SmtpServer
 from tests.conftest import REPO, SHARED
 from tests.support.cli import monitor
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Route, SmtpServer
 
 SEEDS = SHARED / "seeds"
 pytestmark = pytest.mark.skipif(

@@ -13,9 +13,9 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from monitor.pipeline import Pipeline
+from testbed.servers import HttpServer, Request, Route, SmtpServer
 from tests.conftest import FROZEN_NOW, WEBHOOK_SECRET
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route, SmtpServer
 
 HOUR = timedelta(hours=1)
 ITEMS = [

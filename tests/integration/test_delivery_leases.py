@@ -22,8 +22,8 @@ from pathlib import Path
 from monitor.deliver.relay import RelayOutcome
 from monitor.pipeline import Pipeline
 from monitor.store.outbox import Lease
+from testbed.servers import HttpServer, Request, Route
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route
 
 DIGESTS = 4
 SLOW = 0.8

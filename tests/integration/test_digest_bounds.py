@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from monitor.pipeline import Pipeline
+from testbed.servers import HttpServer, Request, Route, SmtpServer, recorder
 from tests.conftest import FROZEN_NOW
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route, SmtpServer, recorder
 
 HUGE_TITLE = "USMCA " + "very long headline " * 100_000  # about 1.9 MB
 

@@ -23,10 +23,10 @@ import sqlalchemy as sa
 import yaml
 
 from monitor.pipeline import Pipeline
+from testbed.servers import HttpServer, Request, Route, SmtpServer
 from tests.conftest import FROZEN_NOW, WEBHOOK_SECRET
 from tests.support.cli import monitor
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route, SmtpServer
 
 STORIES = 40
 LINK = re.compile(r"https://n\.example/story-(\d+)\b")

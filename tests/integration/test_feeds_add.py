@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from monitor.config import load_config
+from testbed.servers import HttpServer, Route
 from tests.support.cli import monitor
 from tests.support.feeds import Item, atom, rss
-from tests.support.servers import HttpServer, Route
 
 HTML = "text/html; charset=utf-8"
 COMMENT = "# feeds the desk reads; keep this comment\n"

@@ -19,9 +19,9 @@ from monitor.pipeline import Pipeline
 from monitor.rules.explain import explain
 from monitor.store import articles
 from monitor.types import StoredEntry
+from testbed.servers import HttpServer, Request, Route
 from tests.conftest import FROZEN_NOW
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route
 
 HOUR = timedelta(hours=1)
 

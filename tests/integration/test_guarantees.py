@@ -12,10 +12,10 @@ from standardwebhooks import Webhook
 
 from monitor.pipeline import Pipeline
 from monitor.redact import webhook_label
+from testbed.servers import HttpServer, Request, Route, SmtpServer, recorder
 from tests.conftest import FROZEN_NOW, WEBHOOK_SECRET
 from tests.support.clock import ManualClock
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route, SmtpServer, recorder
 
 HOUR = timedelta(hours=1)
 

@@ -20,11 +20,11 @@ from monitor.dedup.evaluation import LabelledArticle, load_ecbplus
 from monitor.dedup.features import HEADLINE_MIN_WORDS
 from monitor.dedup.text import title_tokens
 from monitor.pipeline import Pipeline
+from testbed.servers import HttpServer, Route
 from tests.conftest import FROZEN_NOW
 from tests.support.cli import monitor
 from tests.support.clock import ManualClock
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Route
 
 ECBPLUS = (Path(__file__).resolve().parents[2] / ".." / "shared" / "devsets" / "ecbplus").resolve()
 PUBLISHERS = ("The Daily Courier", "CBC News", "Reuters")

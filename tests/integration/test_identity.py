@@ -12,9 +12,9 @@ from monitor.dedup.keys import entry_key, legacy_keys
 from monitor.parse.feed import parse_feed
 from monitor.pipeline import Pipeline
 from monitor.types import NewEntry
+from testbed.servers import HttpServer, Route
 from tests.conftest import FROZEN_NOW
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Route
 
 PAGE = "https://wiki.example/site/now.html"
 NOTES = [

@@ -18,10 +18,10 @@ from monitor.config import DeliverySettings, WebhookChannel
 from monitor.deliver.webhook import WebhookClient, send_webhook
 from monitor.errors import PermanentDeliveryError, TransientDeliveryError
 from monitor.pipeline import Pipeline
+from testbed.servers import HttpServer, Request, Route, recorder
 from tests.conftest import FROZEN_NOW, LOOPBACK, WEBHOOK_SECRET
 from tests.digest.samples import sample_digest
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route, recorder
 
 ITEM = Item("USMCA review opens", "https://news.example/a", "Trade.", FROZEN_NOW, "a-1")
 

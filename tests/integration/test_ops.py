@@ -13,12 +13,12 @@ import sqlalchemy as sa
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from testbed.daemon import DaemonProcess, http_get
+from testbed.pgschema import fresh_schema
+from testbed.servers import HttpServer, Route
 from tests.conftest import PG_URL
-from tests.support.daemon import DaemonProcess, http_get
 from tests.support.feeds import Item, rss
-from tests.support.pgschema import fresh_schema
 from tests.support.proxy import TcpProxy
-from tests.support.servers import HttpServer, Route
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from testbed.servers import HttpServer, Route
 from tests.conftest import WEBHOOK_SECRET
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Route
 
 
 def session_members(sid: int) -> list[tuple[int, str]]:

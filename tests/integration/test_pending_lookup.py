@@ -24,10 +24,10 @@ from pathlib import Path
 import pytest
 
 from monitor.pipeline import Pipeline
+from testbed.servers import HttpServer, Route
 from tests.conftest import FROZEN_NOW
 from tests.support.clock import ManualClock
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Route
 
 TRADE = (
     "Negotiators from the three countries met in Ottawa on Tuesday to prepare the joint "

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from monitor.pipeline import Pipeline
+from testbed.servers import HttpServer, Route
 from tests.conftest import FROZEN_NOW
 from tests.support.feeds import Item, atom, rss
-from tests.support.servers import HttpServer, Route
 
 HOUR = timedelta(hours=1)
 
@@ -235,7 +235,7 @@ def test_a_parse_that_hangs_fails_its_feed_only(
 
     import monitor.pipeline as pipeline_module
 
-    real_parse = pipeline_module.parse_feed
+    real_parse = pipeline_module.parse_document
     stuck = http_server.add("/stuck.xml", Route(body=rss(recent_items())))
     fine = http_server.add("/fine.xml", Route(body=rss(recent_items())))
 
@@ -244,7 +244,7 @@ def test_a_parse_that_hangs_fails_its_feed_only(
             time.sleep(3)  # a parser caught in a pathological document
         return real_parse(content, url, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline_module, "parse_feed", parse_or_hang)
+    monkeypatch.setattr(pipeline_module, "parse_document", parse_or_hang)
     config = write_config(db_url, [stuck, fine], fetch={"parse_timeout": "1s"})
     pipeline = open_pipeline(config)
     summary = asyncio.run(pipeline.poll())

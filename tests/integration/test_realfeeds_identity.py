@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load_config
+from testbed.realfeeds import REALFEEDS, poll_once, polling_config, serve, suppressions
+from testbed.servers import HttpServer
 from tests.conftest import REPO
-from tests.support.realfeeds import REALFEEDS, poll_once, polling_config, serve, suppressions
-from tests.support.servers import HttpServer
 
 pytestmark = pytest.mark.skipif(
     not REALFEEDS.is_dir(), reason="../shared/realfeeds is absent (CI always has it)"

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from testbed.daemon import DaemonProcess
+from testbed.pgschema import fresh_schema
+from testbed.servers import HttpServer, Request, Route
 from tests.conftest import LOOPBACK, WATCHES
-from tests.support.daemon import DaemonProcess
 from tests.support.feeds import Item, rss
-from tests.support.pgschema import fresh_schema
-from tests.support.servers import HttpServer, Request, Route
 
 FEEDS = 500
 INTERVAL = 10.0

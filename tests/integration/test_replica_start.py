@@ -15,11 +15,11 @@ from monitor.config import load_config
 from monitor.pipeline import Pipeline
 from monitor.store.feeds import PollRecord
 from monitor.store.store import Store
+from testbed.pgschema import fresh_schema
+from testbed.servers import HttpServer
 from tests.conftest import FROZEN_NOW, REPO
 from tests.integration.test_replicas import close, feed_farm, replicas, tick_all
 from tests.support.clock import ManualClock
-from tests.support.pgschema import fresh_schema
-from tests.support.servers import HttpServer
 
 REPLICAS = 6
 

@@ -12,10 +12,10 @@ from monitor.config import load_config
 from monitor.pipeline import Pipeline
 from monitor.schedule import Daemon
 from monitor.store.store import Store
+from testbed.servers import HttpServer, Request, Route
 from tests.conftest import FROZEN_NOW
 from tests.support.clock import ManualClock
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route
 
 
 def replicas(config_path: Path, clock: ManualClock, count: int) -> list[Daemon]:

@@ -13,11 +13,11 @@ from monitor.ops import metrics
 from monitor.pipeline import Pipeline
 from monitor.schedule import Daemon, prune_now, retention_cutoffs
 from monitor.store.retention import claim_job, count_prunable
+from testbed.servers import HttpServer, Route
 from tests.conftest import FROZEN_NOW, REPO
 from tests.support.cli import monitor
 from tests.support.clock import ManualClock
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Route
 
 HOUR = timedelta(hours=1)
 TEXT = (

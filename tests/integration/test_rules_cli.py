@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from testbed.servers import HttpServer, Route
 from tests.conftest import REPO
 from tests.support.cli import monitor as run_monitor
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Route
 
 
 def monitor(*args: str) -> subprocess.CompletedProcess[str]:

@@ -23,9 +23,9 @@ from monitor.deliver.email import send_email
 from monitor.errors import PermanentDeliveryError
 from monitor.pipeline import Pipeline
 from monitor.store.store import Store
+from testbed.servers import HttpServer, Request, Route, SmtpHandler, free_port, recorder
 from tests.support.cli import monitor
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route, SmtpHandler, free_port, recorder
 
 HOOK_TOKEN = "T0001/B0002/hUnTeR2sEcReTtOkEn"
 FEED_TOKEN = "fEeDtOkEn-9f8e7d"

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from testbed.servers import HttpServer, Route
 from tests.support.cli import monitor
-from tests.support.servers import HttpServer, Route
 
 
 def _json_feed(now: datetime) -> bytes:

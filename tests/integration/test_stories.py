@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from monitor.pipeline import Pipeline
+from testbed.servers import HttpServer, Request, Route, recorder
 from tests.conftest import FROZEN_NOW
 from tests.support.clock import ManualClock
 from tests.support.feeds import Item, rss
-from tests.support.servers import HttpServer, Request, Route, recorder
 
 STORY = (
     "Canada and Mexico will open a joint customs office at the port of Manzanillo next spring, "

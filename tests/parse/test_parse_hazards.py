@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.farm import _billion_laughs, rss_body
 from monitor.errors import ParseError
 from monitor.parse.encoding import settle_encoding
 from monitor.parse.feed import parse_feed
+from testbed.farm import _billion_laughs, rss_body
 
 URL = "https://x.test/feed"
 

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from bench.farm import rss_body
 from monitor.errors import ParseError
 from monitor.parse.feed import parse_feed
 from monitor.parse.pool import ParserPool, default_workers
 from monitor.types import ParsedFeed
+from testbed.farm import rss_body
 
 
 def test_pool_parses_like_parse_feed_and_raises_parse_errors() -> None:

@@ -18,13 +18,13 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from monitor.config import Config, FeedConfig
-from monitor.parse.feed import parse_feed
 from monitor.pipeline import Pipeline, PollSummary
+from monitor.sources import parse_document
 from monitor.store.models import EntryRow, FeedRow
 from monitor.store.store import Store
-from tests.support.servers import HttpServer, Route
+from testbed.servers import HttpServer, Route
 
-REALFEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "realfeeds"
+REALFEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "realfeeds"
 IDENTITY_SIGNALS = ("guid", "canonical_url", "text_hash")
 # The files are months or years old: without this, a first poll would hold every item
 # back as backfill and nothing would be matched or grouped as the daemon does when live.
@@ -144,7 +144,7 @@ def suppressions(store: Store) -> list[Suppression]:
         path = REALFEEDS / url.rsplit("/", 1)[-1]
         if not path.is_file():
             continue
-        parsed = parse_feed(path.read_bytes(), url, path.stem, base=url)
+        parsed = parse_document(path.read_bytes(), url, path.stem, base=url)  # as polled
         unclaimed = Counter(counts)
         for entry in parsed.entries:
             item = _head(entry.title, entry.summary, entry.content)

@@ -19,7 +19,7 @@ Use it in a thread (tests)::
 
 or as a process (benchmarks, so its memory is not counted as the client's)::
 
-    python bench/farm.py --feeds 2000 --items 30 --faulty 0.1
+    python testbed/farm.py --feeds 2000 --items 30 --faulty 0.1
 
 which prints one JSON line ``{"urls": [...], "stats": URL}`` and serves until
 stdin closes. ``GET /_farm/stats`` on the first host answers the counters as
@@ -51,12 +51,12 @@ from types import TracebackType
 from typing import Any
 from xml.sax.saxutils import escape
 
-try:  # as a script (python bench/farm.py) or as the module bench.farm
-    from newstext import item_story
-    from realnews import real_item
+try:  # as the module testbed.farm, or as a script (python testbed/farm.py)
+    from testbed.newstext import item_story
+    from testbed.realnews import real_item
 except ImportError:  # pragma: no cover - depends on how it was started
-    from bench.newstext import item_story
-    from bench.realnews import real_item
+    from newstext import item_story  # type: ignore[no-redef]
+    from realnews import real_item  # type: ignore[no-redef]
 
 HAZARDS = (
     "slow_drip",
