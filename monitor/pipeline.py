@@ -50,6 +50,7 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -60,10 +61,17 @@ from zoneinfo import ZoneInfo
 from monitor.config import AlertConfig, Config, FeedConfig, in_quiet_hours
 from monitor.dedup.cache import CachedIndex, FeatureCache
 from monitor.dedup.features import Features
-from monitor.dedup.index import MemoryIndex, StoredDocument, find_duplicate, remember
+from monitor.dedup.index import (
+    DedupIndex,
+    MemoryIndex,
+    StoredDocument,
+    find_duplicate,
+    remember,
+)
 from monitor.dedup.layered import LayeredIndex
 from monitor.dedup.pending import PendingStories
 from monitor.dedup.settings import with_overrides
+from monitor.dedup.tailed import TailedIndex
 from monitor.digest.build import build_digest
 from monitor.errors import (
     FeedError,
@@ -107,6 +115,7 @@ from monitor.writer import Done, Writer
 
 if TYPE_CHECKING:  # the senders (httpx clients, SMTP, templates) load when a digest goes out
     from monitor.deliver.relay import RelayOutcome
+    from monitor.store.dedup_index import DatabaseDedupIndex
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +254,7 @@ class Pipeline:
         self.dedup = with_overrides(config.dedup)
         self._features = FeatureCache(self.dedup.feature_cache_size)
         self._pending = PendingStories()
+        self._tailed = TailedIndex(self.dedup.memory_gap_seconds)
         self._parsers: ParserPool | None = None
         self._teasers: TeaserFilter | None = None  # built when a full_text feed needs it
         self._intake = intake_settings(config)
@@ -595,7 +605,7 @@ class Pipeline:
         batch = MemoryIndex()  # this feed's originals, not stored yet: later ones may copy them
         features_of: dict[str, Features] = {}  # of the originals, to cache under their new ids
         with self.store.dedup_index() as archive:
-            stored = CachedIndex(archive, self._features, self.dedup)
+            stored = CachedIndex(self._candidates_from(archive), self._features, self.dedup)
             everything = LayeredIndex(stored, batch)
             pending: LayeredIndex | None = None
             for item in unseen(prepared, known, texts):
@@ -626,10 +636,19 @@ class Pipeline:
                     features_of[candidate.key] = features
         return judging.items, judging.routes, features_of
 
+    def _candidates_from(self, archive: DatabaseDedupIndex) -> DedupIndex:
+        """The archive, or with ``dedup.memory_index`` its postings held in memory and
+        caught up with the store (:mod:`monitor.dedup.tailed`)."""
+        if not self.dedup.memory_index:
+            return archive
+        self._tailed.refresh(archive, time.monotonic())
+        return self._tailed.view(archive)
+
     def _forget_uncommitted(self) -> None:
         # A rolled-back write's ids may be given out again: nothing may still name them.
         self._features.clear()
         self._pending.clear()
+        self._tailed.clear()
 
     # --- digests -------------------------------------------------------------------------
 

@@ -189,6 +189,17 @@ class DedupSettings:
     for a digest and the known articles: every digest stays the same (see
     :mod:`monitor.dedup.pending` for why), for a small share of the per-entry work."""
 
+    memory_index: bool = False
+    """Hold the lookup's key postings in memory (:mod:`monitor.dedup.tailed`): read from
+    ``dedup_keys`` at the first lookup, then only the rows of newer entries, so a lookup
+    asks the database for its candidates' documents only. Costs memory (some 40 postings
+    per stored entry); off keeps the key queries in the database."""
+
+    memory_gap_seconds: float = 300.0
+    """How long an entry id skipped by the in-memory index is asked for again: a replica's
+    transaction that took the id and has not committed yet (PostgreSQL gives ids out of
+    commit order). Longer than any write transaction."""
+
     def __post_init__(self) -> None:
         problems = [
             f"dedup.{name}: must be between 0 and 1, got {getattr(self, name)}"
@@ -200,6 +211,12 @@ class DedupSettings:
             for name, least in _COUNTS.items()
             if getattr(self, name) < least
         ]
+        if self.memory_gap_seconds < 0:
+            problems.append(
+                f"dedup.memory_gap_seconds: must be at least 0, got {self.memory_gap_seconds}"
+            )
+        if self.memory_index not in (True, False):
+            problems.append(f"dedup.memory_index: must be true or false, got {self.memory_index}")
         if self.lookup_unmatched not in (True, False):
             problems.append(
                 f"dedup.lookup_unmatched: must be true or false, got {self.lookup_unmatched}"
@@ -222,4 +239,6 @@ def with_overrides(values: Mapping[str, float]) -> DedupSettings:
     changes: dict[str, Any] = dict(values)  # each is range-checked in __post_init__
     if changes.get("lookup_unmatched") in (0, 1):  # the config reads true/false as 1.0/0.0
         changes["lookup_unmatched"] = bool(changes["lookup_unmatched"])
+    if changes.get("memory_index") in (0, 1):
+        changes["memory_index"] = bool(changes["memory_index"])
     return replace(DedupSettings(), **changes)

@@ -135,3 +135,21 @@ class DatabaseDedupIndex:
     def last_entry_id(self) -> int:
         entries = _table(EntryRow)
         return int(self.session.execute(sa.select(sa.func.max(entries.c.id))).scalar() or 0)
+
+    # --- the postings held in memory (monitor.dedup.tailed.KeySource) -----------------------
+
+    def keys_after(self, after: int, also: Sequence[int]) -> list[tuple[int, int]]:
+        table = _table(DedupKeyRow)
+        # By the entry id index: a range for the new entries, a list for the gaps.
+        rows = list(
+            self.session.execute(
+                sa.select(table.c.entry_id, table.c.key).where(table.c.entry_id > after)
+            )
+        )
+        for start in range(0, len(also), 500):
+            rows += self.session.execute(
+                sa.select(table.c.entry_id, table.c.key).where(
+                    table.c.entry_id.in_(also[start : start + 500])
+                )
+            )
+        return [(int(entry_id), int(key)) for entry_id, key in rows]
