@@ -50,6 +50,11 @@ class FoldedEntry:
             self._scopes[scope] = found
             return found
 
+    def words(self, fields: Iterable[str]) -> set[str]:
+        """Every distinct edge word of the given fields (what the index looks keys up in)."""
+        found = [folded.vocabulary for name in fields if (folded := self.field(name)) is not None]
+        return set().union(*found)
+
     def haystack(self, fields: Iterable[str]) -> str:
         """Every distinct edge word of the given fields, each wrapped in spaces.
 

@@ -2,8 +2,8 @@
 
 Pipeline of one :meth:`RuleSet.match` call::
 
-    Entry --FoldedEntry (each field folded once)--> haystack of its words
-          --RuleIndex (one Aho-Corasick pass)--> candidate rules
+    Entry --FoldedEntry (each field folded once)--> set of its words
+          --RuleIndex (set intersection, Aho-Corasick for prefixes)--> candidate rules
           --evaluate each candidate's node tree--> hits --> spans, score, focus
           --min_score, min_focus, exclude query, guards--> Verdict per watch whose query matched
           --the verdicts nothing stopped--> Match per watch that fired
@@ -259,8 +259,8 @@ class RuleSet:
         """One :class:`Verdict` per watch whose query matched ``entry``, fired or stopped, in watch order."""
         context = Context(FoldedEntry(entry))
         verdicts: list[Verdict] = []
-        haystack = context.doc.haystack(self._haystack_fields)
-        for position in self._index.candidates(haystack):
+        words = context.doc.words(self._haystack_fields)
+        for position in self._index.candidates_of(words):
             found = _judge(self._rules[position], context, self._settings)
             if found is not None:
                 verdicts.append(found)

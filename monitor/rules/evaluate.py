@@ -120,10 +120,10 @@ def _term_hits(term: Term, doc: FoldedEntry) -> Hits:
             ranges = _ranges(field, term)
         if not ranges:
             continue
-        offsets = field.offsets()
+        starts, ends = field.starts(), field.ends()
         rank, text = field.rank, term.text
         hits += [
-            (rank, offsets[first][0], offsets[last][1], text, first, last)
+            (rank, starts[first], ends[last], text, first, last)
             for first, last in ranges
             if not anchored or first == 0
         ]

@@ -43,7 +43,9 @@ import itertools
 import re
 import unicodedata
 from bisect import bisect_left
+from collections.abc import Callable
 from functools import lru_cache
+from operator import add
 
 MAX_JOIN = 3
 """Longest run of compound parts that is also indexed as one joined word."""
@@ -120,7 +122,11 @@ _ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+")
 
 
 def _offsets(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of every token :func:`_scan` finds, in the same order."""
+    """``(start, end)`` of every token :func:`_scan` finds, in the same order.
+
+    :class:`FoldedField` uses it for text that is not ASCII, and a test holds
+    its faster ASCII way equal to it.
+    """
     source, _ = _scan_source(text)
     if source.isascii():
         # ASCII text is always lower-cased, and then _scan's tokens are
@@ -144,6 +150,51 @@ def _offsets(text: str) -> list[tuple[int, int]]:
     return offsets
 
 
+def _byte_table(kind: Callable[[str], str]) -> bytes:
+    return bytes(ord(kind(chr(code))) for code in range(256))
+
+
+# For ASCII text, two byte-wise translations (C, one table lookup a byte) do
+# what _scan's loop does: _PLAIN keeps letters and digits and blanks the rest,
+# so splitting it gives the tokens; _SHAPE draws every character as "a"
+# (letter or digit), " " (space) or NUL (anything else), so a join - one
+# non-space character between two tokens - is the substring "a\0a".
+_PLAIN = _byte_table(lambda char: char if char.isascii() and char.isalnum() else " ")
+_SHAPE = _byte_table(
+    lambda char: "a" if char.isascii() and char.isalnum() else " " if char.isspace() else "\0"
+)
+_JOIN = b"a\0a"
+
+
+def _ascii_scan(source: str) -> tuple[list[str], list[int], str]:
+    """:func:`_scan` of a lower-cased ASCII text, plus the text with only its tokens left.
+
+    The same tokens and joins as :func:`_scan` (a test holds them equal),
+    without a Python loop over the words.
+    """
+    raw = source.encode("ascii")
+    plain = raw.translate(_PLAIN).decode("ascii")
+    words = plain.split()
+    joins: list[int] = []
+    shape = raw.translate(_SHAPE)
+    at = shape.find(_JOIN)
+    while at >= 0:
+        # The token ending at ``at`` is the last of the runs of "a" started by then.
+        end = at + 1
+        started = shape.count(b" a", 0, end) + shape.count(b"\0a", 0, end) + (shape[0] == 97)
+        joins.append(started - 1)
+        at = shape.find(_JOIN, end)
+    return words, joins, plain
+
+
+def _token_starts(plain: str) -> list[int]:
+    """Where each token of ``plain`` (tokens and single spaces only) starts, in C."""
+    pieces = plain.split(" ")
+    starts = itertools.accumulate(map((1).__add__, map(len, pieces)), initial=0)
+    # Empty pieces (runs of spaces) are falsy: compress keeps the tokens' starts.
+    return list(itertools.compress(starts, pieces))
+
+
 class FoldedField:
     """One field of an entry, folded once and indexed for term lookups.
 
@@ -161,9 +212,12 @@ class FoldedField:
     """
 
     __slots__ = (
-        "_by_word",
+        "_edges",
+        "_ends",
         "_offsets",
+        "_plain",
         "_sorted",
+        "_starts",
         "joined",
         "joined_at",
         "name",
@@ -178,8 +232,14 @@ class FoldedField:
         self.text = text
         self.rank = rank
         """The field's place in span order; hits carry it instead of the name."""
-        words, joins = _scan(text)
+        source, lowered = _scan_source(text)
+        plain: str | None = None
+        if lowered and source.isascii():
+            words, joins, plain = _ascii_scan(source)
+        else:
+            words, joins = _scan(text)
         self.words = words
+        self._plain = plain
         joined: list[tuple[str, int, int]] = []
         joined_at: dict[int, list[tuple[str, int]]] = {}
         if joins:
@@ -198,36 +258,63 @@ class FoldedField:
         self.joined = joined
         self.joined_at = joined_at
         vocabulary = set(words)
-        vocabulary.update(word for word, _, _ in joined)
+        if joined:
+            vocabulary.update(word for word, _, _ in joined)
         vocabulary.discard("")
         self.vocabulary = vocabulary
-        self._by_word: dict[str, list[tuple[int, int]]] | None = None
+        self._edges: dict[str, list[tuple[int, int]]] = {}
         self._sorted: list[str] | None = None
+        self._starts: list[int] | None = None
+        self._ends: list[int] | None = None
         self._offsets: list[tuple[int, int]] | None = None
+
+    def starts(self) -> list[int]:
+        """The character offset where each token starts in the original text."""
+        if self._starts is None:
+            if self._plain is not None:
+                self._starts = _token_starts(self._plain)
+            else:
+                self._starts = [start for start, _ in self.offsets()]
+        return self._starts
+
+    def ends(self) -> list[int]:
+        """The character offset where each token ends in the original text."""
+        if self._ends is None:
+            if self._plain is not None:
+                # ASCII tokens are as long as their folded words.
+                self._ends = list(map(add, self.starts(), map(len, self.words)))
+            else:
+                self._ends = [end for _, end in self.offsets()]
+        return self._ends
 
     def offsets(self) -> list[tuple[int, int]]:
         """``(start, end)`` character offsets of every token, in the original text."""
         if self._offsets is None:
-            self._offsets = _offsets(self.text)
+            if self._plain is not None:
+                self._offsets = list(zip(self.starts(), self.ends(), strict=True))
+            else:
+                self._offsets = _offsets(self.text)
         return self._offsets
 
     def edges(self, word: str) -> list[tuple[int, int]]:
-        """``(first, last)`` positions of every edge whose word is ``word``."""
+        """``(first, last)`` positions of every edge whose word is ``word``: tokens, then joined words."""
+        found = self._edges.get(word)
+        if found is not None:
+            return found
         if word not in self.vocabulary:
             return []
-        by_word = self._by_word
-        if by_word is None:
-            by_word = {}
-            for position, token in enumerate(self.words):
-                edges = by_word.get(token)
-                if edges is None:
-                    by_word[token] = [(position, position)]
-                else:
-                    edges.append((position, position))
-            for joined, first, last in self.joined:
-                by_word.setdefault(joined, []).append((first, last))
-            self._by_word = by_word
-        return by_word.get(word, [])
+        # list.index finds each occurrence in C; a word occurs a few times at most.
+        found = []
+        words = self.words
+        position = -1
+        for _ in range(words.count(word)):
+            position = words.index(word, position + 1)
+            found.append((position, position))
+        for joined, first, last in self.joined:
+            if joined == word:
+                found.append((first, last))
+        self._edges[word] = found
+        return found
 
     def completions(self, prefix: str) -> list[str]:
         """Edge words that start with ``prefix``, from the sorted vocabulary."""

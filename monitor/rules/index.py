@@ -18,9 +18,10 @@ Keys are strings over the folded entry's haystack (see
 scopes: a requirement may over-approximate, never under-approximate, so
 indexed matching stays exactly equal to evaluating every rule.
 
-One pyahocorasick automaton holds every key. Per entry it runs once over the
-haystack; each rule is filed under the keys of its most selective clause (its
-*trigger*) and of its second one (its *check*), and is a candidate when both
+Per entry, exact keys are looked up by intersecting the entry's words with
+them, and prefix keys by one pyahocorasick pass over the words; each rule is
+filed under the keys of its most selective clause (its *trigger*) and of its
+second one (its *check*), and is a candidate when both
 were found (see :class:`RuleIndex`). "Selective" is judged without corpus
 statistics: fewer keys first, then longer keys. Rules without requirements
 (compilation rejects such queries, so only hand-built node trees can have
@@ -29,7 +30,9 @@ them) are always candidates.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
+from functools import reduce
+from operator import or_
 
 import ahocorasick
 
@@ -92,59 +95,93 @@ def leaf_scopes(node: Node) -> set[str]:
     return set()
 
 
+def _positions(mask: int) -> list[int]:
+    """The positions of the bits set in ``mask``, ascending."""
+    found: list[int] = []
+    while mask:
+        low = mask & -mask
+        found.append(low.bit_length() - 1)
+        mask ^= low
+    return found
+
+
 class RuleIndex:
-    """Finds the candidate rules for an entry in one automaton pass.
+    """Finds the candidate rules for an entry from its words.
 
     Each rule is filed under the keys of two clauses at most: its most
     selective clause (the *trigger*) and the next one (the *check*). A rule is
     a candidate when the entry holds a key of each. Any further clause is left
     to evaluation: the index may over-approximate, never under-approximate.
-    This way, candidates come out of set unions and one intersection done in
-    C, with Python only looping over the keys found (a few dozen), never over
-    rules.
+
+    Rules are bits of Python integers (bit ``i`` is rule ``i``): each key has
+    a mask of the rules it satisfies alone (*direct*), triggers and checks, and
+    an entry's candidates are ``direct | (triggered & checked)`` over the keys
+    it holds, OR-ed together in C (``reduce`` over ``map``) - Python never
+    loops over rules, nor over the keys found. Exact keys are found by
+    intersecting the entry's words with the set of exact keys; prefix keys
+    by one pyahocorasick pass over the words, joined by spaces.
 
     Built once from the requirements of every rule (by position); immutable
     afterwards.
     """
 
-    __slots__ = ("_always", "_automaton")
+    __slots__ = ("_always", "_automaton", "_checked", "_direct", "_exact", "_triggered")
 
     def __init__(self, rule_requirements: Sequence[tuple[Clause, ...]]) -> None:
         # Per key: rules for which finding it is enough (their only clause),
         # rules it triggers (trigger clause) and rules it checks (check clause).
-        postings: dict[str, tuple[list[int], list[int], list[int]]] = {}
-        always: list[int] = []
+        direct: dict[str, int] = {}
+        triggered: dict[str, int] = {}
+        checked: dict[str, int] = {}
+        always = 0
         for rule, clauses in enumerate(rule_requirements):
+            bit = 1 << rule
             if not clauses:
-                always.append(rule)
+                always |= bit
                 continue
             trigger = best_clause(clauses)
             others = [clause for clause in clauses if clause != trigger]
             for key in trigger:
-                direct, triggered, _ = postings.setdefault(key, ([], [], []))
-                (triggered if others else direct).append(rule)
+                table = triggered if others else direct
+                table[key] = table.get(key, 0) | bit
             if others:
                 for key in best_clause(others):
-                    postings.setdefault(key, ([], [], []))[2].append(rule)
-        self._always = tuple(always)
+                    checked[key] = checked.get(key, 0) | bit
+        keys = set(direct) | set(triggered) | set(checked)
+        # Exact keys (" word ") by their word, each with its three masks.
+        self._direct = {key[1:-1]: direct.get(key, 0) for key in keys if key.endswith(" ")}
+        self._triggered = {key[1:-1]: triggered.get(key, 0) for key in keys if key.endswith(" ")}
+        self._checked = {key[1:-1]: checked.get(key, 0) for key in keys if key.endswith(" ")}
+        self._exact = frozenset(self._direct)
+        self._always = always
         self._automaton: ahocorasick.Automaton | None = None
-        if postings:
+        prefixes = [key for key in keys if not key.endswith(" ")]
+        if prefixes:
             automaton = ahocorasick.Automaton()
-            for key, (direct, triggered, checked) in postings.items():
-                automaton.add_word(key, (tuple(direct), tuple(triggered), tuple(checked)))
+            for key in prefixes:
+                automaton.add_word(
+                    key, (direct.get(key, 0), triggered.get(key, 0), checked.get(key, 0))
+                )
             automaton.make_automaton()
             self._automaton = automaton
 
     def candidates(self, haystack: str) -> list[int]:
-        """Positions of the rules that may match an entry with this haystack, ascending."""
-        found: set[int] = set(self._always)
-        if self._automaton is None:
-            return sorted(found)
-        triggered: set[int] = set()
-        checked: set[int] = set()
-        for _end, (direct, trigger, check) in self._automaton.iter(haystack):
-            found.update(direct)
-            triggered.update(trigger)
-            checked.update(check)
-        found.update(triggered.intersection(checked))
-        return sorted(found)
+        """Positions of the rules that may match an entry with this haystack, ascending.
+
+        ``haystack`` is the entry's words, each wrapped in spaces (see
+        :meth:`FoldedEntry.haystack <monitor.rules.document.FoldedEntry.haystack>`).
+        """
+        return self.candidates_of(set(haystack.split()))
+
+    def candidates_of(self, words: Set[str]) -> list[int]:
+        """Positions of the rules that may match an entry holding these edge words, ascending."""
+        exact = self._exact.intersection(words)
+        direct = reduce(or_, map(self._direct.__getitem__, exact), self._always)
+        triggered = reduce(or_, map(self._triggered.__getitem__, exact), 0)
+        checked = reduce(or_, map(self._checked.__getitem__, exact), 0)
+        if self._automaton is not None:
+            for _end, (more, trigger, check) in self._automaton.iter(" " + " ".join(words)):
+                direct |= more
+                triggered |= trigger
+                checked |= check
+        return _positions(direct | (triggered & checked))

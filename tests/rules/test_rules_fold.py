@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.rules.fold import FoldedField, alternatives, fold_word, query_compounds
+from monitor.rules.fold import (
+    FoldedField,
+    _offsets,
+    _scan,
+    alternatives,
+    fold_word,
+    query_compounds,
+)
 
 WORDS = [
     ("Mexico", "mexico"),
@@ -75,6 +82,25 @@ def test_offsets_map_every_token_back_to_the_original_text(text: str) -> None:
         assert previous_end <= start < end <= len(text)
         assert fold_word(text[start:end]) == word
         previous_end = end
+
+
+# Text made of what the ASCII way has to tell apart: letters, digits, the
+# one-character separators that join, runs of them, and every kind of space.
+ASCII_TEXT = st.text(alphabet=st.sampled_from(list("aZ9xY0 .-_'&,\t\n\x1c\x1f\x0b")))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(ASCII_TEXT, st.text()))
+def test_the_ascii_way_finds_the_tokens_joins_and_offsets_of_the_general_scan(text: str) -> None:
+    field = FoldedField("summary", text)
+    words, joins = _scan(text)
+    assert field.words == words
+    assert field.offsets() == _offsets(text)
+    assert [(start, end) for start, end in zip(field.starts(), field.ends(), strict=True)] == (
+        _offsets(text)
+    )
+    # Every join makes a joined word starting at its token.
+    assert {first for _, first, _ in field.joined} == set(joins)
 
 
 COMPOUNDS = [
