@@ -144,7 +144,7 @@ def run_rss2email(urls_file: Path, work: Path) -> Timing:
     return Timing("rss2email r2e run --no-send", times[0], times[1])
 
 
-def monitor_config(urls: list[str], work: Path) -> Path:
+def monitor_config(urls: list[str], work: Path, dedup: dict[str, object] | None = None) -> Path:
     """The shipped config's watches and alert over the farm's feeds, on SQLite in ``work``."""
     shipped = yaml.safe_load((REPO / "config" / "monitor.yaml").read_text(encoding="utf-8"))
     config = {
@@ -157,6 +157,8 @@ def monitor_config(urls: list[str], work: Path) -> Path:
     config["database"] = f"sqlite:///{work / 'monitor.db'}"
     config["feeds"] = [{"name": f"farm {n}", "url": url} for n, url in enumerate(urls)]
     config["ops"] = {"enabled": False}
+    if dedup:
+        config["dedup"] = dedup
     fetch = dict(config.get("fetch", {}))
     fetch["concurrency"] = 50
     # The farm is on loopback: open the feed guard for it (versions before fetch.allow_private
@@ -175,8 +177,8 @@ def _loopback_opt_in() -> dict[str, object]:
     return {"allow_private": ["127.0.0.0/8"]} if "allow_private" in fields else {}
 
 
-def run_monitor(urls: list[str], work: Path) -> Timing:
-    config = monitor_config(urls, work)
+def run_monitor(urls: list[str], work: Path, dedup: dict[str, object] | None = None) -> Timing:
+    config = monitor_config(urls, work, dedup)
     script = Path(sys.executable).parent / "monitor"
     base = [str(script)] if script.exists() else [sys.executable, "-m", "monitor"]
     command = [*base, "--config", str(config), "poll"]
@@ -239,7 +241,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--systems", default="reader,rss2email,monitor", help="comma-separated, in run order"
     )
+    parser.add_argument(
+        "--dedup",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a dedup setting for monitor (e.g. memory_index=true); repeatable",
+    )
     args = parser.parse_args(argv)
+    dedup = {key: yaml.safe_load(value) for key, value in (d.split("=", 1) for d in args.dedup)}
     farm, urls = start_farm(args.feeds, args.items, args.hosts)
     print(f"farm: {len(urls)} feeds x {args.items} items of Reuters-21578 text, {args.hosts} hosts")
     timings: list[Timing] = []
@@ -256,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                 elif system == "rss2email":
                     timings.append(run_rss2email(urls_file, work))
                 elif system == "monitor":
-                    timings.append(run_monitor(urls, work))
+                    timings.append(run_monitor(urls, work, dedup))
                 else:
                     raise SystemExit(f"--systems: unknown system {system!r}")
                 print(f"  done: {timings[-1]}", flush=True)

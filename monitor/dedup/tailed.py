@@ -22,6 +22,7 @@ are gone, so a lookup leaves them out (:meth:`DedupIndex.documents` skips unknow
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections import Counter
 from collections.abc import Sequence
 from typing import Protocol
@@ -96,7 +97,8 @@ class TailedIndex:
                 counts[posting] += 1
             else:
                 counts.update(posting[-per_key:])  # ascending: the newest last
-        return sorted(counts.items(), key=lambda item: (-item[1], -item[0]))[:limit]
+        # The top few of thousands of ids (a common word's posting): no full sort.
+        return heapq.nlargest(limit, counts.items(), key=lambda item: (item[1], item[0]))
 
     def view(self, documents: DedupIndex) -> TailedView:
         """A :class:`DedupIndex`: candidates from memory, documents from ``documents``."""
