@@ -190,7 +190,8 @@ def _ascii_scan(source: str) -> tuple[list[str], list[int], str]:
 def _token_starts(plain: str) -> list[int]:
     """Where each token of ``plain`` (tokens and single spaces only) starts, in C."""
     pieces = plain.split(" ")
-    starts = itertools.accumulate(map((1).__add__, map(len, pieces)), initial=0)
+    # Piece k starts after the k pieces before it and the k spaces between them.
+    starts = map(add, itertools.accumulate(map(len, pieces), initial=0), itertools.count())
     # Empty pieces (runs of spaces) are falsy: compress keeps the tokens' starts.
     return list(itertools.compress(starts, pieces))
 
