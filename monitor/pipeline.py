@@ -548,69 +548,6 @@ class Pipeline:
             )
         return done.prepared
 
-    async def _read_articles(
-        self,
-        fetcher: Fetcher,
-        feed: FeedConfig,
-        prepared: tuple[PreparedEntry, ...],
-        writer: Writer,
-    ) -> tuple[PreparedEntry, ...]:
-        """The seam of ``full_text`` feeds (:mod:`monitor.enrich`): their new teaser entries
-        judged again on the text of their article pages."""
-        from monitor.enrich import ArticleIO, add_article_text
-        from monitor.fetch.article import article_caps, fetch_article
-        from monitor.parse.extract import extract_text
-        from monitor import types
-        from monitor.store import articles
-
-        if feed.full_text == "matching" and self._teasers is None:
-            queries = [watch.query for watch in self.config.watches]
-            self._teasers = TeaserFilter(queries, self.config.aliases)
-        parsers = self._parsers
-        assert parsers is not None  # the feed was parsed
-        caps = article_caps(self.config.fetch, self.config.full_text)
-        scheme, min_items = self.dedup.scheme, self.dedup.boilerplate_min_items
-
-        async def in_writer(call: Callable[..., _T], *args: Any) -> _T:
-            return await writer.run(lambda: Done(call(*args)))
-
-        async def prepare_again(entries: list[Entry]) -> tuple[PreparedEntry, ...]:
-            try:
-                return await parsers.run_in_thread(
-                    lambda: prepare(entries, self.rules, scheme, min_items), feed.url
-                )
-            except ParseError:  # too slow: the entries stay judged on their summary
-                return ()
-
-        async def extract(body: bytes, page: str, limit: int) -> str:
-            return await parsers.run_in_thread(lambda: extract_text(body, page, limit), page)
-
-        io = ArticleIO(
-            known=lambda keys: in_writer(self.store.known_keys, keys),
-            cached=lambda urls: in_writer(articles.cached_articles, self.store, urls),
-            download=lambda page: fetch_article(fetcher, page, caps),
-            save=lambda pages: in_writer(articles.save_articles, self.store, pages, self.clock()),
-            prepare=prepare_again,
-            extract=extract,
-        )
-        done = await add_article_text(
-            prepared, feed.full_text, self._teasers, self.config.full_text, io
-        )
-        if done.wanted:
-            log.info(
-                "feed %s: %d articles wanted, %d read now, %d cached, %d without text, "
-                "%d over full_text.max_articles_per_feed; %d entries judged on the article",
-                feed_label(feed),
-                done.wanted,
-                done.fetched,
-                done.cached,
-                done.failed,
-                done.over_cap,
-                done.with_text,
-                extra={"feed": feed.url},
-            )
-        return done.prepared
-
     def close(self, keep_store: bool = False) -> None:
         """Stop the parser processes and (unless kept for a successor) release the database."""
         if self._parsers is not None:
