@@ -255,3 +255,27 @@ def test_an_article_match_is_made_on_the_text_and_names_it() -> None:
     assert "article" in fields
     assert "content" not in fields
     assert item.features != prepared[0].features  # dedup fingerprints the article too
+
+
+def test_a_match_from_the_article_is_shown_and_published_as_such() -> None:
+    import jsonschema
+
+    from monitor.deliver.formats import standard
+    from monitor.digest.build import build_digest
+    from monitor.digest.render import render_digest
+    from monitor.types import StoredEntry
+    from tests.conftest import FROZEN_NOW
+
+    article = "Long preamble. " * 30 + "The USMCA review opened."
+    at = article.index("USMCA")
+    entry = replace(teaser("Trade officials meet", "Talks went on."), content=article)
+    match = Match("usmca", 1.0, (Span("article", at, at + 5, "USMCA"),))
+    digest = build_digest(
+        "d1", "desk", ("usmca",), [StoredEntry(1, entry, FROZEN_NOW, (match,))], FROZEN_NOW
+    )
+    (item,) = digest.sections[0].items
+    assert item.summary == "Talks went on."
+    assert item.snippet_field == "article"
+    assert "From the article: " in render_digest(digest).text
+    body = standard.body(digest, "UTC")
+    jsonschema.validate(body, standard.schema())
