@@ -52,7 +52,7 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -297,6 +297,9 @@ class Pipeline:
             # Backpressure: downloads must not run far ahead of the writer, or parsed
             # feeds pile up in memory waiting for it.
             in_flight = asyncio.Semaphore(2 * self.config.fetch.concurrency)
+            # And parsed feeds, many times the size of their bodies, wait for the writer
+            # in a short line: a body waits unparsed until a place is free.
+            parse_slots = asyncio.Semaphore(self.config.fetch.parse_ahead)
             urls = [feed.url for feed in chosen]
             try:
                 states = await writer.run(lambda: Done(self.store.feed_states_for(urls)))
@@ -307,7 +310,9 @@ class Pipeline:
                 try:
                     async with in_flight:
                         state = states.get(feed.url)
-                        outcome = await self._poll_feed(fetcher, feed, state, owner, writer)
+                        outcome = await self._poll_feed(
+                            fetcher, feed, state, owner, writer, parse_slots
+                        )
                 except Exception as exc:  # a bug met on one feed must not stop the others
                     log.exception(
                         "feed %s: unexpected error", feed_label(feed), extra={"feed": feed.url}
@@ -338,6 +343,27 @@ class Pipeline:
         state: FeedState | None,
         owner: str | None,
         writer: Writer,
+        parse_slots: asyncio.Semaphore,
+    ) -> FeedOutcome:
+        # Held from the parse until the feed is stored (the exit stack releases it).
+        async with contextlib.AsyncExitStack() as holding:
+            return await self._poll_feed_holding(
+                fetcher,
+                feed,
+                state,
+                owner,
+                writer,
+                lambda: holding.enter_async_context(parse_slots),
+            )
+
+    async def _poll_feed_holding(
+        self,
+        fetcher: Fetcher,
+        feed: FeedConfig,
+        state: FeedState | None,
+        owner: str | None,
+        writer: Writer,
+        take_parse_slot: Callable[[], Awaitable[object]],
     ) -> FeedOutcome:
         url = feed.url
         settings = self.config.fetch
@@ -367,6 +393,7 @@ class Pipeline:
                 parsed: ParsedFeed | None = None
                 prepared: tuple[PreparedEntry, ...] = ()
                 if digest != state.body_hash:  # an identical body is not parsed again
+                    await take_parse_slot()
                     parsed, prepared = await self._parse(result, feed)
                     if parsed.warning:
                         log.warning(

@@ -35,6 +35,9 @@ class FetchSettings(SettingsModel):
     """Redirect hops followed before giving up."""
     concurrency: int = Field(default=20, gt=0, le=1000)
     """Feeds fetched at the same time in one poll cycle."""
+    parse_ahead: int = Field(default=8, gt=0, le=1000)
+    """Feeds parsed and waiting for the database at once: the writer is the slower side, so
+    more only holds parsed entries in memory (fetched bodies wait unparsed instead)."""
     user_agent: str = (
         "monitor/0.1 (+https://github.com/monitor-news/monitor; self-hosted news monitor)"
     )

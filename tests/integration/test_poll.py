@@ -282,3 +282,52 @@ def test_an_unexpected_error_on_one_feed_does_not_stop_the_others(
     assert "a bug met on this feed only" in (outcomes[broken].error or "")
     assert outcomes[fine].status == "updated"
     assert outcomes[fine].new == 3
+
+
+def test_parsed_feeds_waiting_for_the_writer_are_bounded_by_parse_ahead(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slow database must not let parsed feeds pile up in memory: at most
+    ``fetch.parse_ahead`` feeds are parsed and not yet stored at any moment."""
+    import threading
+    import time
+
+    urls = [
+        http_server.add(f"/f{i}.xml", Route(body=rss(recent_items()[i % 3 :]))) for i in range(12)
+    ]
+    pipeline = open_pipeline(
+        write_config(db_url, urls, fetch={"timeout": "5s", "concurrency": 12, "parse_ahead": 2})
+    )
+    lock = threading.Lock()
+    waiting = 0
+    most = 0
+    real_parse = pipeline._parse
+    real_store = pipeline._store_feed
+
+    async def counting_parse(*args: object, **kwargs: object) -> object:
+        nonlocal waiting, most
+        parsed = await real_parse(*args, **kwargs)  # type: ignore[arg-type]
+        with lock:
+            waiting += 1
+            most = max(most, waiting)
+        return parsed
+
+    def slow_store(*args: object, **kwargs: object) -> object:
+        nonlocal waiting
+        time.sleep(0.05)  # a slow database: parsed feeds would queue up behind it
+        try:
+            return real_store(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                waiting -= 1
+
+    monkeypatch.setattr(pipeline, "_parse", counting_parse)
+    monkeypatch.setattr(pipeline, "_store_feed", slow_store)
+    summary = asyncio.run(pipeline.poll())
+    assert [f.status for f in summary.feeds] == ["updated"] * 12
+    assert 1 <= most <= 2
+    assert waiting == 0
