@@ -71,6 +71,8 @@ def test_poll_reads_json_feed_and_news_sitemap_and_matches_their_items(
     assert polled.returncode == 0, polled.stderr
     assert "2 items, 2 new, 1 matched" in polled.stdout, polled.stdout
     assert polled.stdout.count("2 items, 2 new, 1 matched") == 2, polled.stdout
+    # The request says JSON Feed is welcome, for servers that choose by Accept.
+    assert "application/feed+json" in http_server.requests_to("/feed.json")[0].headers["accept"]
 
     preview = monitor(config, "digest", "--preview")
     assert preview.returncode == 0, preview.stderr
