@@ -9,6 +9,9 @@ Two kinds of rows go, each after its own age:
   has a delivery pending, and every member of a story in which some entry
   still waits (a copy joining it later must find it). Entries that named a
   pruned one as their original keep the reason in words, not the link.
+* **article pages** (``full_text`` feeds' cache) read before ``entries_before``:
+  the entries that linked to them are gone by then, so a page is only read
+  again if a new entry links to it, as for any new entry.
 * **digests** created before ``digests_before`` with none of their deliveries
   pending, with their ledger rows and the queue rows that pointed at them.
 
@@ -29,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.dedup.seeds import SEED_FEED_URL
+from monitor.store.articles import ArticleRow
 from monitor.store.base import Sessions
 from monitor.store.models import (
     PENDING,
@@ -42,7 +46,7 @@ from monitor.store.models import (
     MatchRow,
 )
 
-TABLES = ("entries", "dedup_keys", "matches", "alert_items", "digests", "deliveries")
+TABLES = ("entries", "dedup_keys", "matches", "alert_items", "digests", "deliveries", "articles")
 """What a prune counts, in this order."""
 
 
@@ -118,6 +122,7 @@ def count_prunable(store: Sessions, cutoffs: Cutoffs) -> dict[str, int]:
         ),
         "digests": count(digest_ids),
         "deliveries": count(sa.select(1).where(deliveries.c.digest_id.in_(digest_ids))),
+        "articles": count(_prunable_articles(cutoffs.entries_before)),
     }
     with store.session() as session:
         row = session.execute(sa.select(*(q.label(name) for name, q in counts.items()))).one()
@@ -133,12 +138,16 @@ def prune(
     """Delete the old rows, ``batch`` entries (or digests) per transaction, until none is
     left or ``keep_going`` says stop (asked before each batch); the rows deleted per table."""
     deleted = dict.fromkeys(TABLES, 0)
-    for step in (_prune_entries, _prune_digests):
+    for step, table in (
+        (_prune_entries, "entries"),
+        (_prune_digests, "digests"),
+        (_prune_articles, "articles"),
+    ):
         while keep_going():
             done = step(store, cutoffs, batch)
-            for table, n in done.items():
-                deleted[table] += n
-            if done["entries"] + done["digests"] < batch:
+            for name, n in done.items():
+                deleted[name] += n
+            if done[table] < batch:
                 break
     return deleted
 
@@ -192,6 +201,25 @@ def _prune_digests(store: Sessions, cutoffs: Cutoffs, batch: int) -> dict[str, i
         done["digests"] = _rowcount(
             session.execute(sa.delete(digests).where(digests.c.id.in_(ids)))
         )
+    return done
+
+
+def _prunable_articles(before: datetime) -> sa.Select[tuple[int]]:
+    articles = _t(ArticleRow)
+    return sa.select(articles.c.id).where(articles.c.fetched_at < before).order_by(articles.c.id)
+
+
+def _prune_articles(store: Sessions, cutoffs: Cutoffs, batch: int) -> dict[str, int]:
+    articles = _t(ArticleRow)
+    done = dict.fromkeys(TABLES, 0)
+    with store.session() as session:
+        ids = list(
+            session.execute(_prunable_articles(cutoffs.entries_before).limit(batch)).scalars()
+        )
+        if ids:
+            done["articles"] = _rowcount(
+                session.execute(sa.delete(articles).where(articles.c.id.in_(ids)))
+            )
     return done
 
 

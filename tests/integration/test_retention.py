@@ -169,3 +169,27 @@ def test_one_replica_prunes_at_a_time_and_the_cli_dry_run_deletes_nothing(
     assert deleted is not None
     assert deleted["entries"] == 1
     assert deleted["digests"] == 1
+
+
+def test_article_pages_read_before_the_entries_age_are_pruned_and_newer_ones_kept(
+    db_url: str,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    from monitor.fulltext import ArticlePage
+    from monitor.store.articles import cached_articles, save_articles
+
+    clock = ManualClock(FROZEN_NOW)
+    pipeline = open_pipeline(write_config(db_url, [], retention={"entries": "30d"}), clock)
+    store, config = pipeline.store, pipeline.config
+    save_articles(store, [ArticlePage("https://news.example/old", "Old text.")], clock())
+    save_articles(store, [ArticlePage("https://news.example/gone", "", "HTTP 404")], clock())
+    clock.advance(days=40)
+    save_articles(store, [ArticlePage("https://news.example/new", "New text.")], clock())
+
+    assert count_prunable(store, retention_cutoffs(config, clock()))["articles"] == 2
+    deleted = prune_now(store, config, "me", clock)
+    assert deleted is not None
+    assert deleted["articles"] == 2
+    urls = ["https://news.example/old", "https://news.example/gone", "https://news.example/new"]
+    assert set(cached_articles(store, urls)) == {"https://news.example/new"}
