@@ -11,8 +11,17 @@ the new teaser entries, and judge those entries again on the article text.
 The pipeline passes the I/O in (the store's reads and writes through its writer thread,
 the fetcher, the preparation in a thread), so this module only orders it. A page that
 fails (404, too large, too slow, a refused address, no article text in it) is recorded
-with its reason like a page read, so it is never asked for again, and its entry goes on
-judged on its summary: no entry is ever lost to its article.
+with its reason like a page read, and its entry goes on judged on its summary: no entry
+is ever lost to its article.
+
+A permanent failure (404/410, too large, a refused address, not HTML, no article text)
+is final: the page is never asked for again. A temporary one (timeout, connection error,
+5xx, 429) is read again by a later poll, ``full_text.retry_after`` after the last try, at
+most ``full_text.max_attempts`` reads in all (:func:`monitor.fulltext.retry_due`). The
+retry serves only entries not yet stored: the entry whose read failed was stored on its
+summary (and alerted on it, if it matched) and stays so; it is never judged again, so a
+later read neither alerts on it again nor stores it twice. The page read later serves the
+new entries that link to it: the same story in another feed, or republished.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from monitor.dedup.keys import link_trusted, shared_links
 from monitor.fetch.article import FetchedPage
@@ -32,6 +42,7 @@ from monitor.fulltext import (
     article_key,
     article_spans,
     article_url,
+    retry_due,
     wants_article,
     with_article,
 )
@@ -52,7 +63,7 @@ class ArticleIO:
     download: Callable[[str], Awaitable[FetchedPage]]
     """GET one article page (never raises: a failure is the page's error)."""
     save: Callable[[list[ArticlePage]], Awaitable[None]]
-    """Record pages read or tried now."""
+    """Record pages read or tried now (a page tried again replaces its failed record)."""
     prepare: Callable[[list[Entry]], Awaitable[tuple[PreparedEntry, ...]]]
     """Key, match and fingerprint entries (:func:`monitor.prepare.prepare`), off the loop."""
     extract: Callable[[bytes, str, int], Awaitable[str]]
@@ -71,7 +82,9 @@ class Enriched:
     fetched: int = 0
     """Pages downloaded in this poll."""
     cached: int = 0
-    """Pages found in the cache (read before, for this feed or another)."""
+    """Pages found in the cache (read before, for this feed or another) and not read again."""
+    retried: int = 0
+    """Pages read again now after a temporary failure (counted in ``fetched`` too)."""
     failed: int = 0
     """Pages with no text (failed now or before); their entries stay on their summary."""
     over_cap: int = 0
@@ -86,9 +99,12 @@ async def add_article_text(
     teasers: TeaserFilter | None,
     settings: FullTextSettings,
     io: ArticleIO,
+    *,
+    now: datetime,
 ) -> Enriched:
     """Read the article pages of ``prepared``'s new entries that want one (see
-    :func:`monitor.fulltext.wants_article`) and prepare those entries again with it."""
+    :func:`monitor.fulltext.wants_article`) and prepare those entries again with it.
+    A cached temporary failure due for a retry at ``now`` is read again."""
     items = tuple(prepared)
     if mode == "off" or not items:
         return Enriched(items)
@@ -108,13 +124,16 @@ async def add_article_text(
     url_of = {item.key: name for item in wanting if (name := article_key(item.entry))}
     fetch_from = {article_key(item.entry): article_url(item.entry) for item in reversed(wanting)}
     pages = await io.cached(list(dict.fromkeys(url_of.values())))
-    from_cache = len(pages)
-    to_fetch = [name for name in dict.fromkeys(url_of.values()) if name not in pages]
+    due = {name for name, page in pages.items() if retry_due(page, now, settings)}
+    from_cache = len(pages) - len(due)
+    to_fetch = [name for name in dict.fromkeys(url_of.values()) if name not in pages or name in due]
     allowed = to_fetch[: settings.max_articles_per_feed]
     over = set(to_fetch[len(allowed) :])
+    tries = {name: pages[name].attempts + 1 if name in pages else 1 for name in allowed}
     fresh = await asyncio.gather(
         *(_read(name, fetch_from[name] or name, settings, io) for name in allowed)
     )
+    fresh = [replace(page, attempts=tries[page.url], tried_at=now) for page in fresh]
     await io.save(list(fresh))
     pages.update((page.url, page) for page in fresh)
     texts = {key: pages[url].text for key, url in url_of.items() if url in pages and pages[url].ok}
@@ -131,6 +150,7 @@ async def add_article_text(
         wanted=len(wanting),
         fetched=len(allowed),
         cached=from_cache,
+        retried=len(due.intersection(allowed)),
         failed=sum(1 for page in pages.values() if not page.ok),
         over_cap=sum(1 for url in url_of.values() if url in over),
         with_text=len(changed),
@@ -142,8 +162,11 @@ async def _read(name: str, url: str, settings: FullTextSettings, io: ArticleIO) 
     wrong is the page's error."""
     page = await io.download(url)
     if page.error is not None:
-        log.info("article %s: %s; its entries are judged on their summary", url, page.error)
-        return ArticlePage(name, "", page.error, len(page.body))
+        later = " (temporary: it may be read again)" if page.temporary else ""
+        log.info(
+            "article %s: %s%s; its entries are judged on their summary", url, page.error, later
+        )
+        return ArticlePage(name, "", page.error, len(page.body), temporary=page.temporary)
     try:
         text = await io.extract(page.body, url, settings.max_text_chars)
     except Exception as exc:  # a page the extractor chokes on must not lose its entry

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BeforeValidator, Field
@@ -67,6 +67,12 @@ class FullTextSettings(SettingsModel):
     the rest are judged on their summary."""
     max_text_chars: int = Field(default=100_000, gt=0)
     """Extracted text kept per article: a long article is under 60,000 characters."""
+    retry_after: Duration = timedelta(hours=1)
+    """Wait before reading again a page that failed for a temporary reason (timeout,
+    connection error, 5xx, 429): an outage or a rate limit is usually over within the hour."""
+    max_attempts: int = Field(default=3, ge=1)
+    """Reads of one page in all, the first included: a site still failing after three
+    tries hours apart is down for longer than its news stays news."""
 
 
 def article_url(entry: Entry) -> str | None:
@@ -164,7 +170,23 @@ class ArticlePage:
     """Why there is no text (HTTP status, refused address, too large, nothing extracted)."""
     size: int = 0
     """Decoded bytes of the page."""
+    temporary: bool = False
+    """The failure may fix itself (timeout, connection error, 5xx, 429): the page may be
+    read again (:func:`retry_due`). False for a page read and for a permanent failure
+    (404/410, too large, refused address, not HTML, nothing extracted)."""
+    attempts: int = 1
+    """Reads of the page so far, this one included."""
+    tried_at: datetime | None = None
+    """When the page was last read or tried (None for a page not yet recorded)."""
 
     @property
     def ok(self) -> bool:
         return self.error is None and bool(self.text)
+
+
+def retry_due(page: ArticlePage, now: datetime, settings: FullTextSettings) -> bool:
+    """Whether the cached ``page`` is read again now: only a temporary failure, tried
+    fewer than ``full_text.max_attempts`` times, last ``full_text.retry_after`` ago or more."""
+    if page.ok or not page.temporary or page.attempts >= settings.max_attempts:
+        return False
+    return page.tried_at is None or now - page.tried_at >= settings.retry_after

@@ -558,7 +558,7 @@ class Pipeline:
             extract=extract,
         )
         done = await add_article_text(
-            prepared, feed.full_text, self._teasers, self.config.full_text, io
+            prepared, feed.full_text, self._teasers, self.config.full_text, io, now=self.clock()
         )
         if done.wanted:
             log.info(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -27,6 +28,7 @@ from monitor.parse.urls import canonical_url
 from monitor.prepare import PreparedEntry, prepare
 from monitor.rules import WatchSpec, compile_watches
 from monitor.types import Entry, Match, Span
+from tests.conftest import FROZEN_NOW as NOW
 
 WATCHES = {
     "usmca": "USMCA OR CUSMA",
@@ -169,8 +171,9 @@ class FakeIO:
             return self.pages.get(url, FetchedPage(url, error="HTTP 404 Not Found"))
 
         async def save(pages: list[ArticlePage]) -> None:
-            for page in pages:
-                self.cache.setdefault(page.url, page)
+            for page in pages:  # as the store: only a temporary failure is replaced
+                if page.url not in self.cache or self.cache[page.url].temporary:
+                    self.cache[page.url] = page
 
         async def again(entries: list[Entry]) -> tuple[PreparedEntry, ...]:
             return prepare(entries, self.rules, SignatureScheme())
@@ -192,7 +195,7 @@ def test_the_per_feed_cap_leaves_the_rest_on_their_summary() -> None:
     fake = FakeIO({f"https://news.example/{i}": FetchedPage("", PAGE) for i in range(3)})
     prepared = fake.prepared(links(3))
     settings = FullTextSettings(max_articles_per_feed=1)
-    done = asyncio.run(add_article_text(prepared, "always", None, settings, fake.io()))
+    done = asyncio.run(add_article_text(prepared, "always", None, settings, fake.io(), now=NOW))
     assert fake.downloads == ["https://news.example/0"]
     assert (done.wanted, done.fetched, done.over_cap, done.with_text) == (3, 1, 2, 1)
     assert "grievances" in done.prepared[0].entry.content
@@ -203,14 +206,66 @@ def test_a_page_that_fails_is_remembered_and_its_entry_kept_as_it_was() -> None:
     fake = FakeIO({})
     prepared = fake.prepared(links(1))
     settings = FullTextSettings()
-    done = asyncio.run(add_article_text(prepared, "always", None, settings, fake.io()))
+    done = asyncio.run(add_article_text(prepared, "always", None, settings, fake.io(), now=NOW))
     assert done.prepared == prepared
     assert done.failed == 1
     assert fake.cache["https://news.example/0"].error == "HTTP 404 Not Found"
     # Never asked for again, even for an entry not yet stored.
-    again = asyncio.run(add_article_text(prepared, "always", None, settings, fake.io()))
+    again = asyncio.run(add_article_text(prepared, "always", None, settings, fake.io(), now=NOW))
     assert fake.downloads == ["https://news.example/0"]
     assert again.cached == 1
+
+
+def test_a_temporary_failure_is_read_again_after_retry_after_up_to_max_attempts() -> None:
+    url = "https://news.example/0"
+    down = FetchedPage(url, error="HTTP 503 Service Unavailable", temporary=True)
+    fake = FakeIO({url: down})
+    prepared = fake.prepared(links(1))
+    settings = FullTextSettings(retry_after=timedelta(hours=1), max_attempts=3)
+
+    def run(at: timedelta) -> int:
+        done = asyncio.run(
+            add_article_text(prepared, "always", None, settings, fake.io(), now=NOW + at)
+        )
+        assert done.prepared == prepared  # still on its summary
+        return done.retried
+
+    assert run(timedelta(0)) == 0
+    assert (fake.cache[url].temporary, fake.cache[url].attempts) == (True, 1)
+    assert run(timedelta(minutes=59)) == 0  # not yet due
+    assert run(timedelta(hours=1)) == 1
+    assert fake.cache[url].attempts == 2
+    assert fake.cache[url].tried_at == NOW + timedelta(hours=1)
+    assert run(timedelta(hours=2)) == 1
+    assert run(timedelta(hours=9)) == 0  # max_attempts reached: final
+    assert fake.downloads == [url] * 3
+
+    # Back up: a new entry linking to the page gets its text on a retry.
+    fake = FakeIO({url: down})
+    asyncio.run(add_article_text(prepared, "always", None, settings, fake.io(), now=NOW))
+    fake.pages[url] = FetchedPage(url, PAGE)
+    done = asyncio.run(
+        add_article_text(
+            prepared, "always", None, settings, fake.io(), now=NOW + settings.retry_after
+        )
+    )
+    assert (done.retried, done.with_text) == (1, 1)
+    assert fake.cache[url].ok
+    assert "grievances" in done.prepared[0].entry.content
+
+
+def test_a_permanent_failure_is_never_read_again() -> None:
+    fake = FakeIO({})  # 404, not temporary
+    prepared = fake.prepared(links(1))
+    settings = FullTextSettings(retry_after=timedelta(minutes=1))
+    for hours in (0, 2, 48):
+        asyncio.run(
+            add_article_text(
+                prepared, "always", None, settings, fake.io(), now=NOW + timedelta(hours=hours)
+            )
+        )
+    assert fake.downloads == ["https://news.example/0"]
+    assert not fake.cache["https://news.example/0"].temporary
 
 
 def test_stored_entries_and_shared_links_read_no_page() -> None:
@@ -222,7 +277,12 @@ def test_stored_entries_and_shared_links_read_no_page() -> None:
     ]
     done = asyncio.run(
         add_article_text(
-            (*prepared, *fake.prepared(home)), "always", None, FullTextSettings(), fake.io()
+            (*prepared, *fake.prepared(home)),
+            "always",
+            None,
+            FullTextSettings(),
+            fake.io(),
+            now=NOW,
         )
     )
     # The stored entry is not new; the home page two items share is nobody's article.
@@ -245,6 +305,7 @@ def test_an_article_match_is_made_on_the_text_and_names_it() -> None:
             TeaserFilter(list(WATCHES.values()), ALIASES),
             FullTextSettings(),
             fake.io(),
+            now=NOW,
         )
     )
     (item,) = done.prepared

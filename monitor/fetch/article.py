@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitor.errors import FetchError
+from monitor.errors import FetchError, TransientFetchError
 from monitor.fetch.client import Fetcher
 from monitor.fetch.settings import FetchSettings
 from monitor.fulltext import FullTextSettings
@@ -28,6 +28,8 @@ class FetchedPage:
     """The decoded HTML."""
     error: str | None = None
     """Why the page could not be had."""
+    temporary: bool = False
+    """The failure may fix itself (timeout, connection error, 5xx, 429)."""
 
 
 def article_caps(fetch: FetchSettings, full_text: FullTextSettings) -> FetchSettings:
@@ -43,7 +45,7 @@ async def fetch_article(fetcher: Fetcher, url: str, caps: FetchSettings) -> Fetc
         result = await fetcher.fetch(url, caps=caps)
     except FetchError as exc:
         reason = exc.reason.replace("fetch.max_body_bytes", "full_text.max_article_bytes")
-        return FetchedPage(url, error=reason)
+        return FetchedPage(url, error=reason, temporary=isinstance(exc, TransientFetchError))
     kind = (result.content_type or "").split(";")[0].strip().lower()
     if kind and kind not in _HTML_TYPES:
         return FetchedPage(url, error=f"not an HTML page ({kind})")

@@ -2,9 +2,12 @@
 
 A page is looked up here before it is fetched, and recorded (its text, or why
 there is none) after, so an article URL is fetched at most once, across polls,
-feeds, replicas and restarts. A failed read is remembered as well: a page that
-answered 404, was too large or too slow is not asked for again, and entries
-linking to it are judged on their summary.
+feeds, replicas and restarts. A failed read is remembered as well, with whether
+it may fix itself: a page that answered 404 or was too large is not asked for
+again; one that timed out or answered 5xx/429 is tried again after
+``full_text.retry_after``, up to ``full_text.max_attempts`` reads, and each try
+replaces its record (:func:`monitor.fulltext.retry_due`). Until a read works,
+entries linking to the page are judged on their summary.
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ class ArticleRow(SQLModel, table=True):
     """Why there is no text; None for a page read."""
     size: int = 0
     """Decoded bytes of the page."""
+    temporary: bool = False
+    """The failure may fix itself (timeout, connection error, 5xx, 429): tried again later."""
+    attempts: int = 1
+    """Reads of the page so far; ``fetched_at`` is the last."""
 
 
 def cached_articles(store: Sessions, urls: Iterable[str]) -> dict[str, ArticlePage]:
@@ -47,20 +54,43 @@ def cached_articles(store: Sessions, urls: Iterable[str]) -> dict[str, ArticlePa
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             for row in session.exec(select(ArticleRow).where(col(ArticleRow.url).in_(chunk))):
-                found[row.url] = ArticlePage(row.url, row.text, row.error, row.size)
+                found[row.url] = ArticlePage(
+                    row.url,
+                    row.text,
+                    row.error,
+                    row.size,
+                    temporary=row.temporary,
+                    attempts=row.attempts,
+                    tried_at=row.fetched_at,
+                )
     return found
 
 
 def save_articles(store: Sessions, pages: Sequence[ArticlePage], now: datetime) -> None:
-    """Record ``pages``; a page another replica recorded first keeps its row."""
+    """Record ``pages``. A page tried again replaces its record only while that record is a
+    temporary failure: a page another replica read (or failed for good) first keeps its row."""
     if not pages:
         return
     table = table_of(ArticleRow)
     rows = [
-        {"url": p.url, "fetched_at": now, "text": p.text, "error": p.error, "size": p.size}
+        {
+            "url": p.url,
+            "fetched_at": now,
+            "text": p.text,
+            "error": p.error,
+            "size": p.size,
+            "temporary": p.temporary,
+            "attempts": p.attempts,
+        }
         for p in pages
     ]
     with store.session() as session:
-        session.execute(
-            upsert(store.backend, table).values(rows).on_conflict_do_nothing(index_elements=["url"])
-        )
+        for row in rows:  # one by one: the replacement reads each row's own values
+            insert = upsert(store.backend, table).values(row)
+            session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["url"],
+                    set_={name: insert.excluded[name] for name in row if name != "url"},
+                    where=table.c.temporary.is_(True),
+                )
+            )

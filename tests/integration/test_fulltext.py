@@ -292,3 +292,83 @@ def test_pages_that_fail_leave_their_entries_judged_on_the_summary(
     asyncio.run(pipeline.poll())
     for path in ("/news/huge", "/news/slow", "/news/missing", "/news/empty"):
         assert len(http_server.requests_to(path)) == 1, path
+
+
+def test_a_page_down_for_a_while_is_read_again_for_new_entries_only(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    base = http_server.base
+    up = [False]
+    html = ARTICLE.format(title="Talks", first="Canada and Mexico opened the USMCA review.")
+
+    def flaky(request: Request) -> tuple[int, dict[str, str], bytes]:
+        if up[0]:
+            return 200, {"Content-Type": "text/html"}, html.encode()
+        return 503, {"Content-Type": "text/plain"}, b"busy"
+
+    def serve(path: str, items: list[Item]) -> str:
+        return http_server.add(path, Route(body=rss(items), etag=False, last_modified=None))
+
+    http_server.add("/news/talks", Route(responder=flaky))
+    http_server.add("/news/gone", Route(body=b"no", status=404, content_type="text/plain"))
+    talks_link, gone_link = f"{base}/news/talks", f"{base}/news/gone"
+    feeds = [
+        serve(
+            "/a.xml",
+            [
+                Item("USMCA talks open", talks_link, "Talks.", FROZEN_NOW - HOUR, "a"),
+                Item("USMCA talks gone", gone_link, "Gone.", FROZEN_NOW - HOUR, "g"),
+            ],
+        ),
+        serve("/b.xml", []),
+        serve("/c.xml", []),
+    ]
+    config = with_full_text(
+        write_config(db_url, feeds), ["always"] * 3, retry_after="30m", max_attempts=3
+    )
+    now = [FROZEN_NOW]
+    pipeline = open_pipeline(config, lambda: now[0])
+
+    assert asyncio.run(pipeline.poll()).new == 2
+    page = cached(pipeline, talks_link)
+    assert (page.temporary, page.attempts, page.text) == (True, 1, "")
+    assert "503" in (page.error or "")
+    assert not cached(pipeline, gone_link).temporary
+    before = stored(pipeline, talks_link)
+    assert before.entry.content == ""
+
+    # Too early: a new entry in another feed linking to the page does not get it read again.
+    up[0] = True
+    serve("/b.xml", [Item("USMCA talks, again", talks_link, "Again.", FROZEN_NOW, "b")])
+    now[0] = FROZEN_NOW + timedelta(minutes=10)
+    assert asyncio.run(pipeline.poll()).new == 1
+    assert len(http_server.requests_to("/news/talks")) == 1
+
+    # Due: a new entry in a third feed gets the article; the entries stored on the summary
+    # are not judged again nor stored twice, and the 404 page is never asked for again.
+    serve("/c.xml", [Item("USMCA talks, day two", talks_link, "Day two.", FROZEN_NOW, "c")])
+    serve("/a.xml", [Item("USMCA gone again", gone_link, "Gone.", FROZEN_NOW, "g2")])
+    now[0] = FROZEN_NOW + timedelta(minutes=45)
+    assert asyncio.run(pipeline.poll()).new == 2
+    assert len(http_server.requests_to("/news/talks")) == 2
+    assert len(http_server.requests_to("/news/gone")) == 1
+    name = before.entry.canonical_link
+    assert name is not None
+    page = articles.cached_articles(pipeline.store, [name])[name]
+    assert (page.temporary, page.attempts, page.error) == (False, 2, None)
+    assert "opened the USMCA review" in page.text
+    copies = pipeline.store.stored_entries(pipeline.store.find_entry_ids(talks_link))
+    by_guid = {copy.entry.guid: copy for copy in copies}
+    assert sorted(by_guid) == ["a", "b", "c"]
+    first = by_guid["a"]
+    assert (first.id, first.entry, first.matches) == (before.id, before.entry, before.matches)
+    assert first.also == ("Feed 1", "Feed 2")  # the later copies are told apart as duplicates
+    pending = [item.id for item in pipeline.store.pending_items("desk")]
+    assert pending.count(before.id) == 1  # alerted once, on its summary
+    assert by_guid["b"].id not in pending
+    assert by_guid["c"].id not in pending
+    assert by_guid["b"].entry.content == ""
+    assert "opened the USMCA review" in by_guid["c"].entry.content
