@@ -31,14 +31,14 @@ from monitor.errors import RuleError
 from monitor.rules.aliases import Aliases
 from monitor.rules.compile import Interner, compile_node
 from monitor.rules.document import FoldedEntry
-from monitor.rules.evaluate import Context, evaluate, to_spans
+from monitor.rules.evaluate import Context, Hit, evaluate, to_spans
 from monitor.rules.fields import BODY_FIELDS, FIELD_ORDER, scope_fields
 from monitor.rules.focus import hits_focus, node_focus, place
 from monitor.rules.grammar import QuerySyntaxError
 from monitor.rules.guards import GUARDS
 from monitor.rules.index import Clause, RuleIndex, leaf_scopes, requirements
-from monitor.rules.nodes import Node
-from monitor.rules.score import score
+from monitor.rules.nodes import And, Node, Not
+from monitor.rules.score import score_listed
 from monitor.rules.settings import DEFAULT_RULE_SETTINGS, RuleSettings
 from monitor.types import Entry, Match, Span
 
@@ -252,8 +252,19 @@ class RuleSet:
         return tuple(rule.spec for rule in self._rules)
 
     def match(self, entry: Entry) -> list[Match]:
-        """One :class:`Match` per watch that fired on ``entry``, in watch order."""
-        return [verdict.match for verdict in self.judge(entry) if verdict.stopped is None]
+        """One :class:`Match` per watch that fired on ``entry``, in watch order.
+
+        The same matches as the fired verdicts of :meth:`judge` (a test holds
+        them equal), without writing out why the others were stopped.
+        """
+        context = Context(FoldedEntry(entry))
+        matches: list[Match] = []
+        rules, settings = self._rules, self._settings
+        for position in self._index.candidates_of(context.doc.words(self._haystack_fields)):
+            found = _fire(rules[position], context, settings)
+            if found is not None:
+                matches.append(found)
+        return matches
 
     def judge(self, entry: Entry) -> list[Verdict]:
         """One :class:`Verdict` per watch whose query matched ``entry``, fired or stopped, in watch order."""
@@ -277,6 +288,43 @@ class RuleSet:
         return matches
 
 
+def _focus(node: Node, hits: list[Hit], context: Context, settings: RuleSettings) -> float:
+    """The focus of a query whose root ``node`` gave ``hits``: :func:`node_focus` without
+    evaluating the root a second time."""
+    if type(node) is And or type(node) is Not:
+        focus = node_focus(node, context, settings)
+    else:
+        focus = hits_focus(hits, settings) if hits else None
+    return 0.0 if focus is None else focus
+
+
+def _fire(rule: _Rule, context: Context, settings: RuleSettings) -> Match | None:
+    """The match of one rule when it fires on the entry being matched: :func:`_judge`
+    without building the :class:`Stop` of a stopped match, for :meth:`RuleSet.match`."""
+    hits = evaluate(rule.query.node, context)
+    if hits is None:
+        return None
+    spans = to_spans(hits, context)
+    spec = rule.spec
+    points = score_listed(spans)
+    if points < spec.min_score:
+        return None
+    focus = _focus(rule.query.node, hits, context, settings)
+    if focus < spec.min_focus:
+        return None
+    if rule.exclude is not None and evaluate(rule.exclude.node, context) is not None:
+        return None
+    for guard in rule.guards:
+        guarded = evaluate(guard.query.node, context)
+        if not guarded:
+            continue
+        guard_focus = hits_focus(guarded, settings)
+        if guard_focus is None or guard_focus < settings.guard_min_focus or guard_focus < focus:
+            continue
+        return None
+    return Match(spec.name, points, tuple(spans))
+
+
 def _spans(query: CompiledQuery, context: Context) -> list[Span] | None:
     """Spans of ``query`` in the entry being matched, or ``None`` if it does not match."""
     hits = evaluate(query.node, context)
@@ -290,9 +338,8 @@ def _judge(rule: _Rule, context: Context, settings: RuleSettings) -> Verdict | N
         return None
     spans = to_spans(hits, context)
     spec = rule.spec
-    match = Match(spec.name, score(spans), tuple(spans))
-    focus = node_focus(rule.query.node, context, settings)
-    focus = 0.0 if focus is None else focus
+    match = Match(spec.name, score_listed(spans), tuple(spans))
+    focus = _focus(rule.query.node, hits, context, settings)
     stop = _stop(rule, match, focus, context, settings)
     return Verdict(match, focus, stop)
 

@@ -27,6 +27,16 @@ OTHER_WEIGHT = 1.0
 
 def score(spans: Iterable[Span]) -> float:
     """The score of a match with these spans."""
+    return score_listed(sorted(spans, key=lambda span: (span.field, span.start, span.end)))
+
+
+def score_listed(spans: Iterable[Span]) -> float:
+    """:func:`score` of spans already grouped by field and, within a field, ordered by start
+    then end - as :func:`~monitor.rules.evaluate.to_spans` lists them.
+
+    The order of the fields does not matter: overlaps are only looked for within
+    a field, and the result is a sum of whole weights.
+    """
     parent: dict[str, str] = {}
 
     def root(term: str) -> str:
@@ -36,9 +46,8 @@ def score(spans: Iterable[Span]) -> float:
         return term
 
     best: dict[str, float] = {}
-    ordered = sorted(spans, key=lambda span: (span.field, span.start, span.end))
     reach: tuple[str, int, str] | None = None  # field, end, term of the span reaching furthest
-    for span in ordered:
+    for span in spans:
         parent.setdefault(span.term, span.term)
         weight = TITLE_WEIGHT if span.field == "title" else OTHER_WEIGHT
         best[span.term] = max(best.get(span.term, 0.0), weight)

@@ -8,6 +8,7 @@ import pytest
 
 from monitor.rules import WatchSpec, compile_query, compile_watches
 from monitor.rules.index import RuleIndex
+from monitor.rules.score import score
 from monitor.types import Entry
 from tests.rules.helpers import ALIASES, entry
 
@@ -159,3 +160,39 @@ def test_indexed_matching_equals_evaluating_every_rule_on_a_generated_corpus() -
         assert indexed == rules.match_unindexed(item)
         fired += len(indexed)
     assert fired > 1000  # the corpus exercises the rules, not just empty results
+
+
+def test_match_gives_exactly_the_fired_verdicts_of_judge() -> None:
+    # match() decides without writing out stops; judge() writes them: every
+    # stopping rule (score, focus, exclude, guard) must agree between the two.
+    rng = random.Random(20251204)
+    guards = {"trade": "trade OR tariff* OR steel", "autos": "autos OR dairy OR lumber"}
+    watches = []
+    for number in range(300):
+        exclude = _random_query(rng, 2) if rng.random() < 0.2 else None
+        watches.append(
+            WatchSpec(
+                f"w{number}",
+                _random_query(rng),
+                exclude,
+                min_score=rng.choice([0.0, 0.0, 2.0, 3.5]),
+                min_focus=rng.choice([0.0, 0.0, 0.3, 0.6]),
+                guards=tuple(rng.sample(sorted(guards), rng.randint(0, 2))),
+            )
+        )
+    rules = compile_watches(watches, ALIASES, guards=guards)
+    stopped: set[str] = set()
+    fired = 0
+    for _ in range(500):
+        item = _random_entry(rng)
+        verdicts = rules.judge(item)
+        matches = rules.match(item)
+        assert matches == [verdict.match for verdict in verdicts if verdict.fired]
+        stopped.update(verdict.stopped.rule for verdict in verdicts if verdict.stopped)
+        fired += len(matches)
+        for match in matches:
+            shuffled = list(match.spans)
+            rng.shuffle(shuffled)
+            assert score(shuffled) == match.score
+    assert stopped == {"min_score", "min_focus", "exclude", "guard"}
+    assert fired > 500
