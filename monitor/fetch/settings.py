@@ -91,6 +91,12 @@ class FetchSettings(SettingsModel):
     future_allowance: Duration = timedelta(hours=1)
     """An item dated further ahead than this is dated when first seen: a future date would
     slip past the first poll's backfill rule and sort first in every digest."""
+    discover_max_linked: int = Field(default=20, gt=0)
+    """``monitor feeds add``: most feeds listed from a page's links; a page linking more lists
+    one per tag or author, and a list longer than a screen helps nobody choose."""
+    discover_max_probe_feeds: int = Field(default=3, gt=0)
+    """``monitor feeds add``: common-path probing stops after this many feeds: most sites serve
+    one feed under several paths, and every further probe is a request nobody needed."""
 
     @field_validator("allow_private")
     @classmethod

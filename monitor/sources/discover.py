@@ -6,8 +6,9 @@ candidate. If it is an HTML page, its candidates are the feeds it links with
 ``<link rel="alternate">`` (RSS, Atom and JSON Feed types); only when it links
 none are the common paths (:data:`COMMON_PATHS`) tried on its site, one at a
 time, and those that answer with a feed are the candidates. Probing stops at
-the first :data:`MAX_PROBE_FEEDS` feeds found, so a site is never asked more
-than :data:`COMMON_PATHS` holds.
+the first ``fetch.discover_max_probe_feeds`` feeds found, so a site is never asked
+more than :data:`COMMON_PATHS` holds; a page's links list at most
+``fetch.discover_max_linked`` feeds.
 
 A linked feed is taken at the page's word until it is chosen: :func:`confirm`
 then fetches and parses it, so what is added is known to be a feed.
@@ -37,12 +38,6 @@ COMMON_PATHS = (
     "/sitemap-news.xml",
 )
 """Where sites commonly keep their feeds, tried in this order on a page that links none."""
-MAX_LINKED = 20
-"""Most linked feeds listed: a page linking more lists one per tag or author; the first
-twenty are enough to choose from, and a list longer than a screen helps nobody."""
-MAX_PROBE_FEEDS = 3
-"""Common-path probing stops after this many feeds: most sites serve one feed under several
-of the paths, and every further probe is a request the site did not need to answer."""
 _LINK_TYPES = FEED_TYPES | JSON_FEED_TYPES
 _KINDS = {
     "application/rss+xml": "rss",
@@ -80,7 +75,7 @@ async def discover(url: str, settings: FetchSettings) -> tuple[Candidate, ...]:
         if not is_html(result.content, result.content_type):
             raise FeedError(url, f"neither a feed nor an HTML page: {problem}")
         page = result.content.decode("utf-8", "replace")
-        linked = feed_links(page, result.final_url, _LINK_TYPES)[:MAX_LINKED]
+        linked = feed_links(page, result.final_url, _LINK_TYPES)[: settings.discover_max_linked]
         if linked:
             return tuple(
                 Candidate(href, _KINDS.get(media, "rss"), title, "linked from the page", False)
@@ -89,7 +84,7 @@ async def discover(url: str, settings: FetchSettings) -> tuple[Candidate, ...]:
         found: list[Candidate] = []
         for path in COMMON_PATHS:
             target = urljoin(result.final_url, path)
-            if target in (url, result.final_url) or len(found) >= MAX_PROBE_FEEDS:
+            if target in (url, result.final_url) or len(found) >= settings.discover_max_probe_feeds:
                 continue
             try:
                 answer = await fetcher.fetch(target)

@@ -156,3 +156,35 @@ def test_the_ssrf_guard_applies_to_discovery(config: Path, http_server: HttpServ
     assert refused.returncode == 1
     assert f"error: {page}" in refused.stderr
     assert http_server.requests == []
+
+
+def test_discovery_limits_are_the_fetch_settings(config: Path, http_server: HttpServer) -> None:
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["fetch"] = {**data.get("fetch", {}), "discover_max_linked": 1}
+    data["fetch"]["discover_max_probe_feeds"] = 1
+    config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    http_server.add("/rss", Route(body=rss([], title="Everything")))
+    http_server.add("/feed", Route(body=rss([], title="Probed first")))
+    http_server.add("/feed.json", Route(body=_json_feed(), content_type="application/feed+json"))
+    linking = http_server.add(
+        "/",
+        Route(
+            body=_page(
+                '<link rel="alternate" type="application/rss+xml" href="/rss" title="All">',
+                '<link rel="alternate" type="application/feed+json" href="feed.json" title="JSON">',
+            ),
+            content_type=HTML,
+        ),
+    )
+    # One linked feed listed: it is the only candidate, added without a pick.
+    added = monitor(config, "feeds", "add", linking)
+    assert added.returncode == 0, added.stderr
+    assert _feeds(config) == [(http_server.url("/rss"), "Everything")]
+
+    # Probing stops at the first feed found: /rss (a feed too) is not asked for.
+    page = http_server.add("/blog/post", Route(body=_page(), content_type=HTML))
+    before = len(http_server.requests_to("/rss"))
+    probed = monitor(config, "feeds", "add", page)
+    assert probed.returncode == 0, probed.stderr
+    assert _feeds(config)[-1] == (http_server.url("/feed"), "Probed first")
+    assert len(http_server.requests_to("/rss")) == before
