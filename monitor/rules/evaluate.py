@@ -107,7 +107,7 @@ def _ranges(field: FoldedField, term: Term) -> list[tuple[int, int]]:
 
 
 def _term_hits(term: Term, doc: FoldedEntry) -> Hits:
-    single = term.single
+    single, heads = term.single, term.heads
     anchored = term.scope == "lang"
     hits: list[Hit] = []
     for field in doc.scope(term.scope):
@@ -117,6 +117,9 @@ def _term_hits(term: Term, doc: FoldedEntry) -> Hits:
                 continue
             ranges = field.edges(single)
         else:
+            # A phrase cannot start without its first word: most fields lack it.
+            if heads is not None and heads.isdisjoint(field.vocabulary):
+                continue
             ranges = _ranges(field, term)
         if not ranges:
             continue
@@ -234,11 +237,17 @@ def to_spans(hits: list[Hit], context: Context) -> list[Span]:
     """
     made = context.spans
     spans: list[Span] = []
-    previous: tuple[int, int, int] | None = None
-    for hit in sorted(set(hits), key=_span_order):
-        if hit[:3] == previous:
+    # Hits sort by place as plain tuples (in C); only the rare hits sharing a
+    # place need the term order of _span_order to pick the longest term.
+    ordered = sorted(set(hits))
+    for index, first in enumerate(ordered):
+        place = first[:3]
+        if index and ordered[index - 1][:3] == place:
             continue
-        previous = hit[:3]
+        following = index + 1
+        while following < len(ordered) and ordered[following][:3] == place:
+            following += 1
+        hit = first if following == index + 1 else min(ordered[index:following], key=_span_order)
         span = made.get(hit)
         if span is None:
             span = made[hit] = Span(FIELD_ORDER[hit[0]], hit[1], hit[2], hit[3])

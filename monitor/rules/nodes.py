@@ -37,11 +37,16 @@ class Term:
     """Where to search: :data:`~monitor.rules.fields.ANY` or a query field name."""
     single: str | None = field(init=False)
     """The one plain word, when that is all the term is (the fast, common case)."""
+    heads: frozenset[str] | None = field(init=False)
+    """The first words of the alternatives, one of which a field must hold for a hit;
+    ``None`` for a prefix term, whose first word may be a prefix."""
 
     def __post_init__(self) -> None:
         alternatives = self.alternatives
         simple = not self.prefix and len(alternatives) == 1 and len(alternatives[0]) == 1
         object.__setattr__(self, "single", alternatives[0][0] if simple else None)
+        heads = None if self.prefix else frozenset(words[0] for words in alternatives)
+        object.__setattr__(self, "heads", heads)
 
     @property
     def signature(self) -> tuple[str, tuple[tuple[str, ...], ...], bool, str]:
