@@ -288,28 +288,67 @@ class RuleSet:
         return matches
 
 
-def _focus(node: Node, hits: list[Hit], context: Context, settings: RuleSettings) -> float:
-    """The focus of a query whose root ``node`` gave ``hits``: :func:`node_focus` without
-    evaluating the root a second time."""
-    if type(node) is And or type(node) is Not:
-        focus = node_focus(node, context, settings)
-    else:
-        focus = hits_focus(hits, settings) if hits else None
+def _root_hits(node: Node, context: Context) -> tuple[list[Hit], list[list[Hit]]] | None:
+    """``evaluate(node)`` of a query's root, with the hits of each child when it is an
+    :class:`And` (for :func:`_focus`); ``None`` when the query does not match."""
+    if type(node) is not And:
+        hits = evaluate(node, context)
+        return None if hits is None else (hits, [])
+    parts: list[list[Hit]] = []
+    collected: list[Hit] = []
+    for child in node.children:
+        found = evaluate(child, context)
+        if found is None:
+            return None
+        parts.append(found)
+        collected += found
+    return collected, parts
+
+
+def _focus(
+    node: Node,
+    hits: list[Hit],
+    parts: list[list[Hit]],
+    context: Context,
+    settings: RuleSettings,
+) -> float:
+    """:func:`node_focus` of a query's root from the hits :func:`_root_hits` gave, so
+    that no part is evaluated twice (0 when it has none)."""
+    if type(node) is And:
+        values = [
+            value
+            for child, found in zip(node.children, parts, strict=True)
+            if (value := _part_focus(child, found, context, settings)) is not None
+        ]
+        return min(values) if values else 0.0
+    focus = _part_focus(node, hits, context, settings)
     return 0.0 if focus is None else focus
+
+
+def _part_focus(
+    node: Node, hits: list[Hit], context: Context, settings: RuleSettings
+) -> float | None:
+    """:func:`node_focus` of ``node``, given its hits."""
+    if type(node) is And:
+        return node_focus(node, context, settings)
+    if type(node) is Not:
+        return None
+    return hits_focus(hits, settings) if hits else None
 
 
 def _fire(rule: _Rule, context: Context, settings: RuleSettings) -> Match | None:
     """The match of one rule when it fires on the entry being matched: :func:`_judge`
     without building the :class:`Stop` of a stopped match, for :meth:`RuleSet.match`."""
-    hits = evaluate(rule.query.node, context)
-    if hits is None:
+    root = _root_hits(rule.query.node, context)
+    if root is None:
         return None
+    hits, parts = root
     spans = to_spans(hits, context)
     spec = rule.spec
     points = score_listed(spans)
     if points < spec.min_score:
         return None
-    focus = _focus(rule.query.node, hits, context, settings)
+    focus = _focus(rule.query.node, hits, parts, context, settings)
     if focus < spec.min_focus:
         return None
     if rule.exclude is not None and evaluate(rule.exclude.node, context) is not None:
@@ -333,13 +372,14 @@ def _spans(query: CompiledQuery, context: Context) -> list[Span] | None:
 
 def _judge(rule: _Rule, context: Context, settings: RuleSettings) -> Verdict | None:
     """The verdict of one rule on the entry being matched; ``None`` when its query does not match."""
-    hits = evaluate(rule.query.node, context)
-    if hits is None:
+    root = _root_hits(rule.query.node, context)
+    if root is None:
         return None
+    hits, parts = root
     spans = to_spans(hits, context)
     spec = rule.spec
     match = Match(spec.name, score_listed(spans), tuple(spans))
-    focus = _focus(rule.query.node, hits, context, settings)
+    focus = _focus(rule.query.node, hits, parts, context, settings)
     stop = _stop(rule, match, focus, context, settings)
     return Verdict(match, focus, stop)
 

@@ -7,8 +7,12 @@ import random
 import pytest
 
 from monitor.rules import WatchSpec, compile_query, compile_watches
+from monitor.rules.document import FoldedEntry
+from monitor.rules.evaluate import Context
+from monitor.rules.focus import node_focus
 from monitor.rules.index import RuleIndex
 from monitor.rules.score import score
+from monitor.rules.settings import DEFAULT_RULE_SETTINGS
 from monitor.types import Entry
 from tests.rules.helpers import ALIASES, entry
 
@@ -181,6 +185,7 @@ def test_match_gives_exactly_the_fired_verdicts_of_judge() -> None:
             )
         )
     rules = compile_watches(watches, ALIASES, guards=guards)
+    queries = {spec.name: compile_query(spec.query, ALIASES) for spec in watches}
     stopped: set[str] = set()
     fired = 0
     for _ in range(500):
@@ -189,6 +194,10 @@ def test_match_gives_exactly_the_fired_verdicts_of_judge() -> None:
         matches = rules.match(item)
         assert matches == [verdict.match for verdict in verdicts if verdict.fired]
         stopped.update(verdict.stopped.rule for verdict in verdicts if verdict.stopped)
+        context = Context(FoldedEntry(item))
+        for verdict in verdicts:  # the engine's shortcut to the focus gives node_focus's
+            focus = node_focus(queries[verdict.watch].node, context, DEFAULT_RULE_SETTINGS)
+            assert verdict.focus == (0.0 if focus is None else focus)
         fired += len(matches)
         for match in matches:
             shuffled = list(match.spans)
