@@ -73,8 +73,8 @@ class Entry:
     author: str | None = None
     """Author name, if given."""
     tags: tuple[str, ...] = ()
-    """The publisher's own keywords (JSON Feed ``tags``, news sitemap ``news:keywords``);
-    empty for RSS and Atom, whose categories the parser does not carry over yet."""
+    """The publisher's own keywords (JSON Feed ``tags``, news sitemap ``news:keywords``,
+    RSS/Atom categories, ``dc:subject``, media categories and keywords), each once."""
 
     @property
     def text(self) -> str:

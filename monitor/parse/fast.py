@@ -94,16 +94,23 @@ _PUBLISHED = frozenset({"pubdate", "published", "issued", "dcterms_issued"})
 _UPDATED = frozenset({"updated", "modified", "lastbuilddate", "dc_date", "dcterms_modified"})
 _AUTHOR = frozenset({"author", "managingeditor", "dc_creator", "dc_author", "itunes_author"})
 _AUTHOR_PARTS = frozenset({"name", "email", "uri", "url", "homepage"})
+# Elements feedparser files as the entry's tags through its ``_start/_end_category``;
+# the scheme each one defaults to (it decides, as in feedparser, which tag a text fills).
+_CATEGORY = {
+    "category": None,
+    "keywords": None,
+    "dc_subject": None,
+    "media_category": "http://search.yahoo.com/mrss/category_schema",
+}
+_TAGS = frozenset({*_CATEGORY, "media_keywords"})
+"""Elements that make tags. iTunes categories and keywords, with rules of their own, are
+left to feedparser, and so is a tag element anywhere but directly in the entry."""
 # Handled by feedparser, but touching nothing an Entry is built from.
 _HARMLESS = frozenset(
     {
-        "category",
-        "keywords",
-        "dc_subject",
         "enclosure",
         "media_content",
         "media_thumbnail",
-        "media_category",
         "media_rating",
         "media_credit",
         "media_license",
@@ -120,7 +127,6 @@ _HARMLESS = frozenset(
         "dc_language",
         "georss_point",
         "itunes_image",
-        "itunes_category",
         "itunes_link",
     }
 )
@@ -243,6 +249,17 @@ def _name(element: Any) -> str:
         prefix = element.prefix or ""
     prefix = prefix.lower()
     return f"{prefix}_{local.lower()}" if prefix else local.lower()
+
+
+def _add_tag(
+    tags: list[dict[str, Any]], term: str | None, scheme: str | None, label: str | None
+) -> None:
+    """feedparser's ``_add_tag``: a tag with anything in it, unless the same one is there."""
+    if not term and not scheme and not label:
+        return
+    tag = {"term": term, "scheme": scheme, "label": label}
+    if tag not in tags:
+        tags.append(tag)
 
 
 def _attrs(element: Any) -> dict[str, str]:
@@ -441,14 +458,7 @@ class _Reader:
                 guids += 1
                 self._guid(child, raw)
             elif name in _SUMMARY:
-                if "summary" in raw and not has_content:
-                    has_content = True  # feedparser: a second summary is content
-                    self._add_content(child, "text/plain", raw)
-                else:
-                    default = "text/html" if name != "summary" else "text/plain"
-                    value, ctype = self._content(child, "description", default)
-                    raw["summary"] = value
-                    raw["summary_detail"] = {"type": ctype}
+                has_content = self._summary(child, name, raw, has_content)
             elif name in _CONTENT:
                 has_content = True
                 self._add_content(child, _CONTENT[name], raw)
@@ -461,6 +471,8 @@ class _Reader:
                 raw["author"] = self._author(child)
             elif name == "media_title":
                 self.media_titles += 1
+            elif name in _TAGS:
+                self._tag(child, name, raw.setdefault("tags", []))
             elif name in _HANDLED and name not in _HARMLESS:
                 raise _NotSure(f"entry element {name}")
         if titles > 1 or guids > 1 or authors > 1:
@@ -469,6 +481,17 @@ class _Reader:
             # feedparser files a media:title as the title unless a non-empty title wins
             raise _NotSure("media:title without the entry's own title")
         return raw
+
+    def _summary(self, child: Any, name: str, raw: dict[str, Any], has_content: bool) -> bool:
+        """A summary element into ``raw``; whether the entry has content now."""
+        if "summary" in raw and not has_content:
+            self._add_content(child, "text/plain", raw)  # feedparser: a second summary is content
+            return True
+        default = "text/html" if name != "summary" else "text/plain"
+        value, ctype = self._content(child, "description", default)
+        raw["summary"] = value
+        raw["summary_detail"] = {"type": ctype}
+        return has_content
 
     def _check_inside(self, child: Any, name: str) -> None:
         """Nothing feedparser handles may hide below an entry's child (but an author's parts)."""
@@ -487,6 +510,29 @@ class _Reader:
                     raise _NotSure(f"{inner_name} inside {name}")
                 continue
             raise _NotSure(f"markup inside {name}")
+
+    def _tag(self, child: Any, name: str, tags: list[dict[str, Any]]) -> None:
+        """feedparser's ``_start_category`` then ``_end_category``: a tag from the attributes,
+        whose missing term the element's text fills, else a tag of the text alone; for
+        ``media:keywords`` a tag per comma-separated word."""
+        if name == "media_keywords":
+            for term in self._pop_text(child, name).split(","):
+                _add_tag(tags, term.strip(), None, None)
+            return
+        scheme = _CATEGORY[name]
+        attrs = _attrs(child)
+        if scheme is not None:
+            attrs.setdefault("scheme", scheme)
+        _add_tag(
+            tags, attrs.get("term"), attrs.get("scheme", attrs.get("domain")), attrs.get("label")
+        )
+        value = self._pop_text(child, "category")
+        if not value:
+            return
+        if tags and not tags[-1]["term"]:
+            tags[-1]["term"] = value
+        else:
+            _add_tag(tags, value, None, None)
 
     def _link(self, child: Any, raw: dict[str, Any]) -> None:
         attrs = _attrs(child)

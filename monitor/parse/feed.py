@@ -19,6 +19,7 @@ from __future__ import annotations
 import calendar
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -181,7 +182,15 @@ def entry_from_raw(raw: Any, url: str, name: str, feed_language: str | None) -> 
         published=_time(raw.get("published_parsed") or raw.get("updated_parsed")),
         language=_language(title_detail.get("language")) or feed_language,
         author=plain_text(raw.get("author", "") or "") or None,
+        tags=_tags(raw.get("tags") or ()),
     )
+
+
+def _tags(tags: Any) -> tuple[str, ...]:
+    """The terms of an item's tags (RSS ``category``, Atom ``category term``, ``dc:subject``,
+    media and iTunes categories and keywords), each once, in the feed's order."""
+    terms = (plain_text(tag.get("term") or "") for tag in tags if isinstance(tag, Mapping))
+    return tuple(dict.fromkeys(term for term in terms if term))
 
 
 def _text_field(raw: Any, key: str) -> str:

@@ -228,3 +228,35 @@ def test_relative_links_resolve_against_the_served_url() -> None:
         parsed = parse_feed(GOOD_RSS, "https://x.test/feed", "X", fast=fast, base=moved)
         assert parsed.entries[0].link == "https://new.example/relative/one"
         assert parsed.entries[0].feed_url == "https://x.test/feed"
+
+
+TAGGED = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"
+     xmlns:media="http://search.yahoo.com/mrss/">
+<channel><title>Tags</title><category>Feed-level, not an item's</category>
+<item><title>One</title><link>https://x.test/one</link>
+<category>Trade</category><category domain="https://x.test/t">Canada</category>
+<category domain="https://x.test/t">Trade</category><dc:subject>Mexico</dc:subject>
+<media:keywords>tariffs, steel,,</media:keywords><category></category></item>
+</channel></rss>"""
+
+TAGGED_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Tags</title>
+<entry><id>tag:x.test,2026:1</id><title>One</title><updated>2026-11-21T08:00:00Z</updated>
+<category term="trade" label="Trade"/><category scheme="s" term="usmca"/><category term="trade"/>
+</entry></feed>"""
+
+
+@pytest.mark.parametrize(
+    ("content", "tags"),
+    [
+        (TAGGED, ("Trade", "Canada", "Mexico", "tariffs", "steel")),
+        (TAGGED_ATOM, ("trade", "usmca")),
+    ],
+)
+def test_categories_are_tags_on_both_paths(content: bytes, tags: tuple[str, ...]) -> None:
+    fast = parse_fast(content, "https://x.test/feed", "X")
+    assert fast is not None
+    slow = parse_with_feedparser(content, "https://x.test/feed", "X")
+    assert [entry.tags for entry in fast.entries] == [tags]
+    assert _differences(fast, slow) == []
