@@ -50,22 +50,30 @@ def place(hit: Hit, lead_words: int) -> str | None:
 
 def hits_focus(hits: Iterable[Hit], settings: RuleSettings) -> float | None:
     """The focus of these hits together; ``None`` when none is in the title or body."""
-    values: list[str] = []
-    reach: tuple[int, int] | None = None  # field and end of the mention being read
+    # place() inlined and the mentions counted as they come: this runs for
+    # every matching rule of every entry.
+    lead_words = settings.lead_words
+    title = lead = body = 0
+    field = -1  # field and end of the mention being read
+    reach = 0
     for hit in sorted(hits):
-        where = place(hit, settings.lead_words)
-        if where is None:
+        rank = hit[0]
+        if rank != _TITLE and rank not in _BODY:
             continue
-        if reach is not None and reach[0] == hit[0] and hit[1] < reach[1]:
+        if rank == field and hit[1] < reach:
             # Overlapping hits ("trade talks" and "trade") are one mention.
-            reach = (hit[0], max(reach[1], hit[2]))
+            reach = max(reach, hit[2])
             continue
-        reach = (hit[0], hit[2])
-        values.append(where)
-    if not values:
+        field, reach = rank, hit[2]
+        if rank == _TITLE:
+            title += 1
+        elif hit[4] < lead_words:
+            lead += 1
+        else:
+            body += 1
+    if not (title or lead or body):
         return None
-    deep = min(settings.deep_cap, settings.deep_weight * values.count("body"))
-    title, lead = values.count("title"), values.count("lead")
+    deep = min(settings.deep_cap, settings.deep_weight * body)
     total = settings.title_weight * title + settings.lead_weight * lead + deep
     return min(1.0, total)
 

@@ -37,7 +37,24 @@ def score_listed(spans: Iterable[Span]) -> float:
     The order of the fields does not matter: overlaps are only looked for within
     a field, and the result is a sum of whole weights.
     """
-    parent: dict[str, str] = {}
+    best: dict[str, float] = {}
+    overlaps: list[tuple[str, str]] = []
+    field, reach, reaching = "", 0, ""  # the span reaching furthest in the field being read
+    for span in spans:
+        term = span.term
+        weight = TITLE_WEIGHT if span.field == "title" else OTHER_WEIGHT
+        if best.get(term, 0.0) < weight:
+            best[term] = weight
+        if span.field != field:
+            field, reach, reaching = span.field, span.end, term
+            continue
+        if span.start < reach:
+            overlaps.append((term, reaching))
+        if span.end > reach:
+            reach, reaching = span.end, term
+    if not overlaps:  # the common case: every term is its own unit
+        return sum(best.values())
+    parent = {term: term for term in best}
 
     def root(term: str) -> str:
         while parent[term] != term:
@@ -45,16 +62,8 @@ def score_listed(spans: Iterable[Span]) -> float:
             term = parent[term]
         return term
 
-    best: dict[str, float] = {}
-    reach: tuple[str, int, str] | None = None  # field, end, term of the span reaching furthest
-    for span in spans:
-        parent.setdefault(span.term, span.term)
-        weight = TITLE_WEIGHT if span.field == "title" else OTHER_WEIGHT
-        best[span.term] = max(best.get(span.term, 0.0), weight)
-        if reach is not None and reach[0] == span.field and span.start < reach[1]:
-            parent[root(span.term)] = root(reach[2])
-        if reach is None or reach[0] != span.field or span.end > reach[1]:
-            reach = (span.field, span.end, span.term)
+    for term, other in overlaps:
+        parent[root(term)] = root(other)
     units: dict[str, float] = {}
     for term, weight in best.items():
         unit = root(term)
