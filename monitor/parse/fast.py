@@ -180,7 +180,9 @@ def _safe_tag(name: str) -> bool:
     return name not in _NEVER_SAFE
 
 
-def _parser() -> etree.XMLParser:
+def safe_parser() -> etree.XMLParser:
+    """An lxml parser that loads nothing from outside the document and expands no entity
+    (no DTD, no network, no huge trees), and fails rather than guesses."""
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -205,7 +207,7 @@ def parse_raw(
     if _FeedParserMixin is None or not _acceptable_bytes(content, content_type):
         return None
     try:
-        root = etree.fromstring(content, _parser())
+        root = etree.fromstring(content, safe_parser())
         if root.getroottree().docinfo.internalDTD is not None:
             return None
         reader = _Reader(root, url, rebased=_BASE_ATTRIBUTE.search(content) is not None)

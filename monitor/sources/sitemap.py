@@ -28,6 +28,7 @@ from lxml import etree  # type: ignore[import-untyped,unused-ignore]
 
 from monitor.errors import ParseError
 from monitor.parse.encoding import EncodingProblem, settle_encoding
+from monitor.parse.fast import safe_parser
 from monitor.parse.html import plain_text
 from monitor.parse.limits import ItemLimits
 from monitor.parse.urls import canonical_url
@@ -49,19 +50,6 @@ def _looks_like(head: bytes, media: str) -> bool:
     return bool(_ROOT.match(head))
 
 
-def _parser() -> Any:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-        collect_ids=False,
-        recover=False,
-    )
-
-
 def _parse(document: Document, limits: ItemLimits | None) -> ParsedFeed:
     url = document.url
     try:
@@ -71,7 +59,7 @@ def _parse(document: Document, limits: ItemLimits | None) -> ParsedFeed:
     if _DOCTYPE.search(content[:_SNIFF_DOCTYPE]):
         raise ParseError(url, "the sitemap declares a DOCTYPE; refused (sitemaps need none)")
     try:
-        root = etree.fromstring(content, _parser())
+        root = etree.fromstring(content, safe_parser())
     except etree.XMLSyntaxError as exc:
         raise ParseError(url, f"malformed sitemap XML: {exc}") from exc
     kind = etree.QName(root).localname

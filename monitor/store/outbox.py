@@ -213,15 +213,7 @@ class OutboxRepository(StoreBase):
         another process claimed any of the entries first.
         """
         with self.session() as session:
-            session.add(
-                DigestRow(
-                    id=digest.id,
-                    alert=digest.alert,
-                    created_at=digest.created_at,
-                    item_count=digest.item_count,
-                    payload=digest.model_dump_json(),
-                )
-            )
+            session.add(_digest_row(digest))
             session.flush()
             claimed = session.execute(
                 sa.update(AlertItemRow)
@@ -504,16 +496,7 @@ class OutboxRepository(StoreBase):
             )
             if not marked.rowcount:  # type: ignore[attr-defined]
                 return None
-            for part in parts:
-                session.add(
-                    DigestRow(
-                        id=part.id,
-                        alert=part.alert,
-                        created_at=part.created_at,
-                        item_count=part.item_count,
-                        payload=part.model_dump_json(),
-                    )
-                )
+            session.add_all(_digest_row(part) for part in parts)
             session.flush()
             rows = [
                 DeliveryRow(
@@ -629,4 +612,14 @@ def _delivery(row: DeliveryRow, digest_row: DigestRow) -> Delivery:
         next_attempt_at=row.next_attempt_at,
         sent_at=row.sent_at,
         digest=Digest.model_validate(json.loads(digest_row.payload)),
+    )
+
+
+def _digest_row(digest: Digest) -> DigestRow:
+    return DigestRow(
+        id=digest.id,
+        alert=digest.alert,
+        created_at=digest.created_at,
+        item_count=digest.item_count,
+        payload=digest.model_dump_json(),
     )
