@@ -238,16 +238,16 @@ def to_spans(hits: list[Hit], context: Context) -> list[Span]:
     made = context.spans
     spans: list[Span] = []
     # Hits sort by place as plain tuples (in C); only the rare hits sharing a
-    # place need the term order of _span_order to pick the longest term.
-    ordered = sorted(set(hits))
-    for index, first in enumerate(ordered):
-        place = first[:3]
-        if index and ordered[index - 1][:3] == place:
-            continue
-        following = index + 1
-        while following < len(ordered) and ordered[following][:3] == place:
-            following += 1
-        hit = first if following == index + 1 else min(ordered[index:following], key=_span_order)
+    # place need the term order of _span_order, to keep the longest term.
+    previous: tuple[int, int, int] | None = None
+    chosen: Hit | None = None
+    for hit in sorted(set(hits)):
+        place = hit[:3]
+        if place == previous:
+            if chosen is None or _span_order(hit) >= _span_order(chosen):
+                continue
+            spans.pop()
+        previous, chosen = place, hit
         span = made.get(hit)
         if span is None:
             span = made[hit] = Span(FIELD_ORDER[hit[0]], hit[1], hit[2], hit[3])

@@ -8,12 +8,13 @@ import pytest
 
 from monitor.rules import WatchSpec, compile_query, compile_watches
 from monitor.rules.document import FoldedEntry
-from monitor.rules.evaluate import Context
+from monitor.rules.evaluate import Context, Hit, to_spans
+from monitor.rules.fields import FIELD_ORDER
 from monitor.rules.focus import node_focus
 from monitor.rules.index import RuleIndex
 from monitor.rules.score import score
 from monitor.rules.settings import DEFAULT_RULE_SETTINGS
-from monitor.types import Entry
+from monitor.types import Entry, Span
 from tests.rules.helpers import ALIASES, entry
 
 REQUIREMENTS = [
@@ -205,3 +206,27 @@ def test_match_gives_exactly_the_fired_verdicts_of_judge() -> None:
             assert score(shuffled) == match.score
     assert stopped == {"min_score", "min_focus", "exclude", "guard"}
     assert fired > 500
+
+
+def test_to_spans_keeps_the_longest_term_of_hits_sharing_a_place() -> None:
+    # to_spans sorts plain tuples and settles shared places apart; the
+    # reference sorts every hit by (place, longest term, term) and keeps the first.
+    rng = random.Random(7)
+    terms = ["a", "ab", "b", "abc", "tariff*", "tarif*", "zz"]
+    context = Context(FoldedEntry(entry("x")))
+    for _ in range(3000):
+        hits: list[Hit] = []
+        for _ in range(rng.randint(1, 8)):
+            start = rng.randint(0, 5)
+            hits.append(
+                (rng.randint(0, 2), start, start + rng.randint(1, 2), rng.choice(terms), 0, 0)
+            )
+        expected: list[Span] = []
+        for hit in sorted(hits, key=lambda hit: (hit[:3], -len(hit[3]), hit[3])):
+            if not expected or (expected[-1].field, expected[-1].start, expected[-1].end) != (
+                FIELD_ORDER[hit[0]],
+                hit[1],
+                hit[2],
+            ):
+                expected.append(Span(FIELD_ORDER[hit[0]], hit[1], hit[2], hit[3]))
+        assert to_spans(hits, context) == expected
