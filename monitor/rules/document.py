@@ -14,6 +14,9 @@ from monitor.rules.fields import FIELD_RANK, body_fields, field_text, scope_fiel
 from monitor.rules.fold import FoldedField
 from monitor.types import Entry
 
+_UNSEEN = FoldedField("", "")
+"""Marks a field not looked at yet (``None`` means the entry leaves it empty)."""
+
 
 class FoldedEntry:
     """The searchable fields of one entry, folded on first use.
@@ -32,23 +35,25 @@ class FoldedEntry:
 
     def field(self, name: str) -> FoldedField | None:
         """The folded field, or ``None`` when the entry leaves it empty."""
-        try:
-            return self._fields[name]
-        except KeyError:
-            text = field_text(self.entry, name)
-            folded = FoldedField(name, text, FIELD_RANK[name]) if text else None
-            self._fields[name] = folded
+        # get() with a default, not try/except: every field misses once per
+        # entry, and raising KeyError costs more than the lookup.
+        folded = self._fields.get(name, _UNSEEN)
+        if folded is not _UNSEEN:
             return folded
+        text = field_text(self.entry, name)
+        found = FoldedField(name, text, FIELD_RANK[name]) if text else None
+        self._fields[name] = found
+        return found
 
     def scope(self, scope: str) -> tuple[FoldedField, ...]:
         """The non-empty folded fields a query scope covers, in span order."""
-        try:
-            return self._scopes[scope]
-        except KeyError:
-            fields = scope_fields(scope, self._body)
-            found = tuple(folded for name in fields if (folded := self.field(name)) is not None)
-            self._scopes[scope] = found
-            return found
+        known = self._scopes.get(scope)
+        if known is not None:
+            return known
+        fields = scope_fields(scope, self._body)
+        found = tuple(folded for name in fields if (folded := self.field(name)) is not None)
+        self._scopes[scope] = found
+        return found
 
     def words(self, fields: Iterable[str]) -> set[str]:
         """Every distinct edge word of the given fields (what the index looks keys up in)."""
