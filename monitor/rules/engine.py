@@ -353,15 +353,23 @@ def _fire(rule: _Rule, context: Context, settings: RuleSettings) -> Match | None
         return None
     if rule.exclude is not None and evaluate(rule.exclude.node, context) is not None:
         return None
-    for guard in rule.guards:
-        guarded = evaluate(guard.query.node, context)
-        if not guarded:
-            continue
-        guard_focus = hits_focus(guarded, settings)
-        if guard_focus is None or guard_focus < settings.guard_min_focus or guard_focus < focus:
-            continue
+    if any(_guard_stops(guard, context, focus, settings) for guard in rule.guards):
         return None
     return Match(spec.name, points, tuple(spans))
+
+
+def _guard_stops(
+    guard: _Guard, context: Context, focus: float, settings: RuleSettings
+) -> tuple[list[Hit], float] | None:
+    """The guard's hits and focus when its topic is at least as prominent as the watch's
+    (``focus``), which stops the watch; None when it lets the watch fire."""
+    guarded = evaluate(guard.query.node, context)
+    if not guarded:
+        return None
+    guard_focus = hits_focus(guarded, settings)
+    if guard_focus is None or guard_focus < settings.guard_min_focus or guard_focus < focus:
+        return None
+    return guarded, guard_focus
 
 
 def _spans(query: CompiledQuery, context: Context) -> list[Span] | None:
@@ -407,12 +415,10 @@ def _stop(
             terms = ", ".join(dict.fromkeys(span.term for span in to_spans(excluded, context)))
             return Stop("exclude", f"the exclude query matched ({terms})", figures=terms)
     for guard in rule.guards:
-        guarded = evaluate(guard.query.node, context)
-        if not guarded:
+        stopped = _guard_stops(guard, context, focus, settings)
+        if stopped is None:
             continue
-        guard_focus = hits_focus(guarded, settings)
-        if guard_focus is None or guard_focus < settings.guard_min_focus or guard_focus < focus:
-            continue
+        guarded, guard_focus = stopped
         where: dict[str, None] = {}
         for hit in sorted(guarded):
             where.setdefault(f"{hit[3]} ({place(hit, settings.lead_words)})", None)
