@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from monitor.errors import ConfigError, FeedError, UsageError
 from monitor.feedfile import with_feed, write_config
 from monitor.fetch.settings import FetchSettings
+from monitor.fields import _check_http_url
 from monitor.sources.discover import COMMON_PATHS, Candidate, confirm, discover
 
 NO_CHOICE = 2
@@ -62,6 +63,10 @@ def add_feed(
 ) -> int:
     """Run the command; ``ask`` (None when not on a terminal) asks the person a question.
     Returns the exit status; raises FeedError (naming the URL) or UsageError."""
+    try:  # the check a feeds[].url gets, before any request is made
+        _check_http_url(request.url)
+    except ValueError as exc:
+        raise FeedError(request.url, str(exc)) from None
     _refuse_configured(request.url, config.feeds)
     candidates = asyncio.run(discover(request.url, config.fetch))
     if not candidates:

@@ -188,3 +188,15 @@ def test_discovery_limits_are_the_fetch_settings(config: Path, http_server: Http
     assert probed.returncode == 0, probed.stderr
     assert _feeds(config)[-1] == (http_server.url("/feed"), "Probed first")
     assert len(http_server.requests_to("/rss")) == before
+
+
+def test_an_address_that_is_not_a_web_url_is_named_before_any_request(config: Path) -> None:
+    before = config.read_text(encoding="utf-8")
+    for wrong in ("notaurl", "ftp://files.example/feed.xml"):
+        result = monitor(config, "feeds", "add", wrong)
+        assert result.returncode == 1
+        assert f"error: {wrong}: expected an http:// or https:// URL, got {wrong!r}" in (
+            result.stderr
+        )
+        assert "redirect" not in result.stderr
+    assert config.read_text(encoding="utf-8") == before
