@@ -63,11 +63,22 @@ class Assessment:
 
     is_duplicate: bool
     score: float
-    reason: str
+    why: str
+    """The reason, with ``{figures}`` where the four scores go: most assessments are
+    discarded, so the line a person reads is only formatted when asked for."""
     jaccard: float
     containment: float
     lead_containment: float
     title_similarity: float
+
+    @property
+    def reason(self) -> str:
+        """One line a person can read: the verdict and the scores behind it."""
+        figures = (
+            f"jaccard {self.jaccard:.2f}, containment {self.containment:.2f}, "
+            f"lead {self.lead_containment:.2f}, title {self.title_similarity:.2f}"
+        )
+        return self.why.replace("{figures}", figures)
 
 
 def _url_match(a: Features, b: Features) -> bool:
@@ -112,7 +123,7 @@ def assess(a: Features, b: Features, settings: DedupSettings) -> Assessment:
     def verdict(is_dup: bool, score: float, reason: str) -> Assessment:
         return Assessment(is_dup, score, reason, j, c, lead, titles)
 
-    figures = f"jaccard {j:.2f}, containment {c:.2f}, lead {lead:.2f}, title {titles:.2f}"
+    figures = "{figures}"  # filled in by Assessment.reason, if it is ever read
     if len(short.shingles) < settings.min_shingles:
         return verdict(False, max(j, c), f"too little text to compare ({figures})")
     missing = short.facts - long.facts
@@ -134,7 +145,7 @@ def assess(a: Features, b: Features, settings: DedupSettings) -> Assessment:
         opening = coverage(a.lead_shingles, b.shingles)
         if opening < settings.opening_containment:
             lead_ok = False
-            figures += f", opening {opening:.2f}"
+            figures = f"{{figures}}, opening {opening:.2f}"
     if c >= settings.containment and lead_ok:
         return verdict(True, c, f"shorter text contained in longer: {figures}")
     # A feed's own roundup quotes its own teasers: those are its items, not copies.

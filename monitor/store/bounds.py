@@ -34,10 +34,18 @@ def fitting(
     return None, f"{what} of {len(value):,} characters not kept (at most {limit:,})"
 
 
+NO_TEXT = "monitor_no_text"
+"""Execution option of a statement whose parameters hold no text (the dedup keys' many
+integer rows): :func:`strip_nul_bytes` lets them through untouched, since walking a
+million parameters costs more than the inserts they go with."""
+
+
 def strip_nul_bytes(
-    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any, _many: bool
 ) -> tuple[str, Any]:
     """``before_cursor_execute`` hook: every text parameter without NUL bytes."""
+    if context is not None and context.execution_options.get(NO_TEXT):
+        return statement, parameters
     return statement, _clean(parameters)
 
 

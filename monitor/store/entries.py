@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from monitor.dedup.seeds import SEED_FEED_URL, SEED_SOURCE
 from monitor.errors import StoreError
 from monitor.store.base import StoreBase, as_utc, table_of, upsert
+from monitor.store.bounds import NO_TEXT
 from monitor.store.dedup_index import DatabaseDedupIndex
 from monitor.store.feeds import feed_row_at, insert_feed
 from monitor.store.models import (
@@ -133,6 +134,7 @@ class EntriesRepository(StoreBase):
             f"INSERT INTO {DedupKeyRow.__tablename__} (key, entry_id) VALUES ({mark}, {mark}) "
             "ON CONFLICT DO NOTHING",
             rows,
+            execution_options={NO_TEXT: True},
         )
 
     def known_keys(self, keys: Iterable[str]) -> set[str]:

@@ -281,3 +281,17 @@ def test_the_postgresql_columns_are_the_declared_ones(db_url: str) -> None:
             assert getattr(found["type"], "length", None) == declared, name
     finally:
         store.close()
+
+
+def test_rows_marked_as_holding_no_text_skip_the_nul_byte_walk() -> None:
+    from types import SimpleNamespace
+
+    from monitor.store.bounds import NO_TEXT, strip_nul_bytes
+
+    rows = [(1, 2), (3, 4)]
+    marked = SimpleNamespace(execution_options={NO_TEXT: True})
+    plain = SimpleNamespace(execution_options={})
+    _, passed = strip_nul_bytes(None, None, "INSERT", rows, marked, True)
+    assert passed is rows  # not copied row by row
+    _, cleaned = strip_nul_bytes(None, None, "INSERT", [("a\x00b", 1)], plain, True)
+    assert cleaned == [("ab", 1)]
