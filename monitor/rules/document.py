@@ -17,6 +17,18 @@ from monitor.types import Entry
 _UNSEEN = FoldedField("", "")
 """Marks a field not looked at yet (``None`` means the entry leaves it empty)."""
 
+_SHARED_FIELDS = frozenset(("source", "lang"))
+"""Fields whose text repeats from entry to entry (a feed's name, a language tag)."""
+
+_SHARED_LIMIT = 4096
+_shared: dict[tuple[str, str], FoldedField] = {}
+"""Folded fields of :data:`_SHARED_FIELDS` by name and text, shared by every entry.
+
+A :class:`FoldedField` is a function of its text (its lazily filled parts
+included), so handing the same one to every entry of a feed changes no
+result; it only saves folding "Reuters" again for each of its items. Bounded:
+emptied when full (a process rarely sees more feed names than this)."""
+
 
 class FoldedEntry:
     """The searchable fields of one entry, folded on first use.
@@ -41,7 +53,16 @@ class FoldedEntry:
         if folded is not _UNSEEN:
             return folded
         text = field_text(self.entry, name)
-        found = FoldedField(name, text, FIELD_RANK[name]) if text else None
+        if not text:
+            found = None
+        elif name in _SHARED_FIELDS:
+            found = _shared.get((name, text))
+            if found is None:
+                if len(_shared) >= _SHARED_LIMIT:
+                    _shared.clear()
+                found = _shared[(name, text)] = FoldedField(name, text, FIELD_RANK[name])
+        else:
+            found = FoldedField(name, text, FIELD_RANK[name])
         self._fields[name] = found
         return found
 
@@ -59,6 +80,11 @@ class FoldedEntry:
         """Every distinct edge word of the given fields (what the index looks keys up in)."""
         found = [folded.vocabulary for name in fields if (folded := self.field(name)) is not None]
         return set().union(*found)
+
+    def vocabularies(self, fields: Iterable[str]) -> list[set[str]]:
+        """The edge words of each of the given fields that the entry has: :meth:`words`
+        without the union, for a caller to whom a word met twice does no harm."""
+        return [folded.vocabulary for name in fields if (folded := self.field(name)) is not None]
 
     def haystack(self, fields: Iterable[str]) -> str:
         """Every distinct edge word of the given fields, each wrapped in spaces.

@@ -12,8 +12,17 @@ Pipeline of one :meth:`RuleSet.match` call::
 rule that stopped them (:class:`Stop`), for ``monitor explain`` and the rule
 tools; :meth:`RuleSet.match` only the matches that fired.
 
-Matching is a pure function of the entry: nothing is cached between calls, and
-the per-call leaf cache only lets rules that share a term look it up once.
+Matching is a pure function of the entry. The per-call leaf cache lets rules
+that share a term look it up once; the only memos kept between calls are
+functions of a string alone (a feed name's folded field, a word's index keys),
+so they change no result.
+
+:meth:`RuleSet.match` runs each rule as compiled evaluators
+(:func:`~monitor.rules.evaluate.compile_evaluator`: no type dispatch, single
+words on a path of their own) and works out a watch's focus only when a
+``min_focus`` or a guard reads it; :meth:`RuleSet.judge` and
+:meth:`RuleSet.match_unindexed` walk the node trees with
+:func:`~monitor.rules.evaluate.evaluate`, the reference.
 
 :meth:`RuleSet.match_unindexed` evaluates every rule instead of consulting the
 index. It is the reference the index must agree with exactly (see the tests)
@@ -25,13 +34,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from types import MappingProxyType
 
 from monitor.errors import RuleError
 from monitor.rules.aliases import Aliases
 from monitor.rules.compile import Interner, compile_node
 from monitor.rules.document import FoldedEntry
-from monitor.rules.evaluate import Context, Hit, evaluate, to_spans
+from monitor.rules.evaluate import Context, Evaluator, Hit, compile_evaluator, evaluate, to_spans
 from monitor.rules.fields import BODY_FIELDS, FIELD_ORDER, scope_fields
 from monitor.rules.focus import hits_focus, node_focus, place
 from monitor.rules.grammar import QuerySyntaxError
@@ -225,16 +235,49 @@ def compile_watches(
     return RuleSet(rules, settings)
 
 
+@dataclass(frozen=True, slots=True)
+class _Program:
+    """A rule as :meth:`RuleSet.match` runs it: its queries as evaluators
+    (:func:`~monitor.rules.evaluate.compile_evaluator`) and what it checks, decided once."""
+
+    rule: _Rule
+    parts: tuple[Evaluator, ...]
+    """The evaluators of the root's children when it is an :class:`And`, else of the root."""
+    split: bool
+    """Whether the root is an :class:`And` (its parts' hits are kept for the focus)."""
+    needs_focus: bool
+    """Whether anything reads the focus: a ``min_focus`` above 0, or a guard. A focus is
+    never below 0, so without either it cannot stop the watch and is not computed."""
+    exclude: Evaluator | None
+    guards: tuple[Evaluator, ...]
+    """The evaluators of the rule's guards, in its order."""
+
+
+def _program(rule: _Rule) -> _Program:
+    node = rule.query.node
+    split = type(node) is And
+    children = node.children if isinstance(node, And) else (node,)
+    return _Program(
+        rule,
+        tuple(compile_evaluator(child) for child in children),
+        split,
+        rule.spec.min_focus > 0 or bool(rule.guards),
+        None if rule.exclude is None else compile_evaluator(rule.exclude.node),
+        tuple(compile_evaluator(guard.query.node) for guard in rule.guards),
+    )
+
+
 class RuleSet:
     """Compiled watches plus their index. Immutable once built; share it freely.
 
     Build it with :func:`compile_watches`.
     """
 
-    __slots__ = ("_haystack_fields", "_index", "_rules", "_settings")
+    __slots__ = ("_haystack_fields", "_index", "_programs", "_rules", "_settings")
 
     def __init__(self, rules: Sequence[_Rule], settings: RuleSettings) -> None:
         self._rules = tuple(rules)
+        self._programs = tuple(_program(rule) for rule in self._rules)
         self._settings = settings
         self._index = RuleIndex([rule.query.requirements for rule in self._rules])
         # The haystack needs the words of every field some indexed term can
@@ -259,9 +302,10 @@ class RuleSet:
         """
         context = Context(FoldedEntry(entry))
         matches: list[Match] = []
-        rules, settings = self._rules, self._settings
-        for position in self._index.candidates_of(context.doc.words(self._haystack_fields)):
-            found = _fire(rules[position], context, settings)
+        programs, settings = self._programs, self._settings
+        vocabularies = context.doc.vocabularies(self._haystack_fields)
+        for position in self._index.candidates_of(chain.from_iterable(vocabularies)):
+            found = _fire(programs[position], context, settings)
             if found is not None:
                 matches.append(found)
         return matches
@@ -336,34 +380,48 @@ def _part_focus(
     return hits_focus(hits, settings) if hits else None
 
 
-def _fire(rule: _Rule, context: Context, settings: RuleSettings) -> Match | None:
+def _fire(program: _Program, context: Context, settings: RuleSettings) -> Match | None:
     """The match of one rule when it fires on the entry being matched: :func:`_judge`
-    without building the :class:`Stop` of a stopped match, for :meth:`RuleSet.match`."""
-    root = _root_hits(rule.query.node, context)
-    if root is None:
-        return None
-    hits, parts = root
+    without building the :class:`Stop` of a stopped match, for :meth:`RuleSet.match`,
+    through the rule's compiled evaluators."""
+    parts: list[list[Hit]] = []
+    if program.split:
+        hits: list[Hit] = []
+        for part in program.parts:
+            found = part(context)
+            if found is None:
+                return None
+            parts.append(found)
+            hits += found
+    else:
+        root = program.parts[0](context)
+        if root is None:
+            return None
+        hits = root
     spans = to_spans(hits, context)
+    rule = program.rule
     spec = rule.spec
     points = score_listed(spans)
     if points < spec.min_score:
         return None
-    focus = _focus(rule.query.node, hits, parts, context, settings)
-    if focus < spec.min_focus:
+    if program.exclude is not None and program.exclude(context) is not None:
         return None
-    if rule.exclude is not None and evaluate(rule.exclude.node, context) is not None:
-        return None
-    if any(_guard_stops(guard, context, focus, settings) for guard in rule.guards):
-        return None
+    if program.needs_focus:
+        focus = _focus(rule.query.node, hits, parts, context, settings)
+        if focus < spec.min_focus:
+            return None
+        for evaluator in program.guards:
+            if _guard_stops(evaluator(context), focus, settings):
+                return None
     return Match(spec.name, points, tuple(spans))
 
 
 def _guard_stops(
-    guard: _Guard, context: Context, focus: float, settings: RuleSettings
+    guarded: list[Hit] | None, focus: float, settings: RuleSettings
 ) -> tuple[list[Hit], float] | None:
-    """The guard's hits and focus when its topic is at least as prominent as the watch's
-    (``focus``), which stops the watch; None when it lets the watch fire."""
-    guarded = evaluate(guard.query.node, context)
+    """Given a guard's hits (``None`` when its query does not match), its hits and focus
+    when its topic is at least as prominent as the watch's (``focus``), which stops the
+    watch; None when it lets the watch fire."""
     if not guarded:
         return None
     guard_focus = hits_focus(guarded, settings)
@@ -415,7 +473,7 @@ def _stop(
             terms = ", ".join(dict.fromkeys(span.term for span in to_spans(excluded, context)))
             return Stop("exclude", f"the exclude query matched ({terms})", figures=terms)
     for guard in rule.guards:
-        stopped = _guard_stops(guard, context, focus, settings)
+        stopped = _guard_stops(evaluate(guard.query.node, context), focus, settings)
         if stopped is None:
             continue
         guarded, guard_focus = stopped

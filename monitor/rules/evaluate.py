@@ -27,6 +27,7 @@ Semantics, where the specification left room:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from monitor.rules.document import FoldedEntry
 from monitor.rules.fields import FIELD_ORDER
@@ -36,6 +37,11 @@ from monitor.types import Span
 
 Hit = tuple[int, int, int, str, int, int]
 Hits = list[Hit] | None
+Evaluator = Callable[["Context"], Hits]
+"""A node compiled by :func:`compile_evaluator`: the context in, the node's hits out."""
+
+_MISSING: Hits = [(-1, -1, -1, "", -1, -1)]
+"""Marks a leaf not evaluated yet in a context (``None`` is a leaf that did not match)."""
 
 
 class Context:
@@ -94,6 +100,167 @@ def evaluate(node: Node, context: Context) -> Hits:
     raise TypeError(f"not a query node: {node!r}")
 
 
+def compile_evaluator(node: Node) -> Evaluator:
+    """``node`` as a function of the context giving exactly :func:`evaluate` ``(node, context)``.
+
+    Built once per rule when the watches are compiled, so that matching does
+    no type dispatch, and single words - most terms - take a path of their own.
+    :func:`evaluate` stays the reference (``RuleSet.judge`` and
+    ``match_unindexed`` use it; tests hold the two equal). Leaves share the
+    context's cache with :func:`evaluate`: both store the same hits.
+    """
+    if type(node) is Term:
+        return _term_evaluator(node)
+    if type(node) is LoosePhrase:
+        phrase = node
+
+        def loose(context: Context) -> Hits:
+            leaves = context.leaves
+            found = leaves.get(phrase, _MISSING)
+            if found is _MISSING:
+                found = leaves[phrase] = _loose_hits(phrase, context)
+            return found
+
+        return loose
+    if type(node) is And:
+        return _and_evaluator(tuple(compile_evaluator(child) for child in node.children))
+    if type(node) is Or:
+        return _or_evaluator(tuple(compile_evaluator(child) for child in node.children))
+    if type(node) is Not:
+        inner = compile_evaluator(node.child)
+
+        def negation(context: Context) -> Hits:
+            return [] if inner(context) is None else None
+
+        return negation
+    if type(node) is Near:
+        return _near_evaluator(node, compile_evaluator(node.left), compile_evaluator(node.right))
+    raise TypeError(f"not a query node: {node!r}")
+
+
+def _term_evaluator(term: Term) -> Evaluator:
+    single, scope = term.single, term.scope
+    if single is None and not term.prefix and scope != "lang":
+        return _phrase_evaluator(term)
+    if single is None or scope == "lang":
+
+        def general(context: Context) -> Hits:
+            leaves = context.leaves
+            found = leaves.get(term, _MISSING)
+            if found is _MISSING:
+                found = leaves[term] = _term_hits(term, context.doc)
+            return found
+
+        return general
+    text = term.text
+
+    def word(context: Context) -> Hits:
+        # _term_hits for one plain word outside lang:, the common case, inlined.
+        leaves = context.leaves
+        found = leaves.get(term, _MISSING)
+        if found is not _MISSING:
+            return found
+        hits: list[Hit] = []
+        for field in context.doc.scope(scope):
+            if single in field.vocabulary:
+                hits += _hits_at(field, field.edges(single), text)
+        found = leaves[term] = hits or None
+        return found
+
+    return word
+
+
+def _phrase_evaluator(term: Term) -> Evaluator:
+    """_term_hits for a term of exact words outside ``lang:`` that is not one plain word
+    (a phrase, a compound): a field can only hold it if it holds every word of one
+    of its alternatives, which one subset test per alternative tells, in C."""
+    scope, text = term.scope, term.text
+    needed = tuple(frozenset(words) for words in term.alternatives)
+
+    def phrase(context: Context) -> Hits:
+        leaves = context.leaves
+        found = leaves.get(term, _MISSING)
+        if found is not _MISSING:
+            return found
+        hits: list[Hit] = []
+        for field in context.doc.scope(scope):
+            if any(map(field.vocabulary.issuperset, needed)):
+                ranges = _ranges(field, term)
+                if ranges:
+                    hits += _hits_at(field, ranges, text)
+        found = leaves[term] = hits or None
+        return found
+
+    return phrase
+
+
+def _and_evaluator(parts: tuple[Evaluator, ...]) -> Evaluator:
+    if len(parts) == 2:
+        first, second = parts
+
+        def both(context: Context) -> Hits:
+            left = first(context)
+            if left is None:
+                return None
+            right = second(context)
+            if right is None:
+                return None
+            return left + right
+
+        return both
+
+    def every(context: Context) -> Hits:
+        collected: list[Hit] = []
+        for part in parts:
+            hits = part(context)
+            if hits is None:
+                return None
+            collected += hits
+        return collected
+
+    return every
+
+
+def _or_evaluator(parts: tuple[Evaluator, ...]) -> Evaluator:
+    def any_of(context: Context) -> Hits:
+        matched: list[Hit] | None = None
+        for part in parts:
+            hits = part(context)
+            if hits is not None:
+                matched = list(hits) if matched is None else matched + hits
+        return matched
+
+    return any_of
+
+
+def _near_evaluator(node: Near, left: Evaluator, right: Evaluator) -> Evaluator:
+    def near(context: Context) -> Hits:
+        found = left(context)
+        if not found:
+            return None
+        other = right(context)
+        if not other:
+            return None
+        return _near_pairs(node, found, other)
+
+    return near
+
+
+def _hits_at(field: FoldedField, ranges: list[tuple[int, int]], text: str) -> list[Hit]:
+    """The hits of ``text`` at these ``(first, last)`` position ranges of ``field``."""
+    starts, rank = field.starts(), field.rank
+    if field.ascii:
+        # An ASCII token ends its folded word's length after its start: no
+        # need for the whole ends() list.
+        words = field.words
+        return [
+            (rank, starts[first], starts[last] + len(words[last]), text, first, last)
+            for first, last in ranges
+        ]
+    ends = field.ends()
+    return [(rank, starts[first], ends[last], text, first, last) for first, last in ranges]
+
+
 def _ranges(field: FoldedField, term: Term) -> list[tuple[int, int]]:
     alternatives = term.alternatives
     if len(alternatives) == 1:
@@ -140,6 +307,11 @@ def _near_hits(node: Near, context: Context) -> Hits:
     right = evaluate(node.right, context)
     if not right:
         return None
+    return _near_pairs(node, left, right)
+
+
+def _near_pairs(node: Near, left: list[Hit], right: list[Hit]) -> Hits:
+    """The hits of ``node`` given the (non-empty) hits of its two sides."""
     distance, right_is_condition = node.distance, node.context
     kept: dict[Hit, None] = {}
     for one in left:

@@ -124,8 +124,8 @@ _ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+")
 def _offsets(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of every token :func:`_scan` finds, in the same order.
 
-    :class:`FoldedField` uses it for text that is not ASCII, and a test holds
-    its faster ASCII way equal to it.
+    The reference: :class:`FoldedField` finds the same offsets from
+    :func:`_stand_in_plain`, in C, and a test holds the two equal.
     """
     source, _ = _scan_source(text)
     if source.isascii():
@@ -187,6 +187,40 @@ def _ascii_scan(source: str) -> tuple[list[str], list[int], str]:
     return words, joins, plain
 
 
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+_TOKEN_CHAR_RE = re.compile(_TOKEN)
+
+
+@lru_cache(maxsize=4096)
+def _stand_in(char: str) -> str:
+    """An ASCII character that the token scan treats as it treats ``char``: ``a`` for a
+    character of a token (letter, digit, combining mark), a space for a space, ``!``
+    for anything else."""
+    if _TOKEN_CHAR_RE.fullmatch(char):
+        return "a"
+    return " " if char.isspace() else "!"
+
+
+def _stand_in_char(found: re.Match[str]) -> str:
+    return _stand_in(found.group())
+
+
+def _stand_in_plain(source: str) -> str:
+    """``source`` with only its tokens left, as :func:`_ascii_scan` leaves them, but for
+    any text: each token's characters replaced by ASCII stand-ins, one for one, so that
+    it keeps its place and its length.
+
+    Tokens are maximal runs of token characters (what :func:`_scan` and
+    :func:`_offsets` find, a test holds them equal): replacing each non-ASCII
+    character by an ASCII one of the same kind (:func:`_stand_in`) keeps every run,
+    and the ASCII scan does the rest in C.
+    """
+    if not source.isascii():
+        # Few characters of real text are not ASCII: one callback each.
+        source = _NON_ASCII_RE.sub(_stand_in_char, source)
+    return source.encode("ascii").translate(_PLAIN).decode("ascii")
+
+
 def _token_starts(plain: str) -> list[int]:
     """Where each token of ``plain`` (tokens and single spaces only) starts, in C."""
     pieces = plain.split(" ")
@@ -219,6 +253,7 @@ class FoldedField:
         "_plain",
         "_sorted",
         "_starts",
+        "ascii",
         "joined",
         "joined_at",
         "name",
@@ -241,6 +276,9 @@ class FoldedField:
             words, joins = _scan(text)
         self.words = words
         self._plain = plain
+        self.ascii = plain is not None
+        """Whether the field was folded the ASCII way: then every token is as long
+        as its folded word, and ``ends()[i] == starts()[i] + len(words[i])``."""
         joined: list[tuple[str, int, int]] = []
         joined_at: dict[int, list[tuple[str, int]]] = {}
         if joins:
@@ -269,32 +307,32 @@ class FoldedField:
         self._ends: list[int] | None = None
         self._offsets: list[tuple[int, int]] | None = None
 
+    def _token_plain(self) -> str:
+        """The scanned text with only its tokens left, each where it stands (ASCII)."""
+        plain = self._plain
+        if plain is None:
+            plain = self._plain = _stand_in_plain(_scan_source(self.text)[0])
+        return plain
+
     def starts(self) -> list[int]:
         """The character offset where each token starts in the original text."""
         if self._starts is None:
-            if self._plain is not None:
-                self._starts = _token_starts(self._plain)
-            else:
-                self._starts = [start for start, _ in self.offsets()]
+            self._starts = _token_starts(self._token_plain())
         return self._starts
 
     def ends(self) -> list[int]:
         """The character offset where each token ends in the original text."""
         if self._ends is None:
-            if self._plain is not None:
-                # ASCII tokens are as long as their folded words.
-                self._ends = list(map(add, self.starts(), map(len, self.words)))
-            else:
-                self._ends = [end for _, end in self.offsets()]
+            # ASCII tokens are as long as their folded words; otherwise the
+            # stand-in tokens are as long as the original ones.
+            tokens = self.words if self.ascii else self._token_plain().split()
+            self._ends = list(map(add, self.starts(), map(len, tokens)))
         return self._ends
 
     def offsets(self) -> list[tuple[int, int]]:
         """``(start, end)`` character offsets of every token, in the original text."""
         if self._offsets is None:
-            if self._plain is not None:
-                self._offsets = list(zip(self.starts(), self.ends(), strict=True))
-            else:
-                self._offsets = _offsets(self.text)
+            self._offsets = list(zip(self.starts(), self.ends(), strict=True))
         return self._offsets
 
     def edges(self, word: str) -> list[tuple[int, int]]:

@@ -30,7 +30,7 @@ them) are always candidates.
 
 from __future__ import annotations
 
-from collections.abc import Sequence, Set
+from collections.abc import Iterable, Sequence
 from functools import reduce
 from operator import or_
 
@@ -105,6 +105,39 @@ def _positions(mask: int) -> list[int]:
     return found
 
 
+class _WordMasks(dict[str, int]):
+    """The packed mask of every key an edge word holds, filled in as words are met.
+
+    A word holds the exact key of itself and the prefix keys that begin it,
+    and nothing else: keys never cross a space. So an entry's keys are the
+    union of its words' keys, and a word's can be worked out once and kept:
+    news repeats its words, and most are met again in the next entries.
+    Bounded: emptied when full. Each value is a function of the word and the
+    (immutable) index, so a lost entry is only worked out again.
+    """
+
+    __slots__ = ("_automaton", "_exact")
+
+    def __init__(self, exact: dict[str, int], automaton: ahocorasick.Automaton | None) -> None:
+        super().__init__()
+        self._exact = exact
+        self._automaton = automaton
+
+    def __missing__(self, word: str) -> int:
+        mask = self._exact.get(word, 0)
+        if self._automaton is not None:
+            for _end, more in self._automaton.iter(" " + word):
+                mask |= more
+        if len(self) >= _WORD_MASKS_LIMIT:
+            self.clear()
+        self[word] = mask
+        return mask
+
+
+_WORD_MASKS_LIMIT = 1 << 16
+"""Words whose keys an index keeps (a few MB at most)."""
+
+
 class RuleIndex:
     """Finds the candidate rules for an entry from its words.
 
@@ -114,25 +147,28 @@ class RuleIndex:
     to evaluation: the index may over-approximate, never under-approximate.
 
     Rules are bits of Python integers (bit ``i`` is rule ``i``): each key has
-    a mask of the rules it satisfies alone (*direct*), triggers and checks, and
-    an entry's candidates are ``direct | (triggered & checked)`` over the keys
-    it holds, OR-ed together in C (``reduce`` over ``map``) - Python never
-    loops over rules, nor over the keys found. Exact keys are found by
-    intersecting the entry's words with the set of exact keys; prefix keys
-    by one pyahocorasick pass over the words, joined by spaces.
+    a mask of the rules it satisfies alone (*direct*), triggers and checks,
+    packed into one integer (direct in bits ``0..n-1``, triggers in
+    ``n..2n-1``, checks from ``2n``). Exact keys are found by looking the word
+    up, prefix keys by a pyahocorasick pass over it; the packed masks of every
+    key a word holds are OR-ed together once per distinct word and kept
+    (:class:`_WordMasks`). An entry's words are then OR-ed together by one
+    ``reduce`` over ``map`` in C - Python never loops over rules, nor over the
+    words - and its candidates are ``direct | (triggered & checked)`` of the
+    result.
 
-    Built once from the requirements of every rule (by position); immutable
-    afterwards.
+    Built once from the requirements of every rule (by position); its only
+    state afterwards is that memo of word masks.
     """
 
-    __slots__ = ("_always", "_automaton", "_checked", "_direct", "_exact", "_triggered")
+    __slots__ = ("_always", "_full", "_width", "_words")
 
     def __init__(self, rule_requirements: Sequence[tuple[Clause, ...]]) -> None:
         # Per key: rules for which finding it is enough (their only clause),
-        # rules it triggers (trigger clause) and rules it checks (check clause).
-        direct: dict[str, int] = {}
-        triggered: dict[str, int] = {}
-        checked: dict[str, int] = {}
+        # rules it triggers (trigger clause) and rules it checks (check clause),
+        # each shifted to its third of the packed mask.
+        width = len(rule_requirements)
+        packed: dict[str, int] = {}
         always = 0
         for rule, clauses in enumerate(rule_requirements):
             bit = 1 << rule
@@ -141,29 +177,25 @@ class RuleIndex:
                 continue
             trigger = best_clause(clauses)
             others = [clause for clause in clauses if clause != trigger]
+            role = bit << width if others else bit
             for key in trigger:
-                table = triggered if others else direct
-                table[key] = table.get(key, 0) | bit
+                packed[key] = packed.get(key, 0) | role
             if others:
                 for key in best_clause(others):
-                    checked[key] = checked.get(key, 0) | bit
-        keys = set(direct) | set(triggered) | set(checked)
-        # Exact keys (" word ") by their word, each with its three masks.
-        self._direct = {key[1:-1]: direct.get(key, 0) for key in keys if key.endswith(" ")}
-        self._triggered = {key[1:-1]: triggered.get(key, 0) for key in keys if key.endswith(" ")}
-        self._checked = {key[1:-1]: checked.get(key, 0) for key in keys if key.endswith(" ")}
-        self._exact = frozenset(self._direct)
+                    packed[key] = packed.get(key, 0) | bit << (2 * width)
+        self._width = width
+        self._full = (1 << width) - 1
         self._always = always
-        self._automaton: ahocorasick.Automaton | None = None
-        prefixes = [key for key in keys if not key.endswith(" ")]
+        automaton: ahocorasick.Automaton | None = None
+        prefixes = [key for key in packed if not key.endswith(" ")]
         if prefixes:
             automaton = ahocorasick.Automaton()
             for key in prefixes:
-                automaton.add_word(
-                    key, (direct.get(key, 0), triggered.get(key, 0), checked.get(key, 0))
-                )
+                automaton.add_word(key, packed[key])
             automaton.make_automaton()
-            self._automaton = automaton
+        # Exact keys (" word ") by their word.
+        exact = {key[1:-1]: mask for key, mask in packed.items() if key.endswith(" ")}
+        self._words = _WordMasks(exact, automaton)
 
     def candidates(self, haystack: str) -> list[int]:
         """Positions of the rules that may match an entry with this haystack, ascending.
@@ -173,15 +205,13 @@ class RuleIndex:
         """
         return self.candidates_of(set(haystack.split()))
 
-    def candidates_of(self, words: Set[str]) -> list[int]:
-        """Positions of the rules that may match an entry holding these edge words, ascending."""
-        exact = self._exact.intersection(words)
-        direct = reduce(or_, map(self._direct.__getitem__, exact), self._always)
-        triggered = reduce(or_, map(self._triggered.__getitem__, exact), 0)
-        checked = reduce(or_, map(self._checked.__getitem__, exact), 0)
-        if self._automaton is not None:
-            for _end, (more, trigger, check) in self._automaton.iter(" " + " ".join(words)):
-                direct |= more
-                triggered |= trigger
-                checked |= check
-        return _positions(direct | (triggered & checked))
+    def candidates_of(self, words: Iterable[str]) -> list[int]:
+        """Positions of the rules that may match an entry holding these edge words, ascending.
+
+        A word may come more than once (OR-ing its keys again changes nothing).
+        """
+        # Most words hold no key: filter() drops their zeros before any OR.
+        found = reduce(or_, filter(None, map(self._words.__getitem__, words)), 0)
+        width = self._width
+        triggered = (found >> width) & (found >> (2 * width))
+        return _positions((found | triggered) & self._full | self._always)

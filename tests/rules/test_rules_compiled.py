@@ -1,0 +1,93 @@
+"""The compiled evaluators that RuleSet.match runs give exactly what the reference evaluate gives."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from monitor.rules import compile_query
+from monitor.rules.document import FoldedEntry
+from monitor.rules.evaluate import Context, compile_evaluator, evaluate
+from monitor.rules.index import RuleIndex
+from monitor.rules.nodes import And, Near, Node, Not, Or
+from monitor.types import Entry
+from tests.rules.helpers import ALIASES
+from tests.rules.test_rules_index import _random_entry, _random_query
+from tests.rules.test_rules_properties import PROPERTY_SETTINGS, QUERIES, entries
+
+
+def _nodes(node: Node) -> list[Node]:
+    """``node`` and every node under it."""
+    found = [node]
+    if isinstance(node, And | Or):
+        for child in node.children:
+            found += _nodes(child)
+    elif isinstance(node, Not):
+        found += _nodes(node.child)
+    elif isinstance(node, Near):
+        found += _nodes(node.left) + _nodes(node.right)
+    return found
+
+
+def _assert_same(node: Node, item: Entry) -> None:
+    # Separate contexts: neither side may lean on hits the other cached.
+    reference = evaluate(node, Context(FoldedEntry(item)))
+    compiled = compile_evaluator(node)(Context(FoldedEntry(item)))
+    assert compiled == reference
+    # And within one shared context, in either order, as match() and judge() share it.
+    context = Context(FoldedEntry(item))
+    assert compile_evaluator(node)(context) == reference
+    assert evaluate(node, context) == reference
+
+
+@PROPERTY_SETTINGS
+@given(QUERIES, entries())
+def test_compiled_evaluator_equals_evaluate(query: str, item: Entry) -> None:
+    for node in _nodes(compile_query(query, ALIASES).node):
+        _assert_same(node, item)
+
+
+def test_compiled_evaluators_equal_evaluate_on_a_generated_corpus() -> None:
+    # Every feature and field, accents, punctuation and lang: included.
+    rng = random.Random(20261205)
+    queries = [compile_query(_random_query(rng), ALIASES).node for _ in range(300)]
+    queries += [
+        compile_query(text, ALIASES).node
+        for text in ("lang:fr-ca trade", "lang:fr", "source:reuters", "url:news", '"New York"')
+    ]
+    matched = 0
+    for _ in range(150):
+        item = _random_entry(rng)
+        for node in queries:
+            _assert_same(node, item)
+            matched += evaluate(node, Context(FoldedEntry(item))) is not None
+    assert matched > 1000
+
+
+WORDS = ["canada", "mexico", "tariffs", "tariff", "trade", "tmec", "t", "mec", "us", "u", "s"]
+KEYS = [" canada ", " mexico ", " tariff", " tar", " trade ", " tmec ", " mec ", " us ", " t"]
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.lists(
+        st.lists(st.frozensets(st.sampled_from(KEYS), min_size=1), max_size=3).map(tuple),
+        max_size=12,
+    ),
+    st.lists(st.frozensets(st.sampled_from(WORDS)), min_size=1, max_size=4),
+)
+def test_word_masks_find_what_the_haystack_pass_finds(
+    requirements: list[tuple[frozenset[str], ...]], entry_words: list[frozenset[str]]
+) -> None:
+    # Candidates from words met before (the memo) are those of a fresh index, which
+    # works every word out anew; and a key is found exactly when the haystack holds it.
+    index = RuleIndex(requirements)
+    for words in entry_words:
+        fresh = RuleIndex(requirements).candidates_of(words)
+        assert index.candidates_of(words) == fresh
+        haystack = " " + " ".join(sorted(words)) + " "
+        for rule, clauses in enumerate(requirements):
+            if all(any(key in haystack for key in clause) for clause in clauses):
+                assert rule in fresh  # never under-approximates
