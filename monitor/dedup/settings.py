@@ -182,12 +182,17 @@ class DedupSettings:
     videos of one sponsor share nothing else, and a feed does not carry one story twice
     under two headlines (one story twice under one headline counts once)."""
 
-    lookup_unmatched: bool = True
-    """Entries that can reach no digest (they matched no watch, or are backfill) are looked
-    up in the whole archive too, so ``monitor explain``, the poll's duplicate counts and
-    story grouping name every copy. ``false`` looks them up only among the stories waiting
-    for a digest and the known articles: every digest stays the same (see
-    :mod:`monitor.dedup.pending` for why), for a small share of the per-entry work."""
+    lookup_unmatched: bool = False
+    """Whether entries that can reach no digest (they matched no watch, or are backfill) are
+    looked up in the whole archive too. Off by default: they are looked up only among the
+    stories waiting for a digest and the known articles, and every digest is the same as
+    with the full lookup (:mod:`monitor.dedup.pending` says why, and
+    ``tests/integration/test_pending_lookup.py`` checks it on both databases), for a small
+    share of the per-entry work (1,000 Reuters feeds, cycle 1: 79 s on, 33 s off). What off
+    gives up is only the record: an unmatched copy of a story that waits for no digest
+    (delivered, or never queued) is stored as an article of its own and joins no story,
+    ``monitor explain`` shows it as an original, and the poll's duplicate count counts only
+    the copies looked for. On records every copy of every entry."""
 
     memory_index: bool = False
     """Hold the lookup's key postings in memory (:mod:`monitor.dedup.tailed`): read from

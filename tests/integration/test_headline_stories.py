@@ -4,6 +4,10 @@ event of the same topic (ECB+ holds two of one kind per topic) stays apart. Both
 
 The headlines are read from ``../shared/devsets/ecbplus`` at test time and served by a
 loopback HTTP server as three aggregator feeds.
+
+No watch matches them, so no story waits for a digest: the copies are found only by the
+lookup of unmatched entries in the whole archive (``dedup.lookup_unmatched: true``). Under
+the default (``false``) each is stored as an article of its own, which changes no digest.
 """
 
 from __future__ import annotations
@@ -88,8 +92,13 @@ def test_real_headlines_from_three_outlets_make_one_story_each(
 ) -> None:
     pairs = stories()
     assert len(pairs) == TOPICS
-    config = write_config(db_url, serve_aggregators(http_server, pairs, FROZEN_NOW))
+    config = write_config(
+        db_url,
+        serve_aggregators(http_server, pairs, FROZEN_NOW),
+        dedup={"lookup_unmatched": True},
+    )
     pipeline = open_pipeline(config, ManualClock(FROZEN_NOW))
+    assert pipeline.dedup.lookup_unmatched is True
     # One outlet first (its headlines are the stories), then the other two.
     first = asyncio.run(pipeline.poll(pipeline.config.feeds[:1]))
     later = asyncio.run(pipeline.poll(pipeline.config.feeds[1:]))
@@ -114,13 +123,43 @@ def test_real_headlines_from_three_outlets_make_one_story_each(
         assert store.entry_record(lead).duplicate is None
 
 
+def test_unmatched_headlines_are_not_looked_up_in_the_archive_by_default(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    """The same polls under the default: no watch matched, nothing waits for a digest, so
+    the other outlets' headlines are not compared with the archive and each stands alone."""
+    pairs = stories()
+    config = write_config(db_url, serve_aggregators(http_server, pairs, FROZEN_NOW))
+    pipeline = open_pipeline(config, ManualClock(FROZEN_NOW))
+    assert pipeline.dedup.lookup_unmatched is False
+    first = asyncio.run(pipeline.poll(pipeline.config.feeds[:1]))
+    later = asyncio.run(pipeline.poll(pipeline.config.feeds[1:]))
+    assert (first.new, later.new) == (2 * TOPICS, 2 * TOPICS)
+    assert sum(f.duplicates for f in first.feeds + later.feeds) == 0
+    store = pipeline.store
+    for index in range(len(pairs)):
+        for number in (0, 1, 2):
+            (entry,) = store.find_entry_ids(f"https://news.example/{number}/{index}")
+            record = store.entry_record(entry)
+            assert not record.stored.matches
+            assert record.duplicate is None
+            assert not record.alerts
+
+
 @pytest.mark.slow
 def test_real_headlines_grouped_by_the_monitor_poll_command(
     db_url: str, http_server: HttpServer, write_config: Callable[..., Path]
 ) -> None:
     """The same, as a user runs it: `monitor poll` (one outlet, then all), then `explain`."""
     pairs = stories()
-    config = write_config(db_url, serve_aggregators(http_server, pairs, datetime.now(UTC)))
+    config = write_config(
+        db_url,
+        serve_aggregators(http_server, pairs, datetime.now(UTC)),
+        dedup={"lookup_unmatched": True},
+    )
     first = monitor(config, "poll", "--feed", "Feed 0")
     assert first.returncode == 0, first.stderr
     assert f"{2 * TOPICS} new" in first.stdout
