@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
-from pydantic import Discriminator, Tag
+from pydantic import BeforeValidator, Discriminator, Tag
 
 from monitor.channels.base import Channel, ChannelSettings
 
@@ -32,6 +32,18 @@ def _type_of(value: object) -> str | None:
     return found if isinstance(found, str) and found in CHANNELS else None
 
 
+_KNOWN = ", ".join(CHANNELS)
+
+
+def _named_type(value: object) -> object:
+    """An entry whose ``type`` is there but unknown is named by it ("slack"), before the
+    discriminator, which can only say that a known type is missing."""
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind is not None and kind not in CHANNELS:
+        raise ValueError(f"unknown channel type {kind!r}: one of {_KNOWN}")
+    return value
+
+
 if TYPE_CHECKING:
     ChannelEntry = ChannelSettings
 else:
@@ -41,8 +53,9 @@ else:
         Discriminator(
             _type_of,
             custom_error_type="channel_type",
-            custom_error_message=f"each channel needs a type: one of {', '.join(CHANNELS)}",
+            custom_error_message=f"each channel needs a type: one of {_KNOWN}",
         ),
+        BeforeValidator(_named_type),
     ]
 
 

@@ -98,7 +98,7 @@ def test_an_entry_without_a_known_type_is_named() -> None:
     assert problems("    channels:\n      - {topic: desk}\n      - {type: pigeon, topic: x}\n") == [
         "alerts[0].channels[0] (line 9): each channel needs a type: one of email, webhook, "
         "ntfy, telegram, apprise",
-        "alerts[0].channels[1] (line 10): each channel needs a type: one of email, webhook, "
+        "alerts[0].channels[1] (line 10): unknown channel type 'pigeon': one of email, webhook, "
         "ntfy, telegram, apprise",
     ]
 
