@@ -41,7 +41,15 @@ from monitor.errors import RuleError
 from monitor.rules.aliases import Aliases
 from monitor.rules.compile import Interner, compile_node
 from monitor.rules.document import FoldedEntry
-from monitor.rules.evaluate import Context, Evaluator, Hit, compile_evaluator, evaluate, to_spans
+from monitor.rules.evaluate import (
+    Context,
+    Evaluator,
+    Hit,
+    all_of,
+    compile_evaluator,
+    evaluate,
+    to_spans,
+)
 from monitor.rules.fields import BODY_FIELDS, FIELD_ORDER, scope_fields
 from monitor.rules.focus import hits_focus, node_focus, place
 from monitor.rules.grammar import QuerySyntaxError
@@ -241,6 +249,8 @@ class _Program:
     (:func:`~monitor.rules.evaluate.compile_evaluator`) and what it checks, decided once."""
 
     rule: _Rule
+    root: Evaluator
+    """The evaluator of the query."""
     parts: tuple[Evaluator, ...]
     """The evaluators of the root's children when it is an :class:`And`, else of the root."""
     split: bool
@@ -257,9 +267,11 @@ def _program(rule: _Rule) -> _Program:
     node = rule.query.node
     split = type(node) is And
     children = node.children if isinstance(node, And) else (node,)
+    parts = tuple(compile_evaluator(child) for child in children)
     return _Program(
         rule,
-        tuple(compile_evaluator(child) for child in children),
+        all_of(parts) if split else parts[0],
+        parts,
         split,
         rule.spec.min_focus > 0 or bool(rule.guards),
         None if rule.exclude is None else compile_evaluator(rule.exclude.node),
@@ -385,7 +397,8 @@ def _fire(program: _Program, context: Context, settings: RuleSettings) -> Match 
     without building the :class:`Stop` of a stopped match, for :meth:`RuleSet.match`,
     through the rule's compiled evaluators."""
     parts: list[list[Hit]] = []
-    if program.split:
+    if program.needs_focus and program.split:
+        # The focus of an AND weighs each part: keep their hits apart.
         hits: list[Hit] = []
         for part in program.parts:
             found = part(context)
@@ -394,7 +407,7 @@ def _fire(program: _Program, context: Context, settings: RuleSettings) -> Match 
             parts.append(found)
             hits += found
     else:
-        root = program.parts[0](context)
+        root = program.root(context)
         if root is None:
             return None
         hits = root

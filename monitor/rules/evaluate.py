@@ -123,7 +123,7 @@ def compile_evaluator(node: Node) -> Evaluator:
 
         return loose
     if type(node) is And:
-        return _and_evaluator(tuple(compile_evaluator(child) for child in node.children))
+        return all_of(tuple(compile_evaluator(child) for child in node.children))
     if type(node) is Or:
         return _or_evaluator(tuple(compile_evaluator(child) for child in node.children))
     if type(node) is Not:
@@ -140,9 +140,11 @@ def compile_evaluator(node: Node) -> Evaluator:
 
 def _term_evaluator(term: Term) -> Evaluator:
     single, scope = term.single, term.scope
-    if single is None and not term.prefix and scope != "lang":
-        return _phrase_evaluator(term)
-    if single is None or scope == "lang":
+    if term.prefix and scope != "lang" and len(term.alternatives) == 1:
+        (words,) = term.alternatives
+        if len(words) == 1:
+            return _prefix_evaluator(term, words[0])
+    if term.prefix:
 
         def general(context: Context) -> Hits:
             leaves = context.leaves
@@ -152,6 +154,8 @@ def _term_evaluator(term: Term) -> Evaluator:
             return found
 
         return general
+    if single is None or scope == "lang":
+        return _phrase_evaluator(term)
     text = term.text
 
     def word(context: Context) -> Hits:
@@ -163,18 +167,53 @@ def _term_evaluator(term: Term) -> Evaluator:
         hits: list[Hit] = []
         for field in context.doc.scope(scope):
             if single in field.vocabulary:
-                hits += _hits_at(field, field.edges(single), text)
+                hits += _word_hits(field, single, text)
         found = leaves[term] = hits or None
         return found
 
     return word
 
 
-def _phrase_evaluator(term: Term) -> Evaluator:
-    """_term_hits for a term of exact words outside ``lang:`` that is not one plain word
-    (a phrase, a compound): a field can only hold it if it holds every word of one
-    of its alternatives, which one subset test per alternative tells, in C."""
+def _word_hits(field: FoldedField, word: str, text: str) -> list[Hit]:
+    """The hits of ``text`` at the edges of ``field`` whose word is ``word``."""
+    edges = field.edges(word)
+    starts = field.word_starts(word)
+    if starts is None:
+        return _hits_at(field, edges, text)
+    # Only tokens, each as long as the word: no offsets list needed.
+    rank, size = field.rank, len(word)
+    return [
+        (rank, start, start + size, text, first, last)
+        for (first, last), start in zip(edges, starts, strict=True)
+    ]
+
+
+def _prefix_evaluator(term: Term, prefix: str) -> Evaluator:
+    """_term_hits for one word with a ``*`` outside ``lang:`` (``tariff*``): the hits of
+    every edge word the prefix begins, as :meth:`FoldedField.find` lists them."""
     scope, text = term.scope, term.text
+
+    def begins(context: Context) -> Hits:
+        leaves = context.leaves
+        found = leaves.get(term, _MISSING)
+        if found is not _MISSING:
+            return found
+        hits: list[Hit] = []
+        for field in context.doc.scope(scope):
+            for word in field.completions(prefix):
+                hits += _word_hits(field, word, text)
+        found = leaves[term] = hits or None
+        return found
+
+    return begins
+
+
+def _phrase_evaluator(term: Term) -> Evaluator:
+    """_term_hits for a term of exact words that is not one plain word outside ``lang:``
+    (a phrase, a compound, a language tag): a field can only hold it if it holds every
+    word of one of its alternatives, which one subset test per alternative tells, in C."""
+    scope, text = term.scope, term.text
+    anchored = scope == "lang"
     needed = tuple(frozenset(words) for words in term.alternatives)
 
     def phrase(context: Context) -> Hits:
@@ -186,6 +225,8 @@ def _phrase_evaluator(term: Term) -> Evaluator:
         for field in context.doc.scope(scope):
             if any(map(field.vocabulary.issuperset, needed)):
                 ranges = _ranges(field, term)
+                if anchored:
+                    ranges = [(first, last) for first, last in ranges if first == 0]
                 if ranges:
                     hits += _hits_at(field, ranges, text)
         found = leaves[term] = hits or None
@@ -194,7 +235,8 @@ def _phrase_evaluator(term: Term) -> Evaluator:
     return phrase
 
 
-def _and_evaluator(parts: tuple[Evaluator, ...]) -> Evaluator:
+def all_of(parts: tuple[Evaluator, ...]) -> Evaluator:
+    """The evaluator of an :class:`And` of these compiled children."""
     if len(parts) == 2:
         first, second = parts
 
@@ -222,12 +264,26 @@ def _and_evaluator(parts: tuple[Evaluator, ...]) -> Evaluator:
 
 
 def _or_evaluator(parts: tuple[Evaluator, ...]) -> Evaluator:
+    # A child's hits may be returned as they are (no copy, unlike evaluate): callers
+    # never mutate hits, and joining two lists makes a new one.
+    if len(parts) == 2:
+        first, second = parts
+
+        def either(context: Context) -> Hits:
+            left = first(context)
+            right = second(context)
+            if left is None:
+                return right
+            return left if right is None else left + right
+
+        return either
+
     def any_of(context: Context) -> Hits:
         matched: list[Hit] | None = None
         for part in parts:
             hits = part(context)
             if hits is not None:
-                matched = list(hits) if matched is None else matched + hits
+                matched = hits if matched is None else matched + hits
         return matched
 
     return any_of
