@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.rules import compile_query
 from monitor.rules.document import FoldedEntry
 from monitor.rules.evaluate import Context, compile_evaluator, evaluate
+from monitor.rules.fold import FoldedField, _offsets, _scan
 from monitor.rules.index import RuleIndex
 from monitor.rules.nodes import And, Near, Node, Not, Or
 from monitor.types import Entry
@@ -91,3 +92,25 @@ def test_word_masks_find_what_the_haystack_pass_finds(
         for rule, clauses in enumerate(requirements):
             if all(any(key in haystack for key in clause) for clause in clauses):
                 assert rule in fresh  # never under-approximates
+
+
+# What real news text is made of beyond ASCII: typographic quotes and dashes,
+# accented names, non-breaking and other spaces, a combining accent now and then.
+NEWS_TEXT = st.text(
+    alphabet=st.sampled_from(list("aZ9 .-_',\n’“”—–…\xa0\u2009éÉüßøİ\u0301ﬁ２Ⅻ·«»"))
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(NEWS_TEXT)
+def test_ascii_token_scan_finds_the_tokens_joins_and_offsets_of_the_general_scan(text: str) -> None:
+    field = FoldedField("summary", text)
+    words, joins = _scan(text)
+    assert field.words == words
+    assert {first for _, first, _ in field.joined} == set(joins)
+    assert field.offsets() == _offsets(text)
+    for word in set(words):
+        starts = field.word_starts(word)
+        if starts is not None:  # tokens only, each as long as its word
+            assert starts == [field.starts()[first] for first, _ in field.edges(word)]
+            field = FoldedField("summary", text)  # word_starts only answers before starts()
