@@ -8,12 +8,18 @@ every poll), and the newest articles are the likeliest candidates, so a small
 least-recently-used cache of features by article id saves most of that work.
 The pipeline also puts each article it stores into the cache, under its new id,
 with the features it has just computed.
+
+What is kept is what a lookup reads of a stored candidate (:func:`compact`), in as little
+memory as the same values fit in: an article's features come to about 17 KB as the parser
+workers send them back, so the cache's 2,048 articles were the largest single thing a poll
+held in memory after the imports.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from monitor.dedup.features import Features
@@ -21,8 +27,46 @@ from monitor.dedup.index import DedupIndex, StoredDocument, stored_features
 from monitor.dedup.settings import DedupSettings
 
 
+def compact(features: Features, doc_id: int) -> Features:
+    """``features`` under ``doc_id``, as a stored candidate is read, in less memory.
+
+    * No lookup keys: a stored candidate is compared, never looked up with its own keys
+      (:func:`~monitor.dedup.index.stored_features` fingerprints one without them), and
+      they are a sixth of the whole.
+    * One int object per shingle hash: ``shingle_order`` and ``lead_shingles`` hold the
+      objects of ``shingles``. Features unpickled from a parser worker hold three copies
+      of each hash (pickle keeps no identity of ints), a fifth of the whole.
+    * One str object per word (``sys.intern``), across the word sets, the word vector and
+      every cached article: the same words come back in article after article.
+
+    Every field keeps its value (equal sets, tuples and dicts of equal items), so a
+    decision made against the compact copy is the one made against ``features``.
+    """
+    one = {value: value for value in features.shingles}.get
+    return replace(
+        features,
+        doc_id=doc_id,
+        exact_keys=(),
+        opening_keys=(),
+        band_keys=(),
+        story_keys=(),
+        shingle_order=tuple([one(value, value) for value in features.shingle_order]),
+        lead_shingles=frozenset([one(value, value) for value in features.lead_shingles]),
+        title_words=_words(features.title_words),
+        story_words=_words(features.story_words),
+        name_words=_words(features.name_words),
+        facts=_words(features.facts),
+        word_vector={sys.intern(word): weight for word, weight in features.word_vector.items()},
+    )
+
+
+def _words(words: Iterable[str]) -> frozenset[str]:
+    return frozenset(map(sys.intern, words))
+
+
 class FeatureCache:
-    """At most ``size`` articles' features, least recently used dropped first."""
+    """At most ``size`` articles' features (:func:`compact`), least recently used dropped
+    first."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -40,9 +84,7 @@ class FeatureCache:
     def put(self, doc_id: int, features: Features) -> None:
         if self.size <= 0:
             return
-        if features.doc_id != doc_id:
-            features = replace(features, doc_id=doc_id)
-        self._items[doc_id] = features
+        self._items[doc_id] = compact(features, doc_id)
         self._items.move_to_end(doc_id)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
