@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from monitor.dedup.boilerplate import learn, mask
-from monitor.dedup.features import Features, fingerprint_entry
+from monitor.dedup.boilerplate import learn_units, mask, units
+from monitor.dedup.features import Features, fingerprint_entries
 from monitor.dedup.keys import entry_key, link_trusted, shared_links
 from monitor.dedup.settings import DedupSettings
 from monitor.dedup.signature import SignatureScheme
@@ -98,12 +98,19 @@ def without_boilerplate(
 ) -> list[Entry]:
     """``entries`` with the text their feed repeats across items blanked out
     (:mod:`monitor.dedup.boilerplate`); unchanged entries are the same objects."""
-    found = learn(
-        ((entry.title, f"{entry.summary}\n{entry.content}") for entry in entries), min_items
+    # Each field's units once, for learning and for masking alike.
+    fields = [(units(entry.summary), units(entry.content)) for entry in entries]
+    found = learn_units(
+        (
+            (entry.title, [*summary_units, *content_units])
+            for entry, (summary_units, content_units) in zip(entries, fields, strict=True)
+        ),
+        min_items,
     )
     cleaned = []
-    for entry in entries:
-        summary, content = mask(entry.summary, found), mask(entry.content, found)
+    for entry, (summary_units, content_units) in zip(entries, fields, strict=True):
+        summary = mask(entry.summary, found, summary_units)
+        content = mask(entry.content, found, content_units)
         changed = summary != entry.summary or content != entry.content
         cleaned.append(replace(entry, summary=summary, content=content) if changed else entry)
     return cleaned
@@ -127,20 +134,23 @@ def prepare(
     shared = shared_links(entries)
     keyed = {entry_key(entry, link_trusted(entry, shared)): entry for entry in entries}
     cleaned = without_boilerplate(list(keyed.values()), boilerplate_min_items)
+    # All of the document's fingerprints at once: the same values as one at a time.
+    features = fingerprint_entries(
+        [
+            clean if link_trusted(entry, shared) else replace(clean, link=None, canonical_link=None)
+            for entry, clean in zip(keyed.values(), cleaned, strict=True)
+        ],
+        scheme,
+    )
     return tuple(
         PreparedEntry(
             key,
             entry,
             tuple(rules.match(clean)),
-            fingerprint_entry(
-                clean
-                if link_trusted(entry, shared)
-                else replace(clean, link=None, canonical_link=None),
-                scheme=scheme,
-            ),
+            fingerprint,
             None if clean is entry else clean,
         )
-        for (key, entry), clean in zip(keyed.items(), cleaned, strict=True)
+        for (key, entry), clean, fingerprint in zip(keyed.items(), cleaned, features, strict=True)
     )
 
 

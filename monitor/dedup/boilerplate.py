@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from monitor.dedup.text import split_sentences, title_tokens
 
@@ -29,13 +29,22 @@ _APPEARED_FIRST = re.compile(
 )
 
 
+Unit = tuple[int, int, str]
+"""A line or sentence of a text: ``(start, end, folded key)``."""
+
+
 def _key(unit: str) -> str:
     return " ".join(unit.casefold().split())
 
 
-def _units(text: str) -> Iterator[tuple[int, int, str]]:
-    """``(start, end, key)`` of every non-empty line and, within a line of several
-    sentences, of each sentence."""
+def units(text: str) -> list[Unit]:
+    """``(start, end, key)`` of every non-empty line of ``text`` and, within a line of
+    several sentences, of each sentence: what :func:`learn` counts and :func:`mask`
+    blanks. Worked out once, it serves both (``learn_units``, ``mask(..., found)``)."""
+    return list(_units(text))
+
+
+def _units(text: str) -> Iterator[Unit]:
     position = 0
     for line in text.split("\n"):
         start = position
@@ -59,20 +68,37 @@ def _units(text: str) -> Iterator[tuple[int, int, str]]:
 def learn(items: Iterable[tuple[str, str]], min_items: int) -> frozenset[str]:
     """The units (folded lines and sentences) of ``(title, text)`` items that recur in
     at least ``min_items`` items with different headlines."""
+    return learn_units(((title, _units(text)) for title, text in items), min_items)
+
+
+def learn_units(items: Iterable[tuple[str, Iterable[Unit]]], min_items: int) -> frozenset[str]:
+    """:func:`learn` from each item's title and :func:`units` (of all its text: the
+    units of ``a + "\n" + b`` are those of ``a`` and of ``b``, lines being units)."""
     headlines: defaultdict[str, set[frozenset[str]]] = defaultdict(set)
-    for title, text in items:
+    for title, found in items:
         headline = title_tokens(title) or frozenset({_key(title)})
-        for key in {key for _, _, key in _units(text)}:
+        for key in {key for _, _, key in found}:
             headlines[key].add(headline)
     return frozenset(key for key, seen in headlines.items() if len(seen) >= min_items)
 
 
-def mask(text: str, boilerplate: frozenset[str]) -> str:
+def mask(text: str, boilerplate: frozenset[str], found: Sequence[Unit] | None = None) -> str:
     """``text`` with its boilerplate units and "The post … appeared first on …" footers
-    replaced by spaces (same length, line breaks kept)."""
-    spans = [(m.start(), m.end()) for m in _APPEARED_FIRST.finditer(text)]
+    replaced by spaces (same length, line breaks kept). ``found``: ``units(text)``, if
+    already worked out."""
+    # The footer's "appeared" matches only ASCII letters, even ignoring case (checked in
+    # the tests), so a text whose lower case lacks it has no footer: no regex scan.
+    spans = (
+        [(m.start(), m.end()) for m in _APPEARED_FIRST.finditer(text)]
+        if "appeared" in text.lower()
+        else []
+    )
     if boilerplate:
-        spans += [(start, end) for start, end, key in _units(text) if key in boilerplate]
+        spans += [
+            (start, end)
+            for start, end, key in (_units(text) if found is None else found)
+            if key in boilerplate
+        ]
     if not spans:
         return text
     chars = list(text)

@@ -45,8 +45,10 @@ sentence or two get their own, smaller signature and bands.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from typing import cast
 
 import numpy as np
@@ -147,10 +149,41 @@ def _blake64(data: bytes, person: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8, person=person).digest(), "little")
 
 
-@lru_cache(maxsize=_TOKEN_CACHE_SIZE)
+@lru_cache(maxsize=16)
+def _band_keyed(version: str, kind: bytes) -> tuple[hashlib.blake2b, ...]:
+    # _keyed with the band's index taken in as well, one hasher per band.
+    hashers = []
+    for band in range(_MAX_BANDS):
+        hasher = _keyed(version, kind).copy()
+        hasher.update(bytes([band]))
+        hashers.append(hasher)
+    return tuple(hashers)
+
+
+@lru_cache(maxsize=64)
+def _keyed(version: str, kind: bytes) -> hashlib.blake2b:
+    # A hasher that has already taken in ``version + "\0" + kind``: copying it is
+    # quicker than building one from keyword arguments, and BLAKE2 is a stream, so
+    # the prefix hashed once and the rest added later give the same digest.
+    return hashlib.blake2b(
+        version.encode("utf-8") + b"\0" + kind, digest_size=8, person=_KEY_PERSON
+    )
+
+
 def token_hash(word: str) -> int:
     """The 64-bit hash of one token (see the module docstring)."""
-    return _blake64(word.encode("utf-8"), b"monitor-dedup-tk")
+    return int.from_bytes(_token_bytes(word), "little")
+
+
+@lru_cache(maxsize=_TOKEN_CACHE_SIZE)
+def _token_bytes(word: str) -> bytes:
+    # The digest itself: a text's token hashes joined are read as one little-endian
+    # array, much quicker than numpy converting a Python int per token.
+    return hashlib.blake2b(word.encode("utf-8"), digest_size=8, person=b"monitor-dedup-tk").digest()
+
+
+def _token_hashes(words: Iterable[str]) -> U64:
+    return np.frombuffer(b"".join(map(_token_bytes, words)), dtype="<u8").astype(np.uint64)
 
 
 def mix64(values: U64) -> U64:
@@ -166,12 +199,39 @@ def shingle_hashes(words: tuple[str, ...] | list[str], size: int) -> U64:
     """Hashes of every ``size``-word shingle of ``words``, in order (with repeats)."""
     if not words:
         return np.zeros(0, dtype=np.uint64)
-    hashed = np.fromiter(map(token_hash, words), dtype=np.uint64, count=len(words))
+    hashed = _token_hashes(words)
     width = min(size, len(hashed))
     count = len(hashed) - width + 1
     result = mix64(hashed[:count])
     for offset in range(1, width):
         result = mix64(result ^ hashed[offset : offset + count])
+    return result
+
+
+def shingle_hashes_many(texts: Sequence[Sequence[str]], size: int) -> list[U64]:
+    """:func:`shingle_hashes` of each of ``texts`` (the same values), computed over
+    all of them at once.
+
+    Round ``r`` over the texts laid end to end holds, at each position, the hash
+    chained over that token and the ``r`` after it: the hashes of one text are a
+    slice of the last round (of round ``n - 1`` for a text of ``n < size`` tokens).
+    Positions whose chain runs into the next text are computed and not used.
+    """
+    hashed = _token_hashes(chain.from_iterable(texts))
+    rounds = [mix64(hashed)]
+    for offset in range(1, min(size, max((len(text) for text in texts), default=0))):
+        rounds.append(mix64(rounds[-1][:-1] ^ hashed[offset:]))
+    result: list[U64] = []
+    start = 0
+    for text in texts:
+        count = len(text)
+        if count == 0:
+            result.append(np.zeros(0, dtype=np.uint64))
+        elif count >= size:
+            result.append(rounds[size - 1][start : start + count - size + 1])
+        else:
+            result.append(rounds[count - 1][start : start + 1])
+        start += count
     return result
 
 
@@ -210,25 +270,69 @@ def signature(shingles: U64, scheme: SignatureScheme, width: int | None = None) 
     return result
 
 
-def _to_signed(value: int) -> int:
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
 def band_keys(sig: U64, kind: bytes, bands: int, rows: int, version: str) -> list[int]:
     """One signed 64-bit key per band of ``rows`` values of ``sig``."""
-    prefix = version.encode("utf-8") + b"\0" + kind
+    prefixes = _band_keyed(version, kind)
     raw = sig.astype("<u8").tobytes()
+    step = rows * 8
     keys = []
     for band in range(bands):
-        chunk = raw[band * rows * 8 : (band + 1) * rows * 8]
-        keys.append(_to_signed(_blake64(prefix + bytes([band]) + chunk, _KEY_PERSON)))
+        hasher = prefixes[band].copy()
+        hasher.update(raw[band * step : (band + 1) * step])
+        # Read as signed: the unsigned value minus 2**64 when its top bit is set.
+        keys.append(int.from_bytes(hasher.digest(), "little", signed=True))
     return keys
 
 
 def exact_key(kind: bytes, value: str, version: str) -> int:
     """The signed 64-bit key of an exact identity (URL, guid, text hash)."""
-    data = version.encode("utf-8") + b"\0" + kind + value.encode("utf-8")
-    return _to_signed(_blake64(data, _KEY_PERSON))
+    hasher = _keyed(version, kind).copy()
+    hasher.update(value.encode("utf-8"))
+    return int.from_bytes(hasher.digest(), "little", signed=True)
+
+
+def lsh_keys_many(
+    arrays: Sequence[U64], lead_counts: Sequence[int], scheme: SignatureScheme
+) -> list[tuple[int, ...]]:
+    """:func:`lsh_keys` of each shingle array with its lead count (the same keys), with
+    one permutation matrix for all of them and each signature a segment minimum."""
+    full_width = scheme.full_bands * scheme.full_rows
+    lead_width = scheme.lead_bands * scheme.lead_rows
+    present = [index for index, array in enumerate(arrays) if len(array)]
+    result: list[tuple[int, ...]] = [() for _ in arrays]
+    if not present:
+        return result
+    lengths = [len(arrays[index]) for index in present]
+    starts = np.cumsum([0, *lengths[:-1]])
+    matrix = minhash_matrix(np.concatenate([arrays[index] for index in present]), scheme)
+    # Every segment is non-empty, so reduceat's minimum over [start, next start) is
+    # each array's own minimum over its rows.
+    fulls = np.minimum.reduceat(matrix[:, :full_width], starts, axis=0)
+    # Each lead is a prefix of its array's segment: [start, start + lead). Laid out
+    # as start, end, start, end..., the indices never decrease, so reduceat gives each
+    # lead's minimum at an even place (the gaps' values at odd places are dropped).
+    # An end at the matrix's last row is left out: reduceat then runs to the end,
+    # the same rows; only the last lead can end there.
+    owners = [index for index in present if lead_counts[index] > 0]
+    bounds: list[int] = []
+    for position, index in enumerate(present):
+        if lead_counts[index] > 0:
+            start = int(starts[position])
+            bounds += (start, start + lead_counts[index])
+    if bounds and bounds[-1] == len(matrix):
+        bounds.pop()
+    lead_values: dict[int, U64] = {}
+    if bounds:
+        mins = np.minimum.reduceat(matrix[:, :lead_width], bounds, axis=0)
+        lead_values = {owner: mins[2 * rank] for rank, owner in enumerate(owners)}
+    for position, index in enumerate(present):
+        keys = band_keys(fulls[position], b"F", scheme.full_bands, scheme.full_rows, scheme.version)
+        if index in lead_values:
+            keys += band_keys(
+                lead_values[index], b"L", scheme.lead_bands, scheme.lead_rows, scheme.version
+            )
+        result[index] = tuple(keys)
+    return result
 
 
 def lsh_keys(shingles: U64, lead_count: int, scheme: SignatureScheme) -> tuple[int, ...]:

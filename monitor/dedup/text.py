@@ -28,6 +28,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 _MONTHS = (
     r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -316,7 +317,10 @@ def split_sentences(paragraph: str) -> list[str]:
     sentences: list[str] = []
     for piece in pieces:
         if sentences:
-            match = _LAST_WORD.search(sentences[-1])
+            last_sentence = sentences[-1]
+            # The match holds no space, so the search can start at the last one:
+            # the same match, without trying every earlier position.
+            match = _LAST_WORD.search(last_sentence, max(last_sentence.rfind(" "), 0))
             last = match.group(1).lower() if match else ""
             if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
                 sentences[-1] = f"{sentences[-1]} {piece}"
@@ -343,9 +347,17 @@ def tokens(text: str) -> list[str]:
     separators dropped, ``%`` and ``per cent`` both become ``percent``, and
     courtesy titles are dropped (house style: "Mr. Carney" or "Carney").
     """
+    found_all: list[str] = _TOKEN.findall(normalise(text))
+    if _SPECIAL_TOKENS.isdisjoint(found_all):
+        # Without a courtesy title or "cent", each token folds on its own, with no
+        # look at its neighbours: the loop below would give the same list. Tokens
+        # are never empty, so the joined string is alphanumeric only when each is.
+        if "".join(found_all).isalnum():
+            return found_all
+        return [found if found.isalnum() else _fold(found) for found in found_all]
     words: list[str] = []
     append = words.append
-    for found in _TOKEN.findall(normalise(text)):
+    for found in found_all:
         # Plain words (almost all of them) take the first branch only.
         if found.isalnum() and found not in _SPECIAL_TOKENS:
             append(found)
@@ -363,6 +375,16 @@ def tokens(text: str) -> list[str]:
         else:
             append(found.replace(",", ""))
     return words
+
+
+def _fold(found: str) -> str:
+    # A token that is not a plain word: "%", a dotted acronym or a number with
+    # separators (the branches of tokens() after its special words).
+    if found == "%":
+        return "percent"
+    if "." in found and not found[0].isdigit():
+        return found.replace(".", "")
+    return found.replace(",", "")
 
 
 def prepare(
@@ -465,13 +487,21 @@ def name_words(text: str, limit: int) -> frozenset[str]:
     """Folded tokens of the words written with a capital inside a sentence (not as its
     first word) among the first ``limit`` words of ``text``: the people, places and
     bodies a text names, as opposed to what it says happened to them."""
-    found: set[str] = set()
-    sentence_start = True
-    for word in text.split()[:limit]:
-        if not sentence_start and word[:1].isupper():
-            found.update(tokens(word))
-        sentence_start = word.endswith(_NAME_BREAK)
-    return frozenset(found)
+    # maxsplit: the first ``limit`` words are the same, without splitting the rest.
+    words = text.split(None, limit)[:limit]
+    # A word starts a sentence when it is the first or the word before it ends one.
+    return frozenset(
+        token
+        for before, word in zip([".", *words], words, strict=False)  # one longer
+        if word[:1].isupper() and not before.endswith(_NAME_BREAK)
+        for token in _word_tokens(word)
+    )
+
+
+@lru_cache(maxsize=1 << 14)
+def _word_tokens(word: str) -> tuple[str, ...]:
+    # Names recur from item to item ("Reuters", "U.S.", "Trump"): fold each once.
+    return tuple(tokens(word))
 
 
 def stem(word: str) -> str:
@@ -484,7 +514,13 @@ def stem(word: str) -> str:
 
 def content_words(words: Iterable[str]) -> frozenset[str]:
     """The tokens that say what a text is about: no function words, no one-letter words."""
-    return frozenset(word for word in words if len(word) > 1 and word not in _FUNCTION_WORDS)
+    # Each distinct word once, the set difference in C; the length test is needed
+    # only when a word of one character or none is left (one letter or digit, the
+    # only ones a token can be, go with the function words).
+    kept = set(words) - _FUNCTION_AND_SHORT_WORDS
+    if kept and min(map(len, kept)) < 2:
+        return frozenset(word for word in kept if len(word) > 1)
+    return frozenset(kept)
 
 
 _STEM_LENGTH = 6
@@ -541,3 +577,5 @@ _FUNCTION_WORDS = _TITLE_STOPWORDS | frozenset(
         so too very just also new one two him them us me my mine""",
     )
 )
+
+_FUNCTION_AND_SHORT_WORDS = _FUNCTION_WORDS | frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
