@@ -12,8 +12,11 @@ summary, a source, a link, a language). Then it times:
   all of them; the sample size is printed);
 
 checks both give identical results on the sample, and prints entries/s for
-each and their ratio. Targets: >= 5,000 entries/s indexed with 1,000 rules on
-one core, and >= 10x the unindexed loop. Exit status 1 when a target is missed.
+each and their ratio. Rates are given in wall time and in the process's CPU
+time: the machine is often shared, and CPU time is what one core spends.
+Targets: >= 5,000 entries/s indexed with 1,000 rules on one core (CPU time),
+and >= 10x the unindexed loop (CPU time). Exit status 1 when a target is missed.
+Issue #14 asks for 20,000; raise ``TARGET_RATE`` when that holds.
 """
 
 from __future__ import annotations
@@ -294,14 +297,15 @@ def make_entries(vocabulary: Vocabulary, count: int) -> list[Entry]:
     return [_story_entry(vocabulary, number) for number in range(count)]
 
 
-def _rate(rules: RuleSet, entries: list[Entry], indexed: bool) -> tuple[float, int]:
+def _rate(rules: RuleSet, entries: list[Entry], indexed: bool) -> tuple[float, float, int]:
+    """Entries per second of wall time and of CPU time, and the matches found."""
     run = rules.match if indexed else rules.match_unindexed
     fired = 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for entry in entries:
         fired += len(run(entry))
-    elapsed = time.perf_counter() - started
-    return len(entries) / elapsed, fired
+    elapsed, spent = time.perf_counter() - started, time.process_time() - cpu
+    return len(entries) / elapsed, len(entries) / spent, fired
 
 
 def main() -> int:
@@ -320,22 +324,23 @@ def main() -> int:
             return 1
     print(f"indexed and unindexed results identical on {len(sample)} entries")
 
-    indexed_rate, fired = _rate(rules, entries, indexed=True)
+    indexed_rate, indexed_cpu, fired = _rate(rules, entries, indexed=True)
     print(
         f"indexed   RuleSet.match:           {indexed_rate:9,.0f} entries/s "
-        f"over all {len(entries):,} entries ({fired:,} matches, "
-        f"{fired / len(entries):.2f} per entry)"
+        f"({indexed_cpu:,.0f} per CPU second) over all {len(entries):,} entries "
+        f"({fired:,} matches, {fired / len(entries):.2f} per entry)"
     )
-    naive_rate, _ = _rate(rules, sample, indexed=False)
+    naive_rate, naive_cpu, _ = _rate(rules, sample, indexed=False)
     print(
         f"unindexed RuleSet.match_unindexed: {naive_rate:9,.0f} entries/s "
-        f"over a sample of the first {len(sample):,} entries (every rule on every entry)"
+        f"({naive_cpu:,.0f} per CPU second) over a sample of the first {len(sample):,} "
+        "entries (every rule on every entry)"
     )
-    ratio = indexed_rate / naive_rate
-    print(f"ratio indexed / unindexed: {ratio:.1f}x")
-    ok = indexed_rate >= TARGET_RATE and ratio >= TARGET_RATIO
+    ratio = indexed_cpu / naive_cpu
+    print(f"ratio indexed / unindexed (CPU time): {ratio:.1f}x")
+    ok = indexed_cpu >= TARGET_RATE and ratio >= TARGET_RATIO
     print(
-        f"targets: >= {TARGET_RATE:,.0f} entries/s and >= {TARGET_RATIO:.0f}x: "
+        f"targets: >= {TARGET_RATE:,.0f} entries per CPU second and >= {TARGET_RATIO:.0f}x: "
         + ("met" if ok else "MISSED")
     )
     return 0 if ok else 1
