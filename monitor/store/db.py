@@ -9,10 +9,12 @@ an advisory lock so replicas starting together do not race each other.
 from __future__ import annotations
 
 import ast
+import contextlib
 import logging
 import math
 import os
 import re
+import sqlite3
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -40,7 +42,10 @@ _MIGRATION_LOCK_ID = 0x6D6F6E69  # "moni": one id for all monitor replicas
 # and again (dedup_keys takes ~40 rows per entry, at random places) is copied once
 # per checkpoint rather than ten times: a large first poll stores a third faster.
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
-SQLITE_CACHE_KIB = 16_384  # page cache per connection (SQLite's default is 2 MiB)
+# Page cache per connection (SQLite's default is 2 MiB): a group commit inserts some forty
+# dedup key rows per entry at random places, and 8 MiB instead costs about a fifth more CPU
+# in SQLite. It is held only while the connection is in use (:func:`_sqlite_release`).
+SQLITE_CACHE_KIB = 16_384
 
 
 def safe_url(url: str) -> str:
@@ -117,6 +122,7 @@ def _engine(url: str, connect_timeout: float, statement_timeout: float) -> Engin
             _create_private(file)
         engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "checkin", _sqlite_release)
         return engine
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "postgresql":
@@ -170,6 +176,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
     cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
+
+
+def _sqlite_release(dbapi_connection: Any, _record: Any) -> None:
+    """A connection back in the pool gives its page cache back (``PRAGMA shrink_memory``).
+
+    Each group commit touches pages all over the dedup key index, more than the cache
+    holds, so what a group leaves in the cache barely helps the next (measured on 30,000
+    entries of 40 random keys: the same CPU time with groups of 240 entries, a few per cent
+    more with groups of 30); kept, it is 16 MiB held through every idle minute and through
+    a poll of unchanged feeds, which writes a few pages a feed."""
+    if dbapi_connection is None:  # invalidated: nothing left to release
+        return
+    with contextlib.suppress(sqlite3.Error):  # a connection that cannot is still usable
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA shrink_memory")
+        cursor.close()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
