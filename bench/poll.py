@@ -32,9 +32,10 @@ Memory: the peak RSS of the polling process (``resource.getrusage``), the parser
 proportional share, and the whole poller's peak: the proportional set size (PSS) of the
 polling process and every process it started (the parser workers, their forkserver, the
 resource tracker; the farm left out), summed and sampled every half second, checked
-< 300 MB. This script is the program's main module, which the forkserver imports before it
-forks the workers: like monitor's own command line it imports monitor's modules inside its
-functions, so that the workers load only what they run.
+< 300 MB, with the peak of each phase (start-up, cycle 1, cycle 2, after). This script is
+the program's main module, which the forkserver imports before it forks the workers: like
+monitor's own command line it imports monitor's modules inside its functions, so that the
+workers load only what they run.
 
 ``--text template`` makes every farm item the same sentence but for its
 numbers (the worst case for duplicate detection: every item is a candidate for
@@ -167,12 +168,15 @@ def _poller_processes() -> list[int]:
 
 class PollerMemory:
     """The peak of the summed PSS of the whole poller (:func:`_poller_processes`), sampled
-    every ``every`` seconds in a thread, in MB."""
+    every ``every`` seconds in a thread, in MB; and the peak of each phase (``phase``, set
+    by the caller: start-up, cycle 1, cycle 2), to tell which one sets it."""
 
     def __init__(self, every: float = 0.5) -> None:
         self.every = every
         self.peak = 0.0
         self.parts: list[tuple[str, float]] = []
+        self.phase = "start-up"
+        self.by_phase: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -188,6 +192,8 @@ class PollerMemory:
         while not self._stop.wait(self.every):
             parts = [(pid, _proc_field(pid, "smaps_rollup", "Pss")) for pid in _poller_processes()]
             total = sum(pss for _, pss in parts if pss is not None)
+            phase = self.phase
+            self.by_phase[phase] = max(total, self.by_phase.get(phase, 0.0))
             if total > self.peak:
                 self.peak = total
                 self.parts = [(_role(pid), pss) for pid, pss in parts if pss is not None]
@@ -264,6 +270,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         )
         limits = {"cycle 1": 60.0, "cycle 2": 10.0}
         for label in ("cycle 1", "cycle 2"):
+            memory.phase = label
             started = time.perf_counter()
             try:
                 summary = asyncio.run(pipeline.poll())
@@ -283,6 +290,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
             errors = Counter((f.error or "")[:60] for f in summary.feeds if f.status == "error")
             for reason, count in errors.most_common(12):
                 print(f"    {count:4d} x {reason}")
+        memory.phase = "after"
         workers = worker_memory_mb(pipeline)
         if workers:
             print(
@@ -306,7 +314,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
     if rss >= 300:
         problems.append(f"peak RSS {rss:.0f} MB (target < 300 MB)")
     parts = ", ".join(f"{role} {pss:.0f}" for role, pss in memory.parts)
-    print(f"whole poller, peak PSS: {memory.peak:.0f} MB ({parts})")
+    phases = ", ".join(f"{phase} {pss:.0f}" for phase, pss in memory.by_phase.items())
+    print(f"whole poller, peak PSS: {memory.peak:.0f} MB ({parts}); peak by phase: {phases}")
     if memory.peak >= 300:
         problems.append(f"whole poller's peak PSS {memory.peak:.0f} MB (target < 300 MB)")
     return report(problems)
