@@ -268,7 +268,12 @@ class Pipeline:
         replicas at once; returns the pipeline, started."""
         if not self.started:
             load_fingerprint_files(self.store, self.config.seeds, self.clock())
-            self.store.sync_feeds((f.url, f.display_name, f.interval) for f in self.config.feeds)
+            fetch = self.config.fetch
+            self.store.sync_feeds(
+                ((f.url, f.display_name, f.interval) for f in self.config.feeds),
+                # The most next_poll_at's jitter adds (monitor.fetch.policy.jitter).
+                jitter=lambda wait: min(wait * fetch.poll_jitter, fetch.poll_jitter_max),
+            )
             self.started = True
         return self
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -121,16 +121,30 @@ class FeedLeases(Protocol):
 class FeedsRepository(StoreBase):
     """Feeds: their rows, polls, leases, failure notices."""
 
-    def sync_feeds(self, feeds: Iterable[tuple[str, str, timedelta]]) -> None:
+    def sync_feeds(
+        self,
+        feeds: Iterable[tuple[str, str, timedelta]],
+        jitter: Callable[[timedelta], timedelta] | None = None,
+    ) -> None:
         """Rows for every configured (url, name, interval); feeds no longer configured
         become inactive. A healthy feed whose next poll lies further out than its
         (possibly shortened) interval allows is brought forward, so a new interval
         applies at once; a failing feed keeps its backoff.
 
+        ``jitter`` is the most a poll's random jitter adds to an interval
+        (``fetch.poll_jitter``, ``fetch.poll_jitter_max``): a due time within it was set
+        by the same interval and is left alone, so a restart on an unchanged config
+        writes nothing (and keeps every feed's jitter).
+
         Every write is one conditional statement: a replica recording a poll
         between this read and these writes keeps the due time it set.
         """
         wanted = {url: (name, interval) for url, name, interval in feeds}
+        # The latest due time an interval can have set; worked out once per interval.
+        latest = {
+            interval: interval + (jitter(interval) if jitter else timedelta(0))
+            for _, interval in wanted.values()
+        }
         feeds_table = table_of(FeedRow)
         with self.session() as session:
             rows = {
@@ -162,7 +176,7 @@ class FeedsRepository(StoreBase):
                     row.consecutive_failures == 0
                     and row.next_poll_at is not None
                     and row.last_polled_at is not None
-                    and row.next_poll_at > row.last_polled_at + interval
+                    and row.next_poll_at > row.last_polled_at + latest[interval]
                 ):
                     # Compare-and-set on the poll that was read: a newer one wins.
                     session.execute(

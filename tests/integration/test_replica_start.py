@@ -112,6 +112,38 @@ def test_a_shortened_interval_still_brings_the_next_poll_forward(
         store.close()
 
 
+def test_a_restart_on_an_unchanged_config_leaves_every_due_time_alone(
+    db_url: str, write_config: Callable[..., Path]
+) -> None:
+    # A poll's due time is its interval plus random jitter (fetch.poll_jitter, at most
+    # poll_jitter_max): the jitter is not a shortened interval, so starting again on the
+    # same config writes no feed row and keeps the jitter.
+    url = "https://news.example/feed.xml"
+    config = load_config(write_config(db_url, [url]))  # interval 15m: jitter up to 90 s
+    store = Store.open(config.database)
+    try:
+        Pipeline(config, store, lambda: FROZEN_NOW).start().close(keep_store=True)
+        earlier = FROZEN_NOW - timedelta(minutes=5)
+        jittered = earlier + timedelta(minutes=15, seconds=89)
+        store.record_poll(url, PollRecord(earlier, jittered))
+        updates: list[str] = []
+
+        def count_updates(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if statement.lstrip().upper().startswith("UPDATE FEEDS"):
+                updates.append(statement)
+
+        sa.event.listen(store.engine, "before_cursor_execute", count_updates)
+        Pipeline(config, store, lambda: FROZEN_NOW).start().close(keep_store=True)
+        sa.event.remove(store.engine, "before_cursor_execute", count_updates)
+        assert updates == []
+        assert store.feed_state(url).next_poll_at == jittered
+        # A due time beyond what the interval and its jitter can set is brought forward.
+        store.sync_feeds([(url, "Feed 0", timedelta(minutes=10))], jitter=lambda wait: wait * 0.1)
+        assert store.feed_state(url).next_poll_at == earlier + timedelta(minutes=10)
+    finally:
+        store.close()
+
+
 def test_replicas_ticking_together_split_a_backlog(
     http_server: HttpServer, write_config: Callable[..., Path]
 ) -> None:
