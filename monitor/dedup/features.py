@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from itertools import repeat
 from urllib.parse import urlsplit
 
 from monitor.dedup import signature as sig
@@ -371,13 +370,19 @@ def _story_keys(
             break
         if word in lead:
             chosen[word] = None
-    return tuple(map(_word_key, chosen, repeat(version)))
+    return tuple(map(_word_keys(version), chosen))
 
 
-@lru_cache(maxsize=1 << 16)
-def _word_key(word: str, version: str) -> int:
-    # News vocabulary is Zipfian: most story words were keyed for an earlier item.
-    return sig.exact_key(b"W", word, version)
+@lru_cache(maxsize=4)
+def _word_keys(version: str) -> Callable[[str], int]:
+    """The key of a story word, cached: news vocabulary is Zipfian, most story words were
+    keyed for an earlier item (one cache per version, so the word alone is the key)."""
+
+    @lru_cache(maxsize=1 << 16)
+    def word_key(word: str) -> int:
+        return sig.exact_key(b"W", word, version)
+
+    return word_key
 
 
 def fingerprint_entry(

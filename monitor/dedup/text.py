@@ -66,6 +66,8 @@ _FURNITURE_EXACT = frozenset(
     }
 )
 
+_FURNITURE_EXACT_LENGTH = max(map(len, _FURNITURE_EXACT))
+
 # Lines that are furniture because of how they start or what they say.
 # One alternation, so a line costs one regex search rather than a dozen.
 _FURNITURE_PATTERNS = re.compile(
@@ -249,10 +251,12 @@ class PreparedText:
 
 def _is_furniture(line: str) -> bool:
     stripped = line.strip().rstrip(":").strip()
-    lowered = stripped.lower()
-    if lowered in _FURNITURE_EXACT:
+    # Lower case never makes a string shorter: a longer line is none of the exact ones.
+    if len(stripped) <= _FURNITURE_EXACT_LENGTH and stripped.lower() in _FURNITURE_EXACT:
         return True
-    if _FURNITURE_PATTERNS.search(stripped):
+    # match, not search: every alternative is anchored at the start (checked in the
+    # tests), and search would try each later position of the line to no avail.
+    if _FURNITURE_PATTERNS.match(stripped):
         return True
     if _TIMESTAMP_LINE.match(stripped):
         return True
@@ -267,7 +271,10 @@ def _is_furniture(line: str) -> bool:
 
 def _is_headline(line: str) -> bool:
     stripped = line.strip()
-    return len(stripped.split()) <= _HEADLINE_MAX_WORDS and not stripped.endswith(_SENTENCE_END)
+    # maxsplit: a line of more words still yields more pieces than the limit.
+    return len(stripped.split(None, _HEADLINE_MAX_WORDS)) <= _HEADLINE_MAX_WORDS and not (
+        stripped.endswith(_SENTENCE_END)
+    )
 
 
 def strip_dateline(paragraph: str) -> str:

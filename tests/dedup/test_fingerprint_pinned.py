@@ -350,3 +350,16 @@ def test_units_worked_out_once_learn_and_mask_as_before() -> None:
     for _, text in items:
         assert mask(text, found, units(text)) == mask(text, found)
         assert "Acme" not in mask(text, found)
+
+
+def test_every_furniture_pattern_is_anchored_at_the_start() -> None:
+    """_is_furniture uses match() where search() was: the same only while every
+    alternative begins with ^ (no MULTILINE)."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    from monitor.dedup.text import _FURNITURE_PATTERNS
+
+    assert not _FURNITURE_PATTERNS.flags & re.MULTILINE
+    # The parser takes a prefix common to every alternative out in front of them.
+    parsed = _parser.parse(_FURNITURE_PATTERNS.pattern, _FURNITURE_PATTERNS.flags)
+    assert parsed[0] == (_parser.AT, _parser.AT_BEGINNING)
