@@ -33,19 +33,56 @@ Everything is a pure function of values and settings; storage is reached only
 through the :class:`~monitor.dedup.index.DedupIndex` Protocol.
 """
 
-from monitor.dedup.decide import DuplicateDecision, Signal, decide
-from monitor.dedup.features import Features, fingerprint, fingerprint_entry
-from monitor.dedup.index import (
-    DedupIndex,
-    MemoryIndex,
-    StoredDocument,
-    WritableDedupIndex,
-    find_duplicate,
-    index_document,
-    remember,
-)
-from monitor.dedup.settings import DedupSettings
-from monitor.dedup.signature import V1, SignatureScheme
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.dedup.decide import DuplicateDecision, Signal, decide
+    from monitor.dedup.features import Features, fingerprint, fingerprint_entry
+    from monitor.dedup.index import (
+        DedupIndex,
+        MemoryIndex,
+        StoredDocument,
+        WritableDedupIndex,
+        find_duplicate,
+        index_document,
+        remember,
+    )
+    from monitor.dedup.settings import DedupSettings
+    from monitor.dedup.signature import V1, SignatureScheme
+
+# Importing one submodule (the store reads monitor.dedup.seeds, config checks
+# monitor.dedup.settings) must not load all of them: the names below load on first use.
+_HOMES = {
+    "DuplicateDecision": "decide",
+    "Signal": "decide",
+    "decide": "decide",
+    "Features": "features",
+    "fingerprint": "features",
+    "fingerprint_entry": "features",
+    "DedupIndex": "index",
+    "MemoryIndex": "index",
+    "StoredDocument": "index",
+    "WritableDedupIndex": "index",
+    "find_duplicate": "index",
+    "index_document": "index",
+    "remember": "index",
+    "DedupSettings": "settings",
+    "V1": "signature",
+    "SignatureScheme": "signature",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:  # a submodule not imported yet: the import system loads it next
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "V1",

@@ -233,9 +233,9 @@ def test_a_parse_that_hangs_fails_its_feed_only(
 ) -> None:
     import time
 
-    import monitor.pipeline as pipeline_module
+    import monitor.sources as sources_module  # the pipeline imports it where it parses
 
-    real_parse = pipeline_module.parse_document
+    real_parse = sources_module.parse_document
     stuck = http_server.add("/stuck.xml", Route(body=rss(recent_items())))
     fine = http_server.add("/fine.xml", Route(body=rss(recent_items())))
 
@@ -244,7 +244,7 @@ def test_a_parse_that_hangs_fails_its_feed_only(
             time.sleep(3)  # a parser caught in a pathological document
         return real_parse(content, url, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline_module, "parse_document", parse_or_hang)
+    monkeypatch.setattr(sources_module, "parse_document", parse_or_hang)
     config = write_config(db_url, [stuck, fine], fetch={"parse_timeout": "1s"})
     pipeline = open_pipeline(config)
     summary = asyncio.run(pipeline.poll())
@@ -263,9 +263,9 @@ def test_an_unexpected_error_on_one_feed_does_not_stop_the_others(
     open_pipeline: Callable[..., Pipeline],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import monitor.pipeline as pipeline_module
+    import monitor.prepare as prepare_module  # the pipeline imports it where it prepares
 
-    real_prepare = pipeline_module.prepare
+    real_prepare = prepare_module.prepare
     broken = http_server.add("/broken.xml", Route(body=rss(recent_items())))
     fine = http_server.add("/fine.xml", Route(body=rss(recent_items())))
 
@@ -274,7 +274,7 @@ def test_an_unexpected_error_on_one_feed_does_not_stop_the_others(
             raise ZeroDivisionError("a bug met on this feed only")
         return real_prepare(entries, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline_module, "prepare", prepare_or_fail)
+    monkeypatch.setattr(prepare_module, "prepare", prepare_or_fail)
     pipeline = open_pipeline(write_config(db_url, [broken, fine]))
     outcomes = {f.url: f for f in asyncio.run(pipeline.poll()).feeds}
     assert outcomes[broken].status == "error"
