@@ -272,15 +272,21 @@ def signature(shingles: U64, scheme: SignatureScheme, width: int | None = None) 
 
 def band_keys(sig: U64, kind: bytes, bands: int, rows: int, version: str) -> list[int]:
     """One signed 64-bit key per band of ``rows`` values of ``sig``."""
+    return _band_keys(sig.astype("<u8").tobytes(), kind, bands, rows, version)
+
+
+def _band_keys(raw: bytes, kind: bytes, bands: int, rows: int, version: str) -> list[int]:
+    # band_keys of a signature already in little-endian bytes.
     prefixes = _band_keyed(version, kind)
-    raw = sig.astype("<u8").tobytes()
     step = rows * 8
-    keys = []
+    keys: list[int] = []
+    append = keys.append
+    from_bytes = int.from_bytes
     for band in range(bands):
         hasher = prefixes[band].copy()
-        hasher.update(raw[band * step : (band + 1) * step])
+        hasher.update(raw[band * step : band * step + step])
         # Read as signed: the unsigned value minus 2**64 when its top bit is set.
-        keys.append(int.from_bytes(hasher.digest(), "little", signed=True))
+        append(from_bytes(hasher.digest(), "little", signed=True))
     return keys
 
 
@@ -321,14 +327,28 @@ def lsh_keys_many(
             bounds += (start, start + lead_counts[index])
     if bounds and bounds[-1] == len(matrix):
         bounds.pop()
-    lead_values: dict[int, U64] = {}
+    lead_values: dict[int, bytes] = {}
     if bounds:
         mins = np.minimum.reduceat(matrix[:, :lead_width], bounds, axis=0)
-        lead_values = {owner: mins[2 * rank] for rank, owner in enumerate(owners)}
+        lead_raw = mins.astype("<u8").tobytes()
+        lead_size = lead_width * 8
+        lead_values = {
+            owner: lead_raw[2 * rank * lead_size : (2 * rank + 1) * lead_size]
+            for rank, owner in enumerate(owners)
+        }
+    # Every signature's bytes at once; each one's keys from its slice.
+    full_raw = fulls.astype("<u8").tobytes()
+    full_size = full_width * 8
     for position, index in enumerate(present):
-        keys = band_keys(fulls[position], b"F", scheme.full_bands, scheme.full_rows, scheme.version)
+        keys = _band_keys(
+            full_raw[position * full_size : (position + 1) * full_size],
+            b"F",
+            scheme.full_bands,
+            scheme.full_rows,
+            scheme.version,
+        )
         if index in lead_values:
-            keys += band_keys(
+            keys += _band_keys(
                 lead_values[index], b"L", scheme.lead_bands, scheme.lead_rows, scheme.version
             )
         result[index] = tuple(keys)
