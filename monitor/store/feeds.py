@@ -231,8 +231,9 @@ class FeedsRepository(StoreBase):
     def record_poll(self, url: str, record: PollRecord, owner: str | None = None) -> None:
         """Store a poll's outcome, set the feed's next due time and release its lease.
 
-        Two prepared statements, no row loaded: this runs for every feed of
-        every cycle, and most polls only move the due time on.
+        One prepared statement, no row loaded: this runs for every feed of every
+        cycle, and most polls only move the due time on. A second one clears the
+        feed's failure notices, only when a success finds some.
         """
         success = record.error is None
         # Validators and a new address that would not fit their columns are left out, and
@@ -274,8 +275,8 @@ class FeedsRepository(StoreBase):
             updated = session.execute(update, params).one_or_none()
             if updated is None:
                 raise StoreError(f"feed {url} is not in the database")
-            feed_id, disabled_at = updated
-            if success and disabled_at is None:
+            feed_id, disabled_at, noticed = updated
+            if success and disabled_at is None and noticed:
                 # Recovered: a new failure streak is news again.
                 session.execute(_CLEAR_NOTICES, {"c_feed": feed_id})
 
@@ -457,11 +458,18 @@ def _record_poll_update(
         values["fetch_url"] = sa.bindparam("u_moved")
     if gone:
         values["disabled_at"] = now
+    # Whether the feed has failure notices to clear (read in the same statement, so that
+    # the many feeds that have none cost no DELETE).
+    # The feed's id is spelled out with its table: RETURNING renders bare column names, and a
+    # bare ``id`` inside the subquery would be the notice's own.
+    notices = table_of(FeedNoticeRow)
+    this_feed: sa.ColumnClause[int] = sa.literal_column(f"{feeds.name}.{feeds.c.id.name}")
+    noticed = sa.exists().where(notices.c.feed_id == this_feed) if success else sa.false()
     return (
         sa.update(feeds)
         .where(feeds.c.url == sa.bindparam("u_url"))
         .values(values)
-        .returning(feeds.c.id, feeds.c.disabled_at)
+        .returning(feeds.c.id, feeds.c.disabled_at, noticed)
     )
 
 
