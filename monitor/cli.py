@@ -12,7 +12,7 @@ import gc
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the heavy imports wait until a command needs them
     from monitor.pipeline import Pipeline, PollSummary
     from monitor.rules import RuleSet, WatchSpec
     from monitor.rules.backtest import Hit
+    from monitor.store.feeds import FeedState
     from monitor.store.store import Store
 
 Handler = Callable[[argparse.Namespace], int]
@@ -472,9 +473,10 @@ def cmd_poll(args: argparse.Namespace) -> int:
     # need not walk it again and again.
     gc.freeze()
     try:
-        skipped = {} if args.force else _politely_skipped(pipeline.store, feeds)
+        # The feeds' states, read to honour the publishers, are those the poll starts from.
+        skipped, states = ({}, None) if args.force else _politely_skipped(pipeline.store, feeds)
         summary = asyncio.run(
-            _poll_with_progress(pipeline, [f for f in feeds if f.url not in skipped])
+            _poll_with_progress(pipeline, [f for f in feeds if f.url not in skipped], states)
         )
     finally:
         pipeline.close()
@@ -513,9 +515,12 @@ POLL_ALL_FAILED = 3
 machine, not the feeds, so cron and CI can tell an outage from a broken feed (1)."""
 
 
-def _politely_skipped(store: Store, feeds: Sequence[FeedConfig]) -> dict[str, str]:
+def _politely_skipped(
+    store: Store, feeds: Sequence[FeedConfig]
+) -> tuple[dict[str, str], dict[str, FeedState]]:
     """Feeds whose publisher said it is gone (410), or asked to wait (Retry-After) until a
-    time still ahead: a manual poll honours what the server asked, as the daemon does."""
+    time still ahead: a manual poll honours what the server asked, as the daemon does.
+    And the feeds' states it read, for the poll to start from."""
     from monitor.fetch.policy import manual_skip
 
     now = _now()
@@ -525,20 +530,24 @@ def _politely_skipped(store: Store, feeds: Sequence[FeedConfig]) -> dict[str, st
         reason = manual_skip(state.disabled_at, state.last_error, state.next_poll_at, now)
         if reason:
             skipped[url] = reason
-    return skipped
+    return skipped, states
 
 
-async def _poll_with_progress(pipeline: Pipeline, feeds: Sequence[FeedConfig]) -> PollSummary:
+async def _poll_with_progress(
+    pipeline: Pipeline,
+    feeds: Sequence[FeedConfig],
+    states: Mapping[str, FeedState] | None = None,
+) -> PollSummary:
     """A progress bar on a terminal; plain log lines (one per cycle and per failure) otherwise."""
     if not sys.stdout.isatty():
-        return await pipeline.poll(feeds)
+        return await pipeline.poll(feeds, states=states)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task("poll", total=len(feeds))
         with _logs_above(bar.console):
-            return await pipeline.poll(feeds, progress=lambda _: bar.advance(task))
+            return await pipeline.poll(feeds, progress=lambda _: bar.advance(task), states=states)
 
 
 @contextmanager

@@ -52,7 +52,7 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -298,11 +298,13 @@ class Pipeline:
         feeds: Sequence[FeedConfig] | None = None,
         owner: str | None = None,
         progress: Callable[[FeedOutcome], None] | None = None,
+        states: Mapping[str, FeedState] | None = None,
     ) -> PollSummary:
         """Poll ``feeds`` (default: all) once, within the global and per-host limits.
 
         ``owner`` is the replica that leased the feeds; its leases are released
-        as each poll is recorded.
+        as each poll is recorded. ``states``: the feeds' states, when the caller has
+        just read them (a feed not among them reads its own).
         """
         if not self.started:
             raise RuntimeError("Pipeline.start() must run before the first poll")
@@ -319,16 +321,18 @@ class Pipeline:
             # And parsed feeds, many times the size of their bodies, wait for the writer
             # in a short line: a body waits unparsed until a place is free.
             parse_slots = asyncio.Semaphore(self.config.fetch.parse_ahead)
-            urls = [feed.url for feed in chosen]
-            try:
-                states = await writer.run(lambda: Done(self.store.feed_states_for(urls)))
-            except StoreError:
-                states = {}  # each feed reads its own state, and fails alone if it must
+            if states is None:
+                urls = [feed.url for feed in chosen]
+                try:
+                    states = await writer.run(lambda: Done(self.store.feed_states_for(urls)))
+                except StoreError:
+                    states = {}  # each feed reads its own state, and fails alone if it must
+            known = states
 
             async def one(feed: FeedConfig) -> FeedOutcome:
                 try:
                     async with in_flight:
-                        state = states.get(feed.url)
+                        state = known.get(feed.url)
                         outcome = await self._poll_feed(
                             fetcher, feed, state, owner, writer, parse_slots
                         )
