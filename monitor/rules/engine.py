@@ -48,6 +48,8 @@ from monitor.rules.evaluate import (
     all_of,
     compile_evaluator,
     evaluate,
+    settle,
+    spans_of,
     to_spans,
 )
 from monitor.rules.fields import BODY_FIELDS, FIELD_ORDER, scope_fields
@@ -56,7 +58,7 @@ from monitor.rules.grammar import QuerySyntaxError
 from monitor.rules.guards import GUARDS
 from monitor.rules.index import Clause, RuleIndex, leaf_scopes, requirements
 from monitor.rules.nodes import And, Node, Not
-from monitor.rules.score import score_listed
+from monitor.rules.score import score_hits, score_listed
 from monitor.rules.settings import DEFAULT_RULE_SETTINGS, RuleSettings
 from monitor.types import Entry, Match, Span
 
@@ -411,10 +413,11 @@ def _fire(program: _Program, context: Context, settings: RuleSettings) -> Match 
         if root is None:
             return None
         hits = root
-    spans = to_spans(hits, context)
+    # Scored from the hits: only a match that fires needs its spans made.
+    settled = settle(hits)
     rule = program.rule
     spec = rule.spec
-    points = score_listed(spans)
+    points = score_hits(settled)
     if points < spec.min_score:
         return None
     if program.exclude is not None and program.exclude(context) is not None:
@@ -426,7 +429,23 @@ def _fire(program: _Program, context: Context, settings: RuleSettings) -> Match 
         for evaluator in program.guards:
             if _guard_stops(evaluator(context), focus, settings):
                 return None
-    return Match(spec.name, points, tuple(spans))
+    return _match(spec.name, points, tuple(spans_of(settled, context)))
+
+
+_new = object.__new__
+_set_watch, _set_score, _set_spans = (
+    Match.__dict__[name].__set__ for name in ("watch", "score", "spans")
+)
+
+
+def _match(watch: str, points: float, spans: tuple[Span, ...]) -> Match:
+    """``Match(watch, points, spans)``, the same frozen value, filled through its slots
+    directly: a frozen dataclass's ``__init__`` calls ``object.__setattr__`` for each field."""
+    match: Match = _new(Match)
+    _set_watch(match, watch)
+    _set_score(match, points)
+    _set_spans(match, spans)
+    return match
 
 
 def _guard_stops(

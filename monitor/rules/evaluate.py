@@ -455,6 +455,55 @@ def _span_order(hit: Hit) -> tuple[int, int, int, int, str]:
     return (hit[0], hit[1], hit[2], -len(hit[3]), hit[3])
 
 
+def settle(hits: list[Hit]) -> list[Hit]:
+    """The distinct hits of ``hits`` that :func:`to_spans` makes spans of, in its order.
+
+    Hits sort by place as plain tuples (in C); only the rare hits sharing a
+    place need the term order of :func:`_span_order`, to keep the longest term.
+    The hit chosen for the place being read is always the last one kept.
+    """
+    settled: list[Hit] = []
+    for hit in sorted(set(hits)):
+        if settled:
+            last = settled[-1]
+            if last[1] == hit[1] and last[2] == hit[2] and last[0] == hit[0]:
+                if _span_order(hit) < _span_order(last):
+                    settled[-1] = hit
+                continue
+        settled.append(hit)
+    return settled
+
+
+_new = object.__new__
+_set_field, _set_start, _set_end, _set_term = (
+    Span.__dict__[name].__set__ for name in ("field", "start", "end", "term")
+)
+
+
+def _span(hit: Hit) -> Span:
+    """``Span(FIELD_ORDER[hit[0]], hit[1], hit[2], hit[3])``, the same frozen value, filled
+    through its slots directly: a frozen dataclass's ``__init__`` goes through
+    ``object.__setattr__`` for each field, which costs more than the rest of a span."""
+    span: Span = _new(Span)
+    _set_field(span, FIELD_ORDER[hit[0]])
+    _set_start(span, hit[1])
+    _set_end(span, hit[2])
+    _set_term(span, hit[3])
+    return span
+
+
+def spans_of(settled: list[Hit], context: Context) -> list[Span]:
+    """The spans of hits :func:`settle` gave, one per hit (made once per context)."""
+    made = context.spans
+    spans: list[Span] = []
+    for hit in settled:
+        span = made.get(hit)
+        if span is None:
+            span = made[hit] = _span(hit)
+        spans.append(span)
+    return spans
+
+
 def to_spans(hits: list[Hit], context: Context) -> list[Span]:
     """Distinct spans of ``hits``, ordered by field, then position, then term.
 
@@ -463,21 +512,4 @@ def to_spans(hits: list[Hit], context: Context) -> list[Span]:
     mention, listed and scored once, under the longest of the terms (the most
     specific as written).
     """
-    made = context.spans
-    spans: list[Span] = []
-    # Hits sort by place as plain tuples (in C); only the rare hits sharing a
-    # place need the term order of _span_order, to keep the longest term.
-    previous: tuple[int, int, int] | None = None
-    chosen: Hit | None = None
-    for hit in sorted(set(hits)):
-        place = hit[:3]
-        if place == previous:
-            if chosen is None or _span_order(hit) >= _span_order(chosen):
-                continue
-            spans.pop()
-        previous, chosen = place, hit
-        span = made.get(hit)
-        if span is None:
-            span = made[hit] = Span(FIELD_ORDER[hit[0]], hit[1], hit[2], hit[3])
-        spans.append(span)
-    return spans
+    return spans_of(settle(hits), context)

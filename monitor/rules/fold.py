@@ -42,6 +42,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Callable
 from functools import lru_cache
 from operator import add
@@ -220,19 +221,48 @@ def _stand_in_plain(source: str) -> str:
     return source.encode("ascii").translate(_PLAIN).decode("ascii")
 
 
-def _ascii_token_scan(source: str) -> tuple[list[str], list[int], str] | None:
-    """:func:`_ascii_scan` of a lower-cased text that is not ASCII but whose tokens all
-    are; ``None`` when a token holds a character that is not ASCII (a test holds it
-    equal to :func:`_scan`).
+@lru_cache(maxsize=4096)
+def _marked_stand_in(char: str) -> str:
+    """:func:`_stand_in`, but ``A`` for a letter or digit and ``B`` for a combining mark:
+    lower-cased text holds neither, so the scan can tell which tokens hold a character
+    that is not ASCII, and which text holds a mark (a mark never starts a join, which
+    the ASCII scan cannot tell)."""
+    stand_in = _stand_in(char)
+    if stand_in != "a":
+        return stand_in
+    return "A" if char.isalnum() else "B"
 
-    Most such text is ASCII words between typographic quotes and dashes: with
-    each of those replaced by an ASCII character of its kind (:func:`_stand_in`),
-    the ASCII scan finds the same tokens, joins and offsets, in C. Accented
-    words are left to :func:`_scan`, which folds them.
+
+def _marked_stand_in_char(found: re.Match[str]) -> str:
+    return _marked_stand_in(found.group())
+
+
+def _mixed_scan(source: str) -> tuple[list[str], list[int], str, list[int], bool] | None:
+    """:func:`_scan` of a lower-cased text that is not ASCII: its words and joins, the
+    text with only its tokens left (each where it stands, ASCII), the tokens' starts,
+    and whether every token is ASCII; ``None`` when the text holds a combining mark
+    (tests hold it equal to :func:`_scan`).
+
+    Each character that is not ASCII is replaced by an ASCII one of its kind, ``A``
+    for a letter or digit (:func:`_marked_stand_in`), one for one, so the ASCII scan
+    finds every token, join and offset in C. Only the tokens holding an ``A`` -
+    accented words, a few a text - are cut from the text and folded.
     """
-    if any(_stand_in(char) == "a" for char in _NON_ASCII_RE.findall(source)):
+    marked = _NON_ASCII_RE.sub(_marked_stand_in_char, source)
+    if "B" in marked:
         return None
-    return _ascii_scan(_NON_ASCII_RE.sub(_stand_in_char, source))
+    words, joins, plain = _ascii_scan(marked)
+    starts = _token_starts(plain)
+    at = plain.find("A")
+    if at < 0:
+        return words, joins, plain, starts, True
+    while at >= 0:
+        position = bisect_right(starts, at) - 1
+        start = starts[position]
+        end = start + len(words[position])
+        words[position] = fold_word(source[start:end])
+        at = plain.find("A", end)
+    return words, joins, plain, starts, False
 
 
 def _token_starts(plain: str) -> list[int]:
@@ -267,6 +297,7 @@ class FoldedField:
         "_offsets",
         "_padded",
         "_plain",
+        "_spaced",
         "_starts",
         "ascii",
         "joined",
@@ -285,13 +316,13 @@ class FoldedField:
         """The field's place in span order; hits carry it instead of the name."""
         source, lowered = _scan_source(text)
         plain: str | None = None
+        starts: list[int] | None = None
         ascii_tokens = False
         if lowered and source.isascii():
             words, joins, plain = _ascii_scan(source)
             ascii_tokens = True
-        elif lowered and (scanned := _ascii_token_scan(source)) is not None:
-            words, joins, plain = scanned
-            ascii_tokens = True
+        elif lowered and (mixed := _mixed_scan(source)) is not None:
+            words, joins, plain, starts, ascii_tokens = mixed
         else:
             words, joins = _scan(text)
         self.words = words
@@ -325,7 +356,8 @@ class FoldedField:
         self._edges: dict[str, list[tuple[int, int]]] = {}
         self._joined_vocabulary: str | None = None
         self._padded: str | None = None
-        self._starts: list[int] | None = None
+        self._spaced: str | None = None
+        self._starts = starts
         self._ends: list[int] | None = None
         self._offsets: list[tuple[int, int]] | None = None
 
@@ -386,13 +418,22 @@ class FoldedField:
             return found
         if word not in self.vocabulary:
             return []
-        # list.index finds each occurrence in C; a word occurs a few times at most.
+        # The words joined by single spaces: the token at position i is the one
+        # after the (i+1)-th space, so str.find locates each " word " and
+        # str.count of the spaces before it gives its position, in C - cheaper
+        # than list.count and list.index comparing every word in turn.
+        spaced = self._spaced
+        if spaced is None:
+            spaced = self._spaced = " " + " ".join(self.words) + " "
+        key = f" {word} "
         found = []
-        words = self.words
-        position = -1
-        for _ in range(words.count(word)):
-            position = words.index(word, position + 1)
+        position, counted = 0, 0
+        at = spaced.find(key)
+        while at >= 0:
+            position += spaced.count(" ", counted, at)
+            counted = at
             found.append((position, position))
+            at = spaced.find(key, at + 1)
         for joined, first, last in self.joined:
             if joined == word:
                 found.append((first, last))

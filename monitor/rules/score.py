@@ -54,6 +54,11 @@ def score_listed(spans: Iterable[Span]) -> float:
             reach, reaching = span.end, term
     if not overlaps:  # the common case: every term is its own unit
         return sum(best.values())
+    return _united(best, overlaps)
+
+
+def _united(best: dict[str, float], overlaps: list[tuple[str, str]]) -> float:
+    """The sum of ``best`` weights with terms that overlap counted once, at their best."""
     parent = {term: term for term in best}
 
     def root(term: str) -> str:
@@ -69,3 +74,30 @@ def score_listed(spans: Iterable[Span]) -> float:
         unit = root(term)
         units[unit] = max(units.get(unit, 0.0), weight)
     return sum(units.values())
+
+
+def score_hits(hits: Iterable[tuple[int, int, int, str, int, int]]) -> float:
+    """:func:`score_listed` of the spans of these hits, listed as
+    :func:`~monitor.rules.evaluate.settle` lists them, without making the spans:
+    a hit is ``(field_rank, start, end, term, first, last)`` and the title's rank is 0.
+
+    The same sums in the same order as :func:`score_listed` (a test holds them equal),
+    so that a match whose score stops it never needs its spans made.
+    """
+    best: dict[str, float] = {}
+    overlaps: list[tuple[str, str]] = []
+    field, reach, reaching = -1, 0, ""
+    for rank, start, end, term, _, _ in hits:
+        weight = TITLE_WEIGHT if rank == 0 else OTHER_WEIGHT
+        if best.get(term, 0.0) < weight:
+            best[term] = weight
+        if rank != field:
+            field, reach, reaching = rank, end, term
+            continue
+        if start < reach:
+            overlaps.append((term, reaching))
+        if end > reach:
+            reach, reaching = end, term
+    if not overlaps:
+        return sum(best.values())
+    return _united(best, overlaps)

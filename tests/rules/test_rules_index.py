@@ -8,11 +8,11 @@ import pytest
 
 from monitor.rules import WatchSpec, compile_query, compile_watches
 from monitor.rules.document import FoldedEntry
-from monitor.rules.evaluate import Context, Hit, to_spans
+from monitor.rules.evaluate import Context, Hit, settle, to_spans
 from monitor.rules.fields import FIELD_ORDER
 from monitor.rules.focus import node_focus
 from monitor.rules.index import RuleIndex
-from monitor.rules.score import score
+from monitor.rules.score import score, score_hits, score_listed
 from monitor.rules.settings import DEFAULT_RULE_SETTINGS
 from monitor.types import Entry, Span
 from tests.rules.helpers import ALIASES, entry
@@ -229,4 +229,12 @@ def test_to_spans_keeps_the_longest_term_of_hits_sharing_a_place() -> None:
                 hit[2],
             ):
                 expected.append(Span(FIELD_ORDER[hit[0]], hit[1], hit[2], hit[3]))
-        assert to_spans(hits, context) == expected
+        spans = to_spans(hits, context)
+        assert spans == expected
+        # The spans are the frozen values the dataclass makes, field for field.
+        assert [repr(span) for span in spans] == [repr(span) for span in expected]
+        assert [hash(span) for span in spans] == [hash(span) for span in expected]
+        # Scoring the settled hits gives the score of their spans, to the bit.
+        settled = settle(hits)
+        assert [FIELD_ORDER[hit[0]] for hit in settled] == [span.field for span in spans]
+        assert score_hits(settled).hex() == score_listed(spans).hex()
