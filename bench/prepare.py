@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor.dedup.features import fingerprint_entries
-from monitor.dedup.signature import V1
+from monitor.dedup.scheme import V1
 from monitor.errors import ParseError
 from monitor.prepare import Recipe, RuleSource, parse_and_prepare, without_boilerplate
 from monitor.sources import parse_document

@@ -742,7 +742,7 @@ def cmd_seeds_list(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from monitor.dedup.seeds import SEED_FEED_URL
+    from monitor.dedup.seedfeed import SEED_FEED_URL
     from monitor.rules.explain import explain, stop_line
 
     pipeline = _pipeline(_config(args))

@@ -27,8 +27,8 @@ from functools import lru_cache
 from monitor.dedup.boilerplate import learn_units, mask, units
 from monitor.dedup.features import Features, fingerprint_entries
 from monitor.dedup.keys import entry_key, link_trusted, shared_links
+from monitor.dedup.scheme import SignatureScheme
 from monitor.dedup.settings import DedupSettings
-from monitor.dedup.signature import SignatureScheme
 from monitor.parse.limits import ItemLimits
 from monitor.rules import RuleSet, WatchSpec, compile_watches
 from monitor.rules.aliases import Aliases, AliasMember

@@ -10,7 +10,7 @@ Two ways in, one place that writes them:
   once each: :func:`load_fingerprint_files`.
 
 Either way an article becomes an entry of the seeds' pseudo-feed
-(:data:`~monitor.dedup.seeds.SEED_FEED_URL`), indexed for duplicate lookups and
+(:data:`~monitor.dedup.seedfeed.SEED_FEED_URL`), indexed for duplicate lookups and
 never alerted; one already known (by its key) is left as it is, so loading the
 same file at every start, or from several replicas at once, adds nothing.
 """
@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Protocol
 
 from monitor.dedup.features import features_to_json
-from monitor.dedup.seeds import SEED_FEED_URL, SEED_SOURCE, Seed, read_fingerprints
+from monitor.dedup.seedfeed import SEED_FEED_URL, SEED_SOURCE
+from monitor.dedup.seeds import Seed, read_fingerprints
 from monitor.parse.urls import canonical_url
 from monitor.types import Entry
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from monitor.config import parse_config
-from monitor.dedup.signature import SignatureScheme
+from monitor.dedup.scheme import SignatureScheme
 from monitor.enrich import ArticleIO, add_article_text
 from monitor.errors import ConfigError
 from monitor.fetch.article import FetchedPage

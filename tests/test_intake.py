@@ -13,7 +13,7 @@ from monitor import intake
 from monitor.dedup.decide import DuplicateDecision, Signal
 from monitor.dedup.features import fingerprint_entry
 from monitor.dedup.keys import entry_key, item_text, legacy_keys
-from monitor.dedup.signature import V1
+from monitor.dedup.scheme import V1
 from monitor.intake import (
     AlertRoute,
     FeedIntake,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from monitor.dedup.features import fingerprint_entry
 from monitor.dedup.keys import entry_key
-from monitor.dedup.signature import V1
+from monitor.dedup.scheme import V1
 from monitor.parse.feed import parse_feed
 from monitor.parse.pool import ParserPool
 from monitor.prepare import (

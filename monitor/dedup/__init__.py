@@ -50,8 +50,8 @@ if TYPE_CHECKING:
         index_document,
         remember,
     )
+    from monitor.dedup.scheme import V1, SignatureScheme
     from monitor.dedup.settings import DedupSettings
-    from monitor.dedup.signature import V1, SignatureScheme
 
 # Importing one submodule (the store reads monitor.dedup.seeds, config checks
 # monitor.dedup.settings) must not load all of them: the names below load on first use.
@@ -70,8 +70,8 @@ _HOMES = {
     "index_document": "index",
     "remember": "index",
     "DedupSettings": "settings",
-    "V1": "signature",
-    "SignatureScheme": "signature",
+    "V1": "scheme",
+    "SignatureScheme": "scheme",
 }
 
 

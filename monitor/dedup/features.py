@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from monitor.dedup import signature as sig
 from monitor.dedup.keys import guid_key
+from monitor.dedup.scheme import V1, SignatureScheme
 from monitor.dedup.text import (
     PreparedText,
     content_words,
@@ -109,7 +110,7 @@ def fingerprint(
     guid: str | None = None,
     feed_url: str | None = None,
     doc_id: int | None = None,
-    scheme: sig.SignatureScheme = sig.V1,
+    scheme: SignatureScheme = V1,
     keys: bool = True,
     published: datetime | None = None,
     source: str | None = None,
@@ -127,9 +128,7 @@ def fingerprint(
     return _features(draft, shingle_array, bands, scheme, keys, doc_id, published, feed_url)
 
 
-def fingerprints(
-    articles: Sequence[Article], scheme: sig.SignatureScheme = sig.V1
-) -> list[Features]:
+def fingerprints(articles: Sequence[Article], scheme: SignatureScheme = V1) -> list[Features]:
     """:func:`fingerprint` (with keys) of each of ``articles``, the same values,
     with the hashing of a batch of them done in one pass of each array operation
     instead of one per article: most of an article's shingle and MinHash time is
@@ -242,7 +241,7 @@ def _draft(
     guid: str | None,
     feed_url: str | None,
     source: str | None,
-    scheme: sig.SignatureScheme,
+    scheme: SignatureScheme,
 ) -> _Draft:
     prepared = prepare(
         text,
@@ -274,7 +273,7 @@ def _features(
     draft: _Draft,
     shingle_array: sig.U64,
     bands: tuple[int, ...],
-    scheme: sig.SignatureScheme,
+    scheme: SignatureScheme,
     keys: bool,
     doc_id: int | None,
     published: datetime | None,
@@ -390,7 +389,7 @@ def _word_keys(version: str) -> Callable[[str], int]:
 
 
 def fingerprint_entry(
-    entry: Entry, doc_id: int | None = None, scheme: sig.SignatureScheme = sig.V1
+    entry: Entry, doc_id: int | None = None, scheme: SignatureScheme = V1
 ) -> Features:
     """The features of a parsed feed entry (title, summary + content, link, guid)."""
     return fingerprint(
@@ -406,9 +405,7 @@ def fingerprint_entry(
     )
 
 
-def fingerprint_entries(
-    entries: Sequence[Entry], scheme: sig.SignatureScheme = sig.V1
-) -> list[Features]:
+def fingerprint_entries(entries: Sequence[Entry], scheme: SignatureScheme = V1) -> list[Features]:
     """:func:`fingerprint_entry` of each of ``entries`` (the same values), in batches
     (:func:`fingerprints`): what a parser worker runs on a feed's items."""
     return fingerprints([Article.of(entry) for entry in entries], scheme)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from monitor.dedup.signature import V1, SignatureScheme
+from monitor.dedup.scheme import V1, SignatureScheme
 from monitor.errors import ConfigError
 
 _FRACTIONS = (

@@ -11,15 +11,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from monitor.dedup.features import features_from_json
-from monitor.dedup.index import StoredDocument
-from monitor.dedup.seeds import SEED_FEED_URL
+from monitor.dedup.seedfeed import SEED_FEED_URL
 from monitor.store.models import AlertItemRow, DedupKeyRow, EntryRow, FeedRow
+
+if TYPE_CHECKING:
+    from monitor.dedup.index import StoredDocument
 
 MAX_KEYS_PER_QUERY = 200  # bound on the UNION's size; an article has about 40 keys
 
@@ -61,6 +62,11 @@ class DatabaseDedupIndex:
     def documents(self, ids: Sequence[int]) -> list[StoredDocument]:
         if not ids:
             return []
+        # Here, not at the top: the fingerprinting modules load numpy, which a poll of
+        # unchanged feeds (and every command that only reads the store) never needs.
+        from monitor.dedup.features import features_from_json
+        from monitor.dedup.index import StoredDocument
+
         rows = self.session.exec(
             select(EntryRow, FeedRow.url)
             .join(FeedRow, col(FeedRow.id) == EntryRow.feed_id)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from monitor.dedup.seeds import SEED_FEED_URL, SEED_SOURCE
+from monitor.dedup.seedfeed import SEED_FEED_URL, SEED_SOURCE
 from monitor.errors import StoreError
 from monitor.store.base import StoreBase, as_utc, table_of, upsert
 from monitor.store.bounds import NO_TEXT

@@ -31,7 +31,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from monitor.dedup.seeds import SEED_FEED_URL
+from monitor.dedup.seedfeed import SEED_FEED_URL
 from monitor.store.articles import ArticleRow
 from monitor.store.base import Sessions
 from monitor.store.models import (

@@ -11,7 +11,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
-from monitor.dedup.seeds import SEED_FEED_URL
+from monitor.dedup.seedfeed import SEED_FEED_URL
 from monitor.errors import StoreError
 from monitor.store.base import StoreBase, table_of
 from monitor.store.models import (

@@ -15,8 +15,8 @@ from monitor.dedup.keys import (
     link_identity,
     shared_links,
 )
+from monitor.dedup.scheme import V1
 from monitor.dedup.settings import DedupSettings
-from monitor.dedup.signature import V1
 from monitor.parse.urls import canonical_url
 from monitor.prepare import prepare
 from monitor.rules import WatchSpec, compile_watches

@@ -13,6 +13,7 @@ import pytest
 
 from monitor.dedup import signature as sig
 from monitor.dedup.features import fingerprint
+from monitor.dedup.scheme import V1, SignatureScheme
 from monitor.dedup.similarity import estimated_jaccard, jaccard
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,7 +53,7 @@ def test_golden_values_pin_the_v1_scheme() -> None:
     assert features.exact_keys == (1801327339934614910,)
     assert features.text_hash == "6900754659c9f09b6dd797c87d9f7a40"
     assert sig.exact_key(b"U", "https://example.com/a", "v1") == -5878228032565062987
-    assert sig.V1.tag == "v1-k5-f20x3-l12x3-lead12:40-open4:12"
+    assert V1.tag == "v1-k5-f20x3-l12x3-lead12:40-open4:12"
 
 
 def test_keys_are_the_same_in_another_process() -> None:
@@ -101,18 +102,16 @@ def test_minhash_estimates_jaccard_without_bias() -> None:
     for _ in range(200):
         pool = rng.integers(0, 2**63, 800, dtype=np.uint64)
         first, second = pool[:500], pool[300:]  # Jaccard 200 / 800
-        estimates.append(
-            estimated_jaccard(sig.signature(first, sig.V1), sig.signature(second, sig.V1))
-        )
+        estimates.append(estimated_jaccard(sig.signature(first, V1), sig.signature(second, V1)))
     expected = jaccard(set(pool[:500].tolist()), set(pool[300:].tolist()))
     assert expected == pytest.approx(0.25)
-    standard_error = (0.25 * 0.75 / sig.V1.num_perm) ** 0.5 / len(estimates) ** 0.5
+    standard_error = (0.25 * 0.75 / V1.num_perm) ** 0.5 / len(estimates) ** 0.5
     assert abs(float(np.mean(estimates)) - expected) < 4 * standard_error
 
 
 def test_empty_signature_and_width_mismatch() -> None:
-    empty = sig.signature(np.zeros(0, dtype=np.uint64), sig.V1)
-    assert len(empty) == sig.V1.num_perm
+    empty = sig.signature(np.zeros(0, dtype=np.uint64), V1)
+    assert len(empty) == V1.num_perm
     with pytest.raises(ValueError, match="same"):
         estimated_jaccard(empty, empty[:3])
 
@@ -131,4 +130,4 @@ def test_band_keys_differ_by_kind_band_and_version() -> None:
 )
 def test_scheme_rejects_impossible_values(fields: dict[str, int]) -> None:
     with pytest.raises(ValueError, match="SignatureScheme"):
-        sig.SignatureScheme(**fields)
+        SignatureScheme(**fields)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.config import RulesConfig, parse_config
-from monitor.dedup.signature import V1
+from monitor.dedup.scheme import V1
 from monitor.errors import ConfigError, RuleError
 from monitor.parse.pool import ParserPool
 from monitor.pipeline import compile_rules, rule_source
