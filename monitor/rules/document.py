@@ -71,9 +71,12 @@ class FoldedEntry:
         known = self._scopes.get(scope)
         if known is not None:
             return known
-        fields = scope_fields(scope, self._body)
-        found = tuple(folded for name in fields if (folded := self.field(name)) is not None)
-        self._scopes[scope] = found
+        listed: list[FoldedField] = []
+        for name in scope_fields(scope, self._body):
+            folded = self.field(name)
+            if folded is not None:
+                listed.append(folded)
+        found = self._scopes[scope] = tuple(listed)
         return found
 
     def words(self, fields: Iterable[str]) -> set[str]:

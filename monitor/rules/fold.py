@@ -293,6 +293,7 @@ class FoldedField:
     __slots__ = (
         "_edges",
         "_ends",
+        "_joined_edges",
         "_joined_vocabulary",
         "_offsets",
         "_padded",
@@ -354,6 +355,7 @@ class FoldedField:
         vocabulary.discard("")
         self.vocabulary = vocabulary
         self._edges: dict[str, list[tuple[int, int]]] = {}
+        self._joined_edges: dict[str, list[tuple[int, int]]] | None = None
         self._joined_vocabulary: str | None = None
         self._padded: str | None = None
         self._spaced: str | None = None
@@ -434,9 +436,14 @@ class FoldedField:
             counted = at
             found.append((position, position))
             at = spaced.find(key, at + 1)
-        for joined, first, last in self.joined:
-            if joined == word:
-                found.append((first, last))
+        if self.joined:
+            joined_edges = self._joined_edges
+            if joined_edges is None:
+                # Joined edges by word, once a field: later words need one lookup.
+                joined_edges = self._joined_edges = {}
+                for joined, first, last in self.joined:
+                    joined_edges.setdefault(joined, []).append((first, last))
+            found += joined_edges.get(word, ())
         self._edges[word] = found
         return found
 
