@@ -68,7 +68,7 @@ from monitor.errors import (
     TransientFetchError,
 )
 from monitor.fetch.client import Fetcher
-from monitor.fetch.policy import next_poll_at, with_retry_after
+from monitor.fetch.policy import max_jitter, next_poll_at, with_retry_after
 from monitor.fetch.unchanged import body_hash
 from monitor.ops import metrics
 from monitor.ops.failpoints import failpoint
@@ -285,8 +285,7 @@ class Pipeline:
             fetch = self.config.fetch
             self.store.sync_feeds(
                 ((f.url, f.display_name, f.interval) for f in self.config.feeds),
-                # The most next_poll_at's jitter adds (monitor.fetch.policy.jitter).
-                jitter=lambda wait: min(wait * fetch.poll_jitter, fetch.poll_jitter_max),
+                jitter=lambda wait: max_jitter(wait, fetch),
             )
             self.started = True
         return self

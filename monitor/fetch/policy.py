@@ -40,11 +40,15 @@ def backoff(interval: timedelta, consecutive_failures: int, settings: FetchSetti
     return timedelta(seconds=min(grown, ceiling))
 
 
+def max_jitter(wait: timedelta, settings: FetchSettings) -> timedelta:
+    """The most :func:`jitter` adds to ``wait``: ``poll_jitter`` of it, at most
+    ``poll_jitter_max``."""
+    return min(wait * settings.poll_jitter, settings.poll_jitter_max)
+
+
 def jitter(wait: timedelta, settings: FetchSettings, rng: random.Random) -> timedelta:
-    """A random addition to ``wait``: up to ``poll_jitter`` of it, at most ``poll_jitter_max``."""
-    bound = min(
-        wait.total_seconds() * settings.poll_jitter, settings.poll_jitter_max.total_seconds()
-    )
+    """A random addition to ``wait``, up to :func:`max_jitter`."""
+    bound = max_jitter(wait, settings).total_seconds()
     return timedelta(seconds=rng.uniform(0.0, bound)) if bound > 0 else timedelta(0)
 
 
