@@ -17,7 +17,6 @@ held in memory after the imports.
 
 from __future__ import annotations
 
-import sys
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -27,7 +26,7 @@ from monitor.dedup.index import DedupIndex, StoredDocument, stored_features
 from monitor.dedup.settings import DedupSettings
 
 
-def compact(features: Features, doc_id: int) -> Features:
+def compact(features: Features, doc_id: int, words: dict[str, str] | None = None) -> Features:
     """``features`` under ``doc_id``, as a stored candidate is read, in less memory.
 
     * No lookup keys: a stored candidate is compared, never looked up with its own keys
@@ -36,13 +35,20 @@ def compact(features: Features, doc_id: int) -> Features:
     * One int object per shingle hash: ``shingle_order`` and ``lead_shingles`` hold the
       objects of ``shingles``. Features unpickled from a parser worker hold three copies
       of each hash (pickle keeps no identity of ints), a fifth of the whole.
-    * One str object per word (``sys.intern``), across the word sets, the word vector and
-      every cached article: the same words come back in article after article.
+    * One str object per word across the word sets and the word vector, and across every
+      article compacted with the same ``words`` table (the cache's): the same words come
+      back in article after article. A table of its own rather than ``sys.intern``, whose
+      strings newer Pythons keep for the life of the process.
 
     Every field keeps its value (equal sets, tuples and dicts of equal items), so a
     decision made against the compact copy is the one made against ``features``.
     """
     one = {value: value for value in features.shingles}.get
+    table = {} if words is None else words
+
+    def shared(found: Iterable[str]) -> frozenset[str]:
+        return frozenset([table.setdefault(word, word) for word in found])
+
     return replace(
         features,
         doc_id=doc_id,
@@ -52,16 +58,19 @@ def compact(features: Features, doc_id: int) -> Features:
         story_keys=(),
         shingle_order=tuple([one(value, value) for value in features.shingle_order]),
         lead_shingles=frozenset([one(value, value) for value in features.lead_shingles]),
-        title_words=_words(features.title_words),
-        story_words=_words(features.story_words),
-        name_words=_words(features.name_words),
-        facts=_words(features.facts),
-        word_vector={sys.intern(word): weight for word, weight in features.word_vector.items()},
+        title_words=shared(features.title_words),
+        story_words=shared(features.story_words),
+        name_words=shared(features.name_words),
+        facts=shared(features.facts),
+        word_vector={
+            table.setdefault(word, word): weight for word, weight in features.word_vector.items()
+        },
     )
 
 
-def _words(words: Iterable[str]) -> frozenset[str]:
-    return frozenset(map(sys.intern, words))
+_WORD_TABLE_LIMIT = 250_000
+"""Words the cache's table holds before it starts again (a few megabytes): articles
+compacted after that share words among themselves, with the same values."""
 
 
 class FeatureCache:
@@ -71,6 +80,7 @@ class FeatureCache:
     def __init__(self, size: int) -> None:
         self.size = size
         self._items: OrderedDict[int, Features] = OrderedDict()
+        self._words: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self._items)
@@ -84,13 +94,16 @@ class FeatureCache:
     def put(self, doc_id: int, features: Features) -> None:
         if self.size <= 0:
             return
-        self._items[doc_id] = compact(features, doc_id)
+        if len(self._words) > _WORD_TABLE_LIMIT:
+            self._words = {}
+        self._items[doc_id] = compact(features, doc_id, self._words)
         self._items.move_to_end(doc_id)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
 
     def clear(self) -> None:
         self._items.clear()
+        self._words = {}
 
 
 class CachedIndex:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
@@ -59,7 +58,8 @@ def test_the_compact_copy_keeps_every_value_but_the_lookup_keys() -> None:
     )
     # As a parser worker sends them back: no object shared between the fields.
     full = pickle.loads(pickle.dumps(full))
-    kept = compact(full, 5)
+    words: dict[str, str] = {}
+    kept = compact(full, 5, words)
     assert kept.doc_id == 5
     assert kept.keys == ()
     for name in (f.name for f in fields(Features)):
@@ -69,7 +69,11 @@ def test_the_compact_copy_keeps_every_value_but_the_lookup_keys() -> None:
     by_value = {value: value for value in kept.shingles}
     assert all(by_value[value] is value for value in kept.shingle_order)
     assert all(by_value[value] is value for value in kept.lead_shingles)
-    assert all(sys.intern(word) is word for word in kept.word_vector)
+    assert all(words[word] is word for word in kept.word_vector)
+    assert all(words[word] is word for word in kept.story_words | kept.title_words)
+    # And across the articles compacted with the same table (the cache's).
+    again = compact(pickle.loads(pickle.dumps(full)), 6, words)
+    assert all(words[word] is word for word in again.word_vector)
 
 
 def test_decisions_against_compact_copies_are_the_same() -> None:
