@@ -392,17 +392,7 @@ def fingerprint_entry(
     entry: Entry, doc_id: int | None = None, scheme: SignatureScheme = V1
 ) -> Features:
     """The features of a parsed feed entry (title, summary + content, link, guid)."""
-    return fingerprint(
-        title=entry.title,
-        text=entry.text,
-        link=entry.link or entry.canonical_link,
-        guid=entry.guid,
-        feed_url=entry.feed_url,
-        doc_id=doc_id,
-        scheme=scheme,
-        published=entry.published,
-        source=entry.feed_name,
-    )
+    return fingerprints([Article.of(entry, doc_id)], scheme)[0]
 
 
 def fingerprint_entries(entries: Sequence[Entry], scheme: SignatureScheme = V1) -> list[Features]:
