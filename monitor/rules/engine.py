@@ -54,6 +54,7 @@ from monitor.rules.evaluate import (
 )
 from monitor.rules.fields import BODY_FIELDS, FIELD_ORDER, scope_fields
 from monitor.rules.focus import hits_focus, node_focus, place
+from monitor.rules.frozen import new, slot_setters
 from monitor.rules.grammar import QuerySyntaxError
 from monitor.rules.guards import GUARDS
 from monitor.rules.index import Clause, RuleIndex, leaf_scopes, requirements
@@ -432,16 +433,13 @@ def _fire(program: _Program, context: Context, settings: RuleSettings) -> Match 
     return _match(spec.name, points, tuple(spans_of(settled, context)))
 
 
-_new = object.__new__
-_set_watch, _set_score, _set_spans = (
-    Match.__dict__[name].__set__ for name in ("watch", "score", "spans")
-)
+_set_watch, _set_score, _set_spans = slot_setters(Match)
 
 
 def _match(watch: str, points: float, spans: tuple[Span, ...]) -> Match:
     """``Match(watch, points, spans)``, the same frozen value, filled through its slots
     directly: a frozen dataclass's ``__init__`` calls ``object.__setattr__`` for each field."""
-    match: Match = _new(Match)
+    match: Match = new(Match)
     _set_watch(match, watch)
     _set_score(match, points)
     _set_spans(match, spans)

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from monitor.rules.document import FoldedEntry
 from monitor.rules.fields import FIELD_ORDER
 from monitor.rules.fold import FoldedField
+from monitor.rules.frozen import new, slot_setters
 from monitor.rules.nodes import And, LoosePhrase, Near, Node, Not, Or, Term
 from monitor.types import Span
 
@@ -474,17 +475,14 @@ def settle(hits: list[Hit]) -> list[Hit]:
     return settled
 
 
-_new = object.__new__
-_set_field, _set_start, _set_end, _set_term = (
-    Span.__dict__[name].__set__ for name in ("field", "start", "end", "term")
-)
+_set_field, _set_start, _set_end, _set_term = slot_setters(Span)
 
 
 def _span(hit: Hit) -> Span:
     """``Span(FIELD_ORDER[hit[0]], hit[1], hit[2], hit[3])``, the same frozen value, filled
     through its slots directly: a frozen dataclass's ``__init__`` goes through
     ``object.__setattr__`` for each field, which costs more than the rest of a span."""
-    span: Span = _new(Span)
+    span: Span = new(Span)
     _set_field(span, FIELD_ORDER[hit[0]])
     _set_start(span, hit[1])
     _set_end(span, hit[2])
