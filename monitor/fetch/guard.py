@@ -36,8 +36,6 @@ from typing import Any
 import httpcore
 import httpx
 
-from monitor.fetch.netio import AsyncioBackend
-
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -186,9 +184,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         inner: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         self.allowed = allowed if isinstance(allowed, Exemptions) else Exemptions(allowed)
-        # asyncio's own streams rather than httpcore's default (anyio): the same contract
-        # at a fraction of the CPU per request (monitor.fetch.netio).
-        self.inner = inner or AsyncioBackend()
+        self.inner = inner or httpcore.AnyIOBackend()
 
     async def connect_tcp(
         self,
