@@ -39,7 +39,7 @@ def _named_type(value: object) -> object:
     """An entry whose ``type`` is there but unknown is named by it ("slack"), before the
     discriminator, which can only say that a known type is missing."""
     kind = value.get("type") if isinstance(value, dict) else None
-    if kind is not None and kind not in CHANNELS:
+    if kind is not None and (not isinstance(kind, str) or kind not in CHANNELS):
         raise ValueError(f"unknown channel type {kind!r}: one of {_KNOWN}")
     return value
 

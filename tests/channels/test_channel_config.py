@@ -103,6 +103,13 @@ def test_an_entry_without_a_known_type_is_named() -> None:
     ]
 
 
+def test_a_type_that_is_not_a_name_is_named_too() -> None:
+    assert problems("    channels:\n      - {type: [slack], topic: x}\n") == [
+        "alerts[0].channels[0] (line 9): unknown channel type ['slack']: one of email, "
+        "webhook, ntfy, telegram, apprise",
+    ]
+
+
 def test_a_mistake_inside_an_entry_names_its_key_and_line() -> None:
     found = problems(
         """\
