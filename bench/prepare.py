@@ -66,7 +66,7 @@ def _cpu(work: Callable[[], object], repeat: int) -> float:
     return best
 
 
-def _stages(docs: list[Doc], repeat: int) -> list[tuple[str, float]]:
+def _stages(docs: list[Doc], repeat: int) -> tuple[list[tuple[str, float]], int]:
     parsed = _parsed(docs)
     entries: list[Entry] = [entry for feed in parsed for entry in feed.entries]
 
@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds", type=int, default=200, help="Reuters farm documents")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
+    if args.repeat < 1 or args.feeds < 1:
+        parser.error("--repeat and --feeds must be at least 1")
     if not args.corpus.is_dir():
         print(f"no corpus at {args.corpus}", file=sys.stderr)
         return 1
@@ -108,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     for label, docs in corpora.items():
         stages, count = _stages(docs, args.repeat)
+        if not count:
+            print(f"{label}: no entries to time in {len(docs)} documents", file=sys.stderr)
+            return 1
         print(f"{label}: {len(docs)} documents, {count} entries (CPU time, best of {args.repeat})")
         for stage, seconds in stages:
             print(
