@@ -27,7 +27,9 @@ _shared: dict[tuple[str, str], FoldedField] = {}
 A :class:`FoldedField` is a function of its text (its lazily filled parts
 included), so handing the same one to every entry of a feed changes no
 result; it only saves folding "Reuters" again for each of its items. Bounded:
-emptied when full (a process rarely sees more feed names than this)."""
+emptied when full (a process rarely sees more feed names than this). Several threads
+may fill the same field's lazy parts at once: each writes the same value, so under the
+GIL the race is harmless, and no lock is taken on the hot path."""
 
 
 class FoldedEntry:

@@ -283,7 +283,9 @@ def _program(rule: _Rule) -> _Program:
 
 
 class RuleSet:
-    """Compiled watches plus their index. Immutable once built; share it freely.
+    """Compiled watches plus their index. Its results never change once built; share it
+    freely (the index memoises each word's masks as it meets them, a bounded cache that
+    threads may fill at once with the same values).
 
     Build it with :func:`compile_watches`.
     """
