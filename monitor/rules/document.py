@@ -63,6 +63,7 @@ class FoldedEntry:
                 if len(_shared) >= _SHARED_LIMIT:
                     _shared.clear()
                 found = _shared[(name, text)] = FoldedField(name, text, FIELD_RANK[name])
+                found.hits = {}
         else:
             found = FoldedField(name, text, FIELD_RANK[name])
         self._fields[name] = found

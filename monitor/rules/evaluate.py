@@ -139,7 +139,48 @@ def compile_evaluator(node: Node) -> Evaluator:
     raise TypeError(f"not a query node: {node!r}")
 
 
+_SHARED_SCOPES = frozenset(("source", "lang"))
+"""Scopes that cover one field shared between entries (see :mod:`~monitor.rules.document`)."""
+
+_SHARED_HITS_LIMIT = 4096
+"""Terms whose hits a shared field keeps (emptied when full)."""
+
+
 def _term_evaluator(term: Term) -> Evaluator:
+    if term.scope in _SHARED_SCOPES:
+        return _shared_evaluator(term, _field_term_evaluator(term))
+    return _field_term_evaluator(term)
+
+
+def _shared_evaluator(term: Term, inner: Evaluator) -> Evaluator:
+    """``inner``, a term searching one shared field (``lang:fr``, ``source:reuters``),
+    that looks its hits up in the field's own memo before working them out: they are a
+    function of the field's text, which every entry of a feed shares."""
+    scope = term.scope
+
+    def shared(context: Context) -> Hits:
+        leaves = context.leaves
+        found = leaves.get(term, _MISSING)
+        if found is not _MISSING:
+            return found
+        fields = context.doc.scope(scope)
+        memo = fields[0].hits if fields else None
+        if memo is None:
+            return inner(context)
+        found = memo.get(term, _MISSING)
+        if found is _MISSING:
+            found = inner(context)
+            if len(memo) >= _SHARED_HITS_LIMIT:
+                memo.clear()
+            memo[term] = found
+        else:
+            leaves[term] = found
+        return found
+
+    return shared
+
+
+def _field_term_evaluator(term: Term) -> Evaluator:
     single, scope = term.single, term.scope
     if term.prefix and scope != "lang" and len(term.alternatives) == 1:
         (words,) = term.alternatives
@@ -177,15 +218,14 @@ def _term_evaluator(term: Term) -> Evaluator:
 
 def _word_hits(field: FoldedField, word: str, text: str) -> list[Hit]:
     """The hits of ``text`` at the edges of ``field`` whose word is ``word``."""
-    edges = field.edges(word)
-    starts = field.word_starts(word)
-    if starts is None:
-        return _hits_at(field, edges, text)
+    places = field.token_places(word)
+    if places is None:
+        return _hits_at(field, field.edges(word), text)
     # Only tokens, each as long as the word: no offsets list needed.
     rank, size = field.rank, len(word)
     return [
-        (rank, start, start + size, text, first, last)
-        for (first, last), start in zip(edges, starts, strict=True)
+        (rank, start, start + size, text, position, position)
+        for position, start in zip(*places, strict=True)
     ]
 
 

@@ -46,6 +46,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from functools import lru_cache
 from operator import add
+from typing import Any
 
 MAX_JOIN = 3
 """Longest run of compound parts that is also indexed as one joined word."""
@@ -164,6 +165,9 @@ _SHAPE = _byte_table(
     lambda char: "a" if char.isascii() and char.isalnum() else " " if char.isspace() else "\0"
 )
 _JOIN = b"a\0a"
+# Token letters and digits as "a", spaces as " ": in the ASCII scan's text a token
+# starts at each " a".
+_MARKS = bytes.maketrans(b"abcdefghijklmnopqrstuvwxyz0123456789", b"a" * 36)
 
 
 def _ascii_scan(source: str) -> tuple[list[str], list[int], str]:
@@ -307,12 +311,14 @@ class FoldedField:
         "_ends",
         "_joined_edges",
         "_joined_vocabulary",
+        "_marks",
         "_offsets",
         "_padded",
         "_plain",
         "_spaced",
         "_starts",
         "ascii",
+        "hits",
         "joined",
         "joined_at",
         "name",
@@ -370,10 +376,15 @@ class FoldedField:
         self._joined_edges: dict[str, list[tuple[int, int]]] | None = None
         self._joined_vocabulary: str | None = None
         self._padded: str | None = None
+        self._marks: bytes | None = None
         self._spaced: str | None = None
         self._starts = starts
         self._ends: list[int] | None = None
         self._offsets: list[tuple[int, int]] | None = None
+        self.hits: dict[Any, Any] | None = None
+        """For a field shared between entries (a feed's name, a language tag, see
+        :mod:`~monitor.rules.document`), the hits of each query term that searches this
+        field alone, kept by the evaluators; ``None`` for a field of one entry."""
 
     def _token_plain(self) -> str:
         """The scanned text with only its tokens left, each where it stands (ASCII)."""
@@ -403,27 +414,43 @@ class FoldedField:
             self._offsets = list(zip(self.starts(), self.ends(), strict=True))
         return self._offsets
 
-    def word_starts(self, word: str) -> list[int] | None:
-        """Where each token that is ``word`` starts, in the order of :meth:`edges`, when
-        that is cheaper than :meth:`starts`: in an ASCII field without joined words whose
-        offsets nobody has asked for yet. ``None`` otherwise.
-
-        The ASCII scan leaves tokens separated by spaces, one for one with
-        :attr:`words`, so the k-th token that is ``word`` is the k-th `` word ``
-        in that text: one str.find each, in C, instead of the offsets of every token.
-        """
-        if not self.ascii or self.joined or self._starts is not None:
-            return None
+    def _padded_tokens(self) -> str:
+        """The ASCII scan's text (only its tokens left, where they stand) between two
+        spaces, so that every token is " token "; only for an ASCII field."""
         padded = self._padded
         if padded is None:
             padded = self._padded = f" {self._plain} "
+        return padded
+
+    def token_places(self, word: str) -> tuple[list[int], list[int]] | None:
+        """The positions of the tokens that are ``word``, and where each starts in the
+        text, ascending, in an ASCII field without joined words (where every edge is a
+        token, as long as its word); ``None`` in any other field.
+
+        The ASCII scan leaves the tokens separated by spaces, where they stand, one
+        for one with :attr:`words`: the k-th token that is ``word`` is the k-th
+        `` word `` in that text, and its position the number of tokens starting
+        before it, one str.find and one bytes.count each, in C, instead of the
+        offsets of every token.
+        """
+        if not self.ascii or self.joined:
+            return None
+        padded = self._padded_tokens()
+        marks = self._marks
+        if marks is None:
+            marks = self._marks = padded.encode("ascii").translate(_MARKS)
         key = f" {word} "
-        found: list[int] = []
+        positions: list[int] = []
+        starts: list[int] = []
+        position, counted = 0, 0
         at = padded.find(key)
         while at >= 0:
-            found.append(at)  # the space before it in padded: the token's start in the text
+            position += marks.count(b" a", counted, at)
+            counted = at
+            positions.append(position)
+            starts.append(at)  # the space before it in padded: the token's start in the text
             at = padded.find(key, at + 1)
-        return found
+        return positions, starts
 
     def edges(self, word: str) -> list[tuple[int, int]]:
         """``(first, last)`` positions of every edge whose word is ``word``: tokens, then joined words."""
@@ -432,6 +459,11 @@ class FoldedField:
             return found
         if word not in self.vocabulary:
             return []
+        places = self.token_places(word)
+        if places is not None:
+            found = [(position, position) for position in places[0]]
+            self._edges[word] = found
+            return found
         # The words joined by single spaces: the token at position i is the one
         # after the (i+1)-th space, so str.find locates each " word " and
         # str.count of the spaces before it gives its position, in C - cheaper
@@ -461,6 +493,20 @@ class FoldedField:
 
     def completions(self, prefix: str) -> list[str]:
         """Edge words that start with ``prefix``, in sorted order."""
+        if self.ascii and not self.joined:
+            # Every edge is a token of the scan's text: a prefix most entries lack
+            # is refused by one str.find, no vocabulary joined.
+            padded = self._padded_tokens()
+            key = " " + prefix
+            at = padded.find(key)
+            if at < 0:
+                return []
+            words: set[str] = set()
+            while at >= 0:
+                end = padded.index(" ", at + 1)
+                words.add(padded[at + 1 : end])
+                at = padded.find(key, end)
+            return sorted(words)
         # The vocabulary joined by spaces (kept for later prefixes): each word
         # that starts with the prefix is one str.find of " prefix" away, in C,
         # which beats sorting the vocabulary for the one or two prefixes an

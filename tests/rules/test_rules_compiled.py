@@ -110,7 +110,12 @@ def test_ascii_token_scan_finds_the_tokens_joins_and_offsets_of_the_general_scan
     assert {first for _, first, _ in field.joined} == set(joins)
     assert field.offsets() == _offsets(text)
     for word in set(words):
-        starts = field.word_starts(word)
-        if starts is not None:  # tokens only, each as long as its word
-            assert starts == [field.starts()[first] for first, _ in field.edges(word)]
-            field = FoldedField("summary", text)  # word_starts only answers before starts()
+        places = field.token_places(word)
+        if places is not None:  # tokens only, each as long as its word
+            positions, starts = places
+            assert [(position, position) for position in positions] == field.edges(word)
+            assert starts == [field.starts()[first] for first in positions]
+            assert positions == [at for at, token in enumerate(words) if token == word]
+        for prefix in {word[:1], word[:3], word} - {""}:  # a query prefix is never empty
+            expected = sorted(edge for edge in field.vocabulary if edge.startswith(prefix))
+            assert field.completions(prefix) == expected
