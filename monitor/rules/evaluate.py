@@ -255,7 +255,8 @@ def _phrase_evaluator(term: Term) -> Evaluator:
     word of one of its alternatives, which one subset test per alternative tells, in C."""
     scope, text = term.scope, term.text
     anchored = scope == "lang"
-    needed = tuple(frozenset(words) for words in term.alternatives)
+    alternatives = term.alternatives
+    needed = tuple(frozenset(words) for words in alternatives)
 
     def phrase(context: Context) -> Hits:
         leaves = context.leaves
@@ -265,6 +266,13 @@ def _phrase_evaluator(term: Term) -> Evaluator:
         hits: list[Hit] = []
         for field in context.doc.scope(scope):
             if any(map(field.vocabulary.issuperset, needed)):
+                runs = None if anchored else field.token_runs(alternatives)
+                if runs is not None:
+                    rank = field.rank
+                    hits += [
+                        (rank, start, end, text, first, last) for first, last, start, end in runs
+                    ]
+                    continue
                 ranges = _ranges(field, term)
                 if anchored:
                     ranges = [(first, last) for first, last in ranges if first == 0]

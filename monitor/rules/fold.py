@@ -452,6 +452,40 @@ class FoldedField:
             at = padded.find(key, at + 1)
         return positions, starts
 
+    def token_runs(
+        self, alternatives: tuple[tuple[str, ...], ...]
+    ) -> list[tuple[int, int, int, int]] | None:
+        """``(first, last, start, end)`` of every run of consecutive tokens that spells
+        one of ``alternatives`` (exact words), sorted, in an ASCII field without joined
+        words (where every edge is a token); ``None`` in any other field.
+
+        What :meth:`find` and :meth:`offsets` give for each alternative, without the
+        offsets of every token: the run's first token is found by
+        :meth:`token_places`, each next one by the next " a" in the marked text.
+        """
+        if not self.ascii or self.joined:
+            return None
+        tokens = self.words
+        runs: list[tuple[int, int, int, int]] = []
+        for words in alternatives:
+            places = self.token_places(words[0])
+            if places is None:
+                return None
+            marks = self._marks
+            assert marks is not None  # token_places made it
+            rest, size = list(words[1:]), len(words)
+            for first, start in zip(*places, strict=True):
+                if rest and tokens[first + 1 : first + size] != rest:
+                    continue
+                at, length = start, len(words[0])
+                for word in rest:
+                    at = marks.find(b" a", at + 1 + length)
+                    length = len(word)
+                runs.append((first, first + size - 1, start, at + length))
+        if len(alternatives) > 1:
+            runs = sorted(set(runs))
+        return runs
+
     def edges(self, word: str) -> list[tuple[int, int]]:
         """``(first, last)`` positions of every edge whose word is ``word``: tokens, then joined words."""
         found = self._edges.get(word)

@@ -109,6 +109,17 @@ def test_ascii_token_scan_finds_the_tokens_joins_and_offsets_of_the_general_scan
     assert field.words == words
     assert {first for _, first, _ in field.joined} == set(joins)
     assert field.offsets() == _offsets(text)
+    for size in (1, 2, 3):
+        for at in range(len(words) - size + 1):
+            alternatives = (tuple(words[at : at + size]), ("".join(words[at : at + size]),))
+            runs = FoldedField("summary", text).token_runs(alternatives)
+            if runs is not None and all(alternatives[0]):  # only an ASCII field answers
+                ranges = sorted(
+                    {edge for option in alternatives for edge in field.find(option, False)}
+                )
+                offsets = field.offsets()
+                expected = [(a, b, offsets[a][0], offsets[b][1]) for a, b in ranges]
+                assert runs == expected
     for word in set(words):
         places = field.token_places(word)
         if places is not None:  # tokens only, each as long as its word
