@@ -19,8 +19,10 @@ The four decisions:
 
 * **backfill** (:func:`is_backfill`): stored, but never alerted;
 * **routing** (:func:`route`): the alerts an entry's matches reach;
-* **new-entry judgement** (:class:`FeedIntake`): new, a copy, or a member of a
-  story told in other words, and which index keys it adds;
+* **new-entry judgement** (:class:`FeedIntake`): where its copy is looked for
+  (:class:`Lookup`: the whole index, the pending stories, or nowhere for an entry that
+  matched nothing), new, a copy, or a member of a story told in other words, and which
+  index keys it adds;
 * **story outcome** (:func:`story_outcome`): a copy *joins* a story still
   waiting for a digest, and is *suppressed* otherwise.
 """
@@ -37,7 +39,7 @@ from monitor.dedup.decide import STORY_SIGNALS, DuplicateDecision
 from monitor.dedup.features import Features
 from monitor.dedup.keys import item_text, legacy_keys
 from monitor.parse.limits import clamp_future
-from monitor.prepare import PreparedEntry
+from monitor.prepare import EVERY_ENTRY, PreparedEntry, Scope
 from monitor.types import DuplicateOf, Entry, Match, NewEntry
 
 StoryOutcome = Literal["joined", "suppressed"]
@@ -70,6 +72,10 @@ class IntakeSettings:
     lookup_unmatched: bool
     """Look every new item up in the whole duplicate index, not only the ones that
     can alert (``dedup.lookup_unmatched``)."""
+    skip_unmatched: bool = False
+    """An alertable entry that matched no watch is neither looked up nor indexed
+    (``dedup.index_unmatched`` and ``dedup.lookup_unmatched`` both off): it needs no
+    fingerprint (:func:`fingerprint_scope`)."""
     alerts: tuple[AlertRoute, ...] = ()
     """The configured alerts, in config order."""
 
@@ -83,6 +89,23 @@ class Lookup(enum.Enum):
     """Only stories still waiting for a digest, and this batch's originals: an entry no
     digest can show matters only as a copy of one of those (see
     :mod:`monitor.dedup.pending` for why no copy a digest needs is lost)."""
+    NONE = "none"
+    """Nowhere: an alertable entry that matched no watch, under ``skip_unmatched``. It is
+    stored as an original with no fingerprint and no index keys, so nothing later finds
+    it either.
+
+    Why every copy a digest needs is still caught: a copy matters to a digest when its
+    story was shown or waits to be, and every entry of such a story that was shown or
+    queued matched a watch and could alert, so it was fingerprinted, looked up in the whole
+    index and indexed, as before; so were backfill entries and the known articles. A
+    matching copy gets that full lookup, and finds them by the same keys as before. What it
+    no longer finds are entries that matched nothing and could alert, none of which was
+    shown or queued; and through them nothing else, since a copy is indexed under its exact
+    keys only (the same text), so an entry found through one is as close to that copy's
+    original as the copy itself was. So the one outcome that changes: the first matching
+    copy of a story whose earlier copies all matched nothing alerts, where an index of them
+    would suppress it as a copy of a story never alerted; nobody was shown that story.
+    ``tests/integration/test_pending_lookup.py`` checks both on both databases."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +118,10 @@ class Candidate:
     """The entry, its date clamped (:func:`monitor.parse.limits.clamp_future`)."""
     matches: tuple[Match, ...]
     """The watches it matched."""
-    features: Features
+    features: Features | None
     """Its fingerprint, dated like ``entry`` (or ``now`` when the entry has no date:
-    a story's time window counts from first sight)."""
+    a story's time window counts from first sight); None when ``lookup`` is
+    :attr:`Lookup.NONE` and the worker did not fingerprint it."""
     alertable: bool
     """False for backfill (:func:`is_backfill`)."""
     lookup: Lookup
@@ -151,6 +175,32 @@ def is_backfill(
     if first_polled_at is not None:
         return False
     return published < now - settings.backfill_window
+
+
+NOT_LOOKED_UP = DuplicateDecision(False, None, None, 0.0, "not looked up (dedup.index_unmatched)")
+"""The decision :meth:`FeedIntake.judge` takes for an entry looked up nowhere
+(:attr:`Lookup.NONE`)."""
+
+# The worker dates entries by its clock, the writer by a later one: an entry just inside
+# the backfill window when parsed may be just outside it when stored. Fingerprinting the
+# entries of one more hour costs little; the writer fingerprints any it still lacks.
+_SCOPE_SLACK = timedelta(hours=1)
+
+
+def fingerprint_scope(
+    settings: IntakeSettings, first_polled_at: datetime | None, now: datetime
+) -> Scope:
+    """Which of a feed's entries the parser must fingerprint: all of them, unless
+    ``skip_unmatched``; then those that matched a watch, and those that may be backfill
+    when they are judged (:func:`is_backfill`, with an hour's slack)."""
+    if not settings.skip_unmatched:
+        return EVERY_ENTRY
+    cutoffs = []
+    if settings.retention is not None:
+        cutoffs.append(now - settings.retention)
+    if first_polled_at is None:
+        cutoffs.append(now - settings.backfill_window)
+    return Scope(False, max(cutoffs) + _SCOPE_SLACK if cutoffs else None)
 
 
 def route(matches: Sequence[Match], alerts: Sequence[AlertRoute]) -> tuple[str, ...]:
@@ -231,26 +281,37 @@ class FeedIntake:
         (an empty tuple when no alert hears about its watches)."""
         return dict(self._alerts)
 
-    def admit(self, item: PreparedEntry) -> Candidate:
-        """Date the entry, decide whether it may alert and where its lookup searches."""
+    def _place(self, item: PreparedEntry) -> tuple[Entry, bool, Lookup]:
+        """The entry dated, whether it may alert, and where its lookup searches."""
         now, settings = self.now, self.settings
         entry = clamp_future(item.entry, now, settings.future_allowance)
-        features = item.features
-        if entry.published is not item.entry.published:
-            features = replace(features, published=entry.published)
-        if features.published is None:  # the story window counts from first sight
-            features = replace(features, published=now)
         alertable = not is_backfill(entry.published, self.first_polled_at, now, settings)
-        wide = (alertable and bool(item.matches)) or settings.lookup_unmatched
+        if (alertable and item.matches) or settings.lookup_unmatched:
+            return entry, alertable, Lookup.ALL
+        if alertable and settings.skip_unmatched:
+            return entry, alertable, Lookup.NONE
+        return entry, alertable, Lookup.PENDING
+
+    def needs_fingerprint(self, item: PreparedEntry) -> bool:
+        """Whether ``item`` came without the fingerprint its lookup needs: the pipeline
+        computes it (:meth:`PreparedEntry.fingerprint_input`) before :meth:`admit`. Rare:
+        the worker fingerprints every entry that may be backfill (:func:`fingerprint_scope`)."""
+        return item.features is None and self._place(item)[2] is not Lookup.NONE
+
+    def admit(self, item: PreparedEntry) -> Candidate:
+        """Date the entry, decide whether it may alert and where its lookup searches."""
+        entry, alertable, lookup = self._place(item)
+        features = item.features
+        if features is None and lookup is not Lookup.NONE:
+            raise ValueError(f"entry {item.key} needs its fingerprint for a {lookup.value} lookup")
+        if features is not None:
+            if entry.published is not item.entry.published:
+                features = replace(features, published=entry.published)
+            if features.published is None:  # the story window counts from first sight
+                features = replace(features, published=self.now)
         self._admitted += 1
         return Candidate(
-            item.key,
-            entry,
-            item.matches,
-            features,
-            alertable,
-            Lookup.ALL if wide else Lookup.PENDING,
-            self._admitted - 1,
+            item.key, entry, item.matches, features, alertable, lookup, self._admitted - 1
         )
 
     def standing_in_batch(self, batch_id: int) -> Standing:
@@ -274,7 +335,11 @@ class FeedIntake:
         features = candidate.features
         duplicate: DuplicateOf | None = None
         remembered: Features | None = None
-        if decision.is_duplicate and decision.of_id is not None:
+        keys: tuple[int, ...] = ()
+        if candidate.lookup is Lookup.NONE or features is None:
+            if decision.is_duplicate:
+                raise ValueError(f"entry {candidate.key} is looked up nowhere, yet a copy")
+        elif decision.is_duplicate and decision.of_id is not None:
             if decision.of_id < 0:
                 original = self.standing_in_batch(decision.of_id)
             elif original is None:

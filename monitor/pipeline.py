@@ -202,12 +202,13 @@ def intake_settings(config: Config) -> IntakeSettings:
     """What :mod:`monitor.intake` decides by, from the config."""
     from monitor.intake import AlertRoute, IntakeSettings
 
-    retention = config.retention
+    retention, dedup = config.retention, with_overrides(config.dedup)
     return IntakeSettings(
         backfill_window=config.fetch.backfill_window,
         retention=retention.entries if retention.enabled else None,
         future_allowance=config.fetch.future_allowance,
-        lookup_unmatched=with_overrides(config.dedup).lookup_unmatched,
+        lookup_unmatched=dedup.lookup_unmatched,
+        skip_unmatched=dedup.skips_unmatched,
         alerts=tuple(AlertRoute(a.name, frozenset(a.watches)) for a in config.alerts),
     )
 
@@ -416,7 +417,7 @@ class Pipeline:
                 prepared: tuple[PreparedEntry, ...] = ()
                 if digest != state.body_hash:  # an identical body is not parsed again
                     await take_parse_slot()
-                    parsed, prepared = await self._parse(result, feed)
+                    parsed, prepared = await self._parse(result, feed, state)
                     if parsed.warning:
                         log.warning(
                             "feed %s: %s (kept %d items)",
@@ -492,15 +493,17 @@ class Pipeline:
             return FeedOutcome(url, "error", error=error, error_kind=exc.kind)
 
     async def _parse(
-        self, result: FetchResult, feed: FeedConfig
+        self, result: FetchResult, feed: FeedConfig, state: FeedState
     ) -> tuple[ParsedFeed, tuple[PreparedEntry, ...]]:
         """Parse and prepare (:mod:`monitor.prepare`) a body: in a worker process when it is
         large, else in a thread."""
+        from monitor.intake import fingerprint_scope
         from monitor.parse.pool import ParserPool
         from monitor.prepare import Recipe, parse_and_prepare, prepare, prepare_parsed
         from monitor.sources import parse_document
 
         settings = self.config.fetch
+        scope = fingerprint_scope(self._intake, state.first_polled_at, self.clock())
         args = (result.content, feed.url, feed.display_name, result.content_type)
         scheme = self.dedup.scheme
         if self._parsers is None:
@@ -520,7 +523,7 @@ class Pipeline:
                 settings.item_limits,
             )
             return await self._parsers.run(
-                feed.url, parse_and_prepare, *args, result.final_url, feed.type, recipe
+                feed.url, parse_and_prepare, *args, result.final_url, feed.type, recipe, scope
             )
 
         def here() -> tuple[ParsedFeed, tuple[PreparedEntry, ...]]:
@@ -532,7 +535,7 @@ class Pipeline:
                 kind=feed.type,
             )
             return parsed, prepare(
-                parsed.entries, self.rules, scheme, self.dedup.boilerplate_min_items
+                parsed.entries, self.rules, scheme, self.dedup.boilerplate_min_items, scope
             )
 
         return await self._parsers.run_in_thread(here, feed.url)
@@ -654,9 +657,18 @@ class Pipeline:
         each with its duplicate decision; the alerts each original must reach; the
         originals' features."""
         from monitor.dedup.cache import CachedIndex
+        from monitor.dedup.features import fingerprint_entry
         from monitor.dedup.index import MemoryIndex, StoredDocument, find_duplicate, remember
         from monitor.dedup.layered import LayeredIndex
-        from monitor.intake import FeedIntake, Lookup, Standing, older_keys, stored_original, unseen
+        from monitor.intake import (
+            NOT_LOOKED_UP,
+            FeedIntake,
+            Lookup,
+            Standing,
+            older_keys,
+            stored_original,
+            unseen,
+        )
 
         known = self.store.known_keys(item.key for item in prepared)
         older = older_keys(prepared, known)
@@ -668,8 +680,15 @@ class Pipeline:
             stored = CachedIndex(self._candidates_from(archive), self._features, self.dedup)
             everything = LayeredIndex(stored, batch)
             pending: LayeredIndex | None = None
-            for item in unseen(prepared, known, texts):
+            for new in unseen(prepared, known, texts):
+                item = new
+                if judging.needs_fingerprint(new):
+                    features = fingerprint_entry(new.fingerprint_input(), scheme=self.dedup.scheme)
+                    item = replace(new, features=features)
                 candidate = judging.admit(item)
+                if candidate.features is None or candidate.lookup is Lookup.NONE:
+                    judging.judge(candidate, NOT_LOOKED_UP)
+                    continue
                 index = everything
                 if candidate.lookup is Lookup.PENDING:
                     if pending is None:

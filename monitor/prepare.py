@@ -1,9 +1,9 @@
-"""The per-entry work between parsing and storage: identify, fingerprint, match.
+"""The per-entry work between parsing and storage: identify, match, fingerprint.
 
 ::
 
-    ParsedFeed ──> identify ──> fingerprint ──> match ──> PreparedEntry
-                   (entry key)  (dedup features) (watch rules)
+    ParsedFeed ──> identify ──> match ──> fingerprint ──> PreparedEntry
+                   (entry key)  (watch rules) (dedup features)
 
 All three are pure functions of the entry, so they run wherever the feed was
 parsed: in the parser's worker process for a large document
@@ -16,12 +16,20 @@ the writes.
 Every entry of the document is prepared, including ones the store already
 holds: a feed's body only reaches this point when it changed, and deciding
 what is new first would cost a second trip to the worker.
+
+Fingerprinting is most of an entry's work, and most entries match no watch. A
+:class:`Scope` says which entries that matched nothing are fingerprinted all the
+same (``dedup.index_unmatched``; the ones that may be backfill are, since copies
+of an old story are found through them); the others carry no features, and the
+writer fingerprints one itself (:meth:`PreparedEntry.fingerprint_input`) in the
+rare case its own clock makes it backfill after all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import lru_cache
 
 from monitor.dedup.boilerplate import learn_units, mask, units
@@ -48,11 +56,41 @@ class PreparedEntry:
     """The entry as parsed."""
     matches: tuple[Match, ...]
     """The watches it matched, with spans and scores."""
-    features: Features
-    """Its duplicate-detection fingerprint, with lookup keys."""
+    features: Features | None
+    """Its duplicate-detection fingerprint, with lookup keys; None when its :class:`Scope`
+    left it out (it matched no watch)."""
     cleaned: Entry | None = None
     """The entry with its feed's boilerplate blanked out (same length, so match offsets
     hold in the stored text): what was matched and fingerprinted. None: nothing removed."""
+    link_shared: bool = False
+    """Its link is one that other items of the document carry with other text (a page,
+    not the item: :func:`monitor.dedup.keys.shared_links`), so it is not fingerprinted."""
+
+    def fingerprint_input(self) -> Entry:
+        """What its fingerprint is (or would be) computed from."""
+        clean = self.entry if self.cleaned is None else self.cleaned
+        return replace(clean, link=None, canonical_link=None) if self.link_shared else clean
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which entries :func:`prepare` fingerprints: every one that matched a watch, and of
+    the others, all of them or only those published before ``older_than``."""
+
+    unmatched: bool = True
+    """Fingerprint the entries that matched no watch too."""
+    older_than: datetime | None = None
+    """When ``unmatched`` is false, the unmatched entries published before this are
+    fingerprinted all the same (they may be backfill). None: none of them."""
+
+    def wants(self, entry: Entry, matched: bool) -> bool:
+        if matched or self.unmatched:
+            return True
+        published, cutoff = entry.published, self.older_than
+        return published is not None and cutoff is not None and published < cutoff
+
+
+EVERY_ENTRY = Scope()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +159,10 @@ def prepare(
     rules: RuleSet,
     scheme: SignatureScheme,
     boilerplate_min_items: int = _BOILERPLATE_MIN_ITEMS,
+    scope: Scope = EVERY_ENTRY,
 ) -> tuple[PreparedEntry, ...]:
-    """Key, match and fingerprint ``entries``; a repeat inside one document is one item.
+    """Key, match and fingerprint ``entries`` (those ``scope`` wants); a repeat inside one
+    document is one item.
 
     A link that several items of the document share with different text names a
     page, not an item (:func:`monitor.dedup.keys.shared_links`): it neither keys
@@ -134,23 +174,24 @@ def prepare(
     shared = shared_links(entries)
     keyed = {entry_key(entry, link_trusted(entry, shared)): entry for entry in entries}
     cleaned = without_boilerplate(list(keyed.values()), boilerplate_min_items)
-    # All of the document's fingerprints at once: the same values as one at a time.
-    features = fingerprint_entries(
-        [
-            clean if link_trusted(entry, shared) else replace(clean, link=None, canonical_link=None)
-            for entry, clean in zip(keyed.values(), cleaned, strict=True)
-        ],
-        scheme,
-    )
-    return tuple(
+    items = [
         PreparedEntry(
             key,
             entry,
             tuple(rules.match(clean)),
-            fingerprint,
+            None,
             None if clean is entry else clean,
+            not link_trusted(entry, shared),
         )
-        for (key, entry), clean, fingerprint in zip(keyed.items(), cleaned, features, strict=True)
+        for (key, entry), clean in zip(keyed.items(), cleaned, strict=True)
+    ]
+    wanted = [item for item in items if scope.wants(item.entry, bool(item.matches))]
+    # All of the wanted fingerprints at once: the same values as one at a time.
+    features = fingerprint_entries([item.fingerprint_input() for item in wanted], scheme)
+    fingerprinted = {id(item): found for item, found in zip(wanted, features, strict=True)}
+    return tuple(
+        replace(item, features=fingerprinted[id(item)]) if id(item) in fingerprinted else item
+        for item in items
     )
 
 
@@ -159,9 +200,10 @@ def prepare_parsed(
     source: RuleSource,
     scheme: SignatureScheme,
     boilerplate_min_items: int = _BOILERPLATE_MIN_ITEMS,
+    scope: Scope = EVERY_ENTRY,
 ) -> tuple[PreparedEntry, ...]:
     """:func:`prepare` for a worker process, which compiles the rules from ``source``."""
-    return prepare(parsed.entries, _compiled(source), scheme, boilerplate_min_items)
+    return prepare(parsed.entries, _compiled(source), scheme, boilerplate_min_items, scope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +230,7 @@ def parse_and_prepare(
     base: str | None,
     kind: str | None,
     recipe: Recipe,
+    scope: Scope = EVERY_ENTRY,
 ) -> tuple[ParsedFeed, tuple[PreparedEntry, ...]]:
     """Parse a feed's body (as :func:`monitor.sources.parse_document`) and prepare its
     entries: the whole job of a parser worker, returned in one piece, so that the
@@ -202,4 +245,6 @@ def parse_and_prepare(
         limits=recipe.limits,
         kind=kind,
     )
-    return parsed, prepare_parsed(parsed, recipe.rules, recipe.scheme, recipe.boilerplate_min_items)
+    return parsed, prepare_parsed(
+        parsed, recipe.rules, recipe.scheme, recipe.boilerplate_min_items, scope
+    )

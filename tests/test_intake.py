@@ -15,11 +15,13 @@ from monitor.dedup.features import fingerprint_entry
 from monitor.dedup.keys import entry_key, item_text, legacy_keys
 from monitor.dedup.scheme import V1
 from monitor.intake import (
+    NOT_LOOKED_UP,
     AlertRoute,
     FeedIntake,
     IntakeSettings,
     Lookup,
     Standing,
+    fingerprint_scope,
     is_backfill,
     older_keys,
     route,
@@ -27,7 +29,7 @@ from monitor.intake import (
     story_outcome,
     unseen,
 )
-from monitor.prepare import PreparedEntry
+from monitor.prepare import EVERY_ENTRY, PreparedEntry, Scope
 from monitor.types import Entry, Match
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -46,6 +48,7 @@ SETTINGS = IntakeSettings(
     lookup_unmatched=False,
     alerts=ALERTS,
 )
+SKIPPING = replace(SETTINGS, skip_unmatched=True)
 NOT_FOUND = DuplicateDecision(False, None, None, 0.0, "no candidate")
 
 
@@ -231,6 +234,21 @@ CASES: dict[str, tuple[IntakeSettings, datetime | None, list[Step]]] = {
         None,
         [Step(item(1, watches=()), NOT_FOUND, None, Lookup.ALL, True, None, (), True)],
     ),
+    "skip_unmatched: a matched entry still searches the whole index": (
+        SKIPPING,
+        None,
+        [Step(item(1), NOT_FOUND, None, Lookup.ALL, True, None, ("desk", "all"), True)],
+    ),
+    "skip_unmatched: unmatched backfill still searches the pending stories": (
+        SKIPPING,
+        None,
+        [Step(item(1, OLD, watches=()), NOT_FOUND, None, Lookup.PENDING, False, None, (), True)],
+    ),
+    "skip_unmatched with lookup_unmatched on: the whole index": (
+        replace(SKIPPING, lookup_unmatched=True),
+        None,
+        [Step(item(1, watches=()), NOT_FOUND, None, Lookup.ALL, True, None, (), True)],
+    ),
     "backfill on a first poll: stored, never routed": (
         SETTINGS,
         None,
@@ -401,3 +419,75 @@ def test_intake_imports_nothing_that_does_io() -> None:
     forbidden = ("monitor.store", "monitor.fetch", "monitor.deliver", "monitor.writer")
     io = ("sqlalchemy", "sqlmodel", "httpx", "socket", "threading", "asyncio", "os", "time")
     assert not [m for m in imported if m and m.startswith(forbidden + io)]
+
+
+# --- entries that matched nothing, under skip_unmatched -------------------------------------
+
+
+def unfingerprinted(prepared: PreparedEntry) -> PreparedEntry:
+    return replace(prepared, features=None)
+
+
+@pytest.mark.parametrize("fingerprinted", [False, True])
+def test_an_unmatched_entry_is_looked_up_nowhere_and_indexed_under_no_key(
+    fingerprinted: bool,
+) -> None:
+    judging = FeedIntake(SKIPPING, NOW, NOW - DAY)
+    prepared = item(1, watches=())
+    if not fingerprinted:  # as the worker leaves it; one it fingerprinted all the same is alike
+        prepared = unfingerprinted(prepared)
+    assert not judging.needs_fingerprint(prepared)
+    candidate = judging.admit(prepared)
+    assert (candidate.lookup, candidate.alertable) == (Lookup.NONE, True)
+    assert (candidate.features is None) is not fingerprinted
+    verdict = judging.judge(candidate, NOT_LOOKED_UP)
+    assert verdict.item.duplicate is None
+    assert verdict.item.dedup_keys == ()
+    assert verdict.original is None  # nothing for the batch or the cache to remember
+    assert verdict.alerts == ()
+    assert judging.routes == {}
+
+
+def test_an_entry_looked_up_nowhere_cannot_be_a_copy() -> None:
+    judging = FeedIntake(SKIPPING, NOW, NOW - DAY)
+    candidate = judging.admit(unfingerprinted(item(1, watches=())))
+    with pytest.raises(ValueError, match="looked up nowhere"):
+        judging.judge(candidate, decision(40), WAITING)
+
+
+@pytest.mark.parametrize(
+    ("settings", "prepared", "first_polled", "needed"),
+    [
+        (SKIPPING, item(1, watches=()), NOW - DAY, False),  # looked up nowhere
+        (SKIPPING, item(1), NOW - DAY, True),  # matched: the whole index
+        (SKIPPING, item(1, OLD, watches=()), None, True),  # backfill: the pending stories
+        (SETTINGS, item(1, watches=()), NOW - DAY, True),  # unmatched entries indexed
+    ],
+)
+def test_the_writer_fingerprints_what_the_worker_left_out_only_when_a_lookup_needs_it(
+    settings: IntakeSettings, prepared: PreparedEntry, first_polled: datetime | None, needed: bool
+) -> None:
+    judging = FeedIntake(settings, NOW, first_polled)
+    assert judging.needs_fingerprint(prepared) is False  # it has its features
+    assert judging.needs_fingerprint(unfingerprinted(prepared)) is needed
+    if needed:
+        with pytest.raises(ValueError, match="needs its fingerprint"):
+            judging.admit(unfingerprinted(prepared))
+
+
+def test_the_fingerprint_scope_covers_every_entry_that_may_be_backfill() -> None:
+    assert fingerprint_scope(SETTINGS, None, NOW) is EVERY_ENTRY
+    # First poll: older than the backfill window (the later cutoff), with an hour's slack.
+    assert fingerprint_scope(SKIPPING, None, NOW) == Scope(False, NOW - 48 * HOUR + HOUR)
+    # Later polls: only older than retention can be backfill.
+    assert fingerprint_scope(SKIPPING, NOW - DAY, NOW) == Scope(False, NOW - 180 * DAY + HOUR)
+    assert fingerprint_scope(replace(SKIPPING, retention=None), NOW - DAY, NOW) == Scope(False)
+    # Every entry the writer will take for backfill is in the scope, even judged an hour later.
+    scope = fingerprint_scope(SKIPPING, None, NOW)
+    judging = FeedIntake(SKIPPING, NOW + HOUR, None)
+    for published in (NOW - 47 * HOUR, NOW - 49 * HOUR, NOW - 10 * DAY):
+        unmatched = item(1, published, watches=())
+        if not judging.admit(unmatched).alertable:
+            assert scope.wants(unmatched.entry, matched=False)
+    assert not scope.wants(item(1, None, watches=()).entry, matched=False)  # never backfill
+    assert scope.wants(item(1, NOW, watches=()).entry, matched=True)

@@ -580,6 +580,7 @@ def realfeed_joins(folder: Path, settings: DedupSettings | None = None) -> tuple
             continue
         for item in prepare(parsed.entries, rules, settings.scheme, settings.boilerplate_min_items):
             count += 1
+            assert item.features is not None  # prepare's default scope fingerprints every entry
             features = replace(item.features, doc_id=count)
             if features.published is None:
                 features = replace(features, published=_UNDATED)

@@ -1,5 +1,11 @@
 """The stories still waiting for a digest, kept in memory for the entries no digest can show.
 
+These are backfill entries and, under ``dedup.index_unmatched: true`` (the default),
+entries that matched no watch; under ``dedup.index_unmatched: false`` an alertable entry
+that matched nothing is looked up nowhere and indexed under no key
+(:attr:`monitor.intake.Lookup.NONE`, whose docstring says what that changes).
+What follows is the argument for the pending lookup itself.
+
 Most new entries match no watch (on the 200 real feeds, 5 to 25 of 6,530), and the full
 duplicate lookup (:func:`~monitor.dedup.index.find_duplicate` over the whole archive: three
 key queries, then the candidates fetched and compared) was most of a poll's per-entry work.

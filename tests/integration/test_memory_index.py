@@ -22,17 +22,30 @@ def _with_memory_index(write_config: Callable[..., Path]) -> Callable[..., Path]
     return write
 
 
-@pytest.mark.parametrize("lookup_unmatched", [False, True])
+@pytest.mark.parametrize(
+    "dedup", [pending.INDEXED, pending.EVERYWHERE], ids=["index_unmatched", "lookup_unmatched"]
+)
 def test_the_memory_index_groups_as_the_key_queries_do(
     db_url: str,
     http_server: HttpServer,
     write_config: Callable[..., Path],
     open_pipeline: Callable[..., Pipeline],
-    lookup_unmatched: bool,
+    dedup: dict[str, bool],
 ) -> None:
     # Every assertion of the key-query test, with the postings in memory.
     pending.test_copies_that_could_reach_a_digest_are_caught_without_the_unmatched_lookups(
-        db_url, http_server, _with_memory_index(write_config), open_pipeline, lookup_unmatched
+        db_url, http_server, _with_memory_index(write_config), open_pipeline, dedup
+    )
+
+
+def test_the_memory_index_skips_unindexed_entries_as_the_key_queries_do(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    pending.test_unindexed_unmatched_entries_are_looked_up_nowhere_and_matching_copies_still_caught(
+        db_url, http_server, _with_memory_index(write_config), open_pipeline
     )
 
 
@@ -62,6 +75,6 @@ def test_a_replica_sees_the_entries_another_stored_after_its_index_was_built(
         return first
 
     pending.test_copies_that_could_reach_a_digest_are_caught_without_the_unmatched_lookups(
-        db_url, http_server, _with_memory_index(write_config), two_replicas, True
+        db_url, http_server, _with_memory_index(write_config), two_replicas, pending.EVERYWHERE
     )
     assert len(opened) == 2

@@ -1,17 +1,24 @@
-"""``dedup.lookup_unmatched: false``: an entry no digest can show is looked up only among the
-stories waiting for a digest (and the known articles), and every copy that could reach a
-digest is still caught, exactly as with the full lookup. Both backends.
+"""What becomes of the entries no digest can show, under the three ways of handling them,
+and that every copy that could reach a digest is still caught. Both backends.
+
+* ``dedup.index_unmatched: true``: an entry no digest can show is looked up only among the
+  stories waiting for a digest (and the known articles), and stored under all its keys;
+* ``dedup.lookup_unmatched: true``: it is looked up in the whole archive;
+* ``dedup.index_unmatched: false``: an alertable entry that matched no watch is not fingerprinted,
+  looked up or indexed at all.
 
 Three polls over the same stories, one feed each:
 
 1. a story that matches (``CUSMA`` in its title: queued, pending) and one that matches
    nothing (a mining story: stored, never queued);
-2. copies of both under headlines that match nothing: the copy of the pending story
-   joins it (the digest's "also carried by" names it); the copy of the unmatched story is
-   stored as an article of its own, under all its keys, without a lookup of the archive;
-3. copies of both under headlines that match: the copy of the pending story joins it, the
-   copy of the unmatched story is suppressed (found through the copy or the original),
-   so neither reaches a digest on its own, as with the full lookup.
+2. copies of both under headlines that match nothing: with an index of unmatched entries,
+   the copy of the pending story joins it (the digest's "also carried by" names it) and
+   the copy of the unmatched story is stored as an article of its own; by default both
+   are stored as articles of their own, looked up nowhere;
+3. copies of both under headlines that match: the copy of the pending story joins it in
+   every mode. The copy of the unmatched story is suppressed when the unmatched entries
+   are indexed (a copy of a story never alerted); with neither it alerts, since nobody was
+   shown the story (nothing indexed the unmatched copies it would be found through).
 """
 
 from __future__ import annotations
@@ -66,7 +73,7 @@ def _poll_all(
     http_server: HttpServer,
     write_config: Callable[..., Path],
     open_pipeline: Callable[..., Pipeline],
-    lookup_unmatched: bool,
+    dedup: dict[str, bool],
 ) -> dict[str, tuple[bool, str | None, str | None, int | None]]:
     feeds = []
     for number, items in enumerate(POLLS):
@@ -82,10 +89,11 @@ def _poll_all(
                 for index, (title, text, _) in enumerate(items)
             ]
         )
-        feeds.append(http_server.add(f"/pending-{lookup_unmatched}-{number}.xml", Route(body=body)))
-    config = write_config(db_url, feeds, dedup={"lookup_unmatched": lookup_unmatched})
+        name = "-".join(f"{key}-{value}" for key, value in sorted(dedup.items()))
+        feeds.append(http_server.add(f"/pending-{name}-{number}.xml", Route(body=body)))
+    config = write_config(db_url, feeds, dedup=dedup)
     pipeline = open_pipeline(config, ManualClock(FROZEN_NOW))
-    assert pipeline.dedup.lookup_unmatched is lookup_unmatched
+    assert pipeline.dedup.skips_unmatched is (dedup == SKIPPING)
     for feed in pipeline.config.feeds:
         asyncio.run(pipeline.poll([feed]))
     store = pipeline.store
@@ -108,15 +116,22 @@ def _poll_all(
     return found
 
 
-@pytest.mark.parametrize("lookup_unmatched", [False, True])
+INDEXED = {"index_unmatched": True}  # the default, said
+EVERYWHERE = {"lookup_unmatched": True}
+SKIPPING = {"index_unmatched": False}
+
+
+@pytest.mark.parametrize(
+    "dedup", [INDEXED, EVERYWHERE], ids=["index_unmatched", "lookup_unmatched"]
+)
 def test_copies_that_could_reach_a_digest_are_caught_without_the_unmatched_lookups(
     db_url: str,
     http_server: HttpServer,
     write_config: Callable[..., Path],
     open_pipeline: Callable[..., Pipeline],
-    lookup_unmatched: bool,
+    dedup: dict[str, bool],
 ) -> None:
-    found = _poll_all(db_url, http_server, write_config, open_pipeline, lookup_unmatched)
+    found = _poll_all(db_url, http_server, write_config, open_pipeline, dedup)
     lead = "Ottawa prepares the CUSMA joint review"
     # Only the first matching story is queued; both copies of it join it.
     assert found[lead][:2] == (True, None)
@@ -131,8 +146,30 @@ def test_copies_that_could_reach_a_digest_are_caught_without_the_unmatched_looku
         "Lithium producer plans bigger mine",
     )
     unmatched_copy = found["Lithium producer plans bigger mine"]
-    if lookup_unmatched:
+    if dedup is EVERYWHERE:
         assert unmatched_copy[:3] == (False, "suppressed", "Quebec lithium miner to double output")
     else:
         # Not looked up in the archive: stored as an article of its own, under all its keys.
         assert unmatched_copy[:2] == (False, None)
+
+
+def test_unindexed_unmatched_entries_are_looked_up_nowhere_and_matching_copies_still_caught(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    found = _poll_all(db_url, http_server, write_config, open_pipeline, SKIPPING)
+    lead = "Ottawa prepares the CUSMA joint review"
+    assert found[lead][:2] == (True, None)
+    # The matching copy of the pending story joins it, as in every mode.
+    assert found["CUSMA review talks move to Monterrey"][:3] == (False, "joined", lead)
+    # The unmatched copy is stored on its own: not looked up, not listed with the story.
+    assert found["Three countries prepare a trade review"][:2] == (False, None)
+    assert found[lead][3] == 2
+    # Unmatched and looked up nowhere: originals that alert nobody.
+    assert found["Quebec lithium miner to double output"][:2] == (False, None)
+    assert found["Lithium producer plans bigger mine"][:2] == (False, None)
+    # Nobody was shown the mining story, and its earlier copies were indexed under no key:
+    # the first copy that matches a watch is an original, and alerts.
+    assert found["Lithium output to double as CUSMA rules of origin loom"][:2] == (True, None)
