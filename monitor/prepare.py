@@ -68,8 +68,13 @@ class PreparedEntry:
 
     def fingerprint_input(self) -> Entry:
         """What its fingerprint is (or would be) computed from."""
-        clean = self.entry if self.cleaned is None else self.cleaned
-        return replace(clean, link=None, canonical_link=None) if self.link_shared else clean
+        return _fingerprint_input(
+            self.entry if self.cleaned is None else self.cleaned, self.link_shared
+        )
+
+
+def _fingerprint_input(clean: Entry, link_shared: bool) -> Entry:
+    return replace(clean, link=None, canonical_link=None) if link_shared else clean
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,24 +179,35 @@ def prepare(
     shared = shared_links(entries)
     keyed = {entry_key(entry, link_trusted(entry, shared)): entry for entry in entries}
     cleaned = without_boilerplate(list(keyed.values()), boilerplate_min_items)
-    items = [
+    matches = [tuple(rules.match(clean)) for clean in cleaned]
+    link_shared = [not link_trusted(entry, shared) for entry in keyed.values()]
+    wanted = [
+        scope.wants(entry, bool(matched))
+        for entry, matched in zip(keyed.values(), matches, strict=True)
+    ]
+    # All of the wanted fingerprints at once: the same values as one at a time.
+    found = iter(
+        fingerprint_entries(
+            [
+                _fingerprint_input(clean, shared_link)
+                for clean, shared_link, wants in zip(cleaned, link_shared, wanted, strict=True)
+                if wants
+            ],
+            scheme,
+        )
+    )
+    return tuple(
         PreparedEntry(
             key,
             entry,
-            tuple(rules.match(clean)),
-            None,
+            matched,
+            next(found) if wants else None,
             None if clean is entry else clean,
-            not link_trusted(entry, shared),
+            shared_link,
         )
-        for (key, entry), clean in zip(keyed.items(), cleaned, strict=True)
-    ]
-    wanted = [item for item in items if scope.wants(item.entry, bool(item.matches))]
-    # All of the wanted fingerprints at once: the same values as one at a time.
-    features = fingerprint_entries([item.fingerprint_input() for item in wanted], scheme)
-    fingerprinted = {id(item): found for item, found in zip(wanted, features, strict=True)}
-    return tuple(
-        replace(item, features=fingerprinted[id(item)]) if id(item) in fingerprinted else item
-        for item in items
+        for (key, entry), clean, matched, shared_link, wants in zip(
+            keyed.items(), cleaned, matches, link_shared, wanted, strict=True
+        )
     )
 
 
