@@ -173,3 +173,37 @@ def test_unindexed_unmatched_entries_are_looked_up_nowhere_and_matching_copies_s
     # Nobody was shown the mining story, and its earlier copies were indexed under no key:
     # the first copy that matches a watch is an original, and alerts.
     assert found["Lithium output to double as CUSMA rules of origin loom"][:2] == (True, None)
+
+
+def test_unindexed_unmatched_entries_leave_backfill_indexed_so_an_old_storys_copy_is_suppressed(
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    # An old mining story on a new feed (backfill: never alerted, matched nothing), then a
+    # fresh copy of it that matches on another new feed.
+    old = rss([Item("Quebec lithium miner to double output", "https://old.example/1", MINING,
+                    FROZEN_NOW - timedelta(days=10), "old-1")])  # fmt: skip
+    fresh = rss([Item("Lithium output to double as CUSMA rules of origin loom",
+                      "https://fresh.example/1", MINING, FROZEN_NOW - timedelta(minutes=5),
+                      "fresh-1")])  # fmt: skip
+    feeds = [
+        http_server.add("/backfill-old.xml", Route(body=old)),
+        http_server.add("/backfill-fresh.xml", Route(body=fresh)),
+    ]
+    config = write_config(db_url, feeds, dedup=SKIPPING)
+    pipeline = open_pipeline(config, ManualClock(FROZEN_NOW))
+    assert pipeline.dedup.skips_unmatched
+    for feed in pipeline.config.feeds:
+        asyncio.run(pipeline.poll([feed]))
+    store = pipeline.store
+    (old_id,) = store.find_entry_ids("https://old.example/1")
+    (fresh_id,) = store.find_entry_ids("https://fresh.example/1")
+    backfill, copy = store.entry_record(old_id), store.entry_record(fresh_id)
+    assert not backfill.stored.matches
+    assert not backfill.alerts
+    assert copy.stored.matches
+    assert copy.duplicate is not None
+    assert (copy.duplicate.outcome, copy.duplicate.of_id) == ("suppressed", old_id)
+    assert not copy.alerts
