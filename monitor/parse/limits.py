@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from monitor.types import Entry
+from monitor.words import noun
 
 ELLIPSIS = "…"
 _T = TypeVar("_T")
@@ -103,16 +104,16 @@ def describe_cut(
         parts.append(
             f"kept the newest {kept:,} of {total:,} items (fetch.max_items_per_feed {limits.max_items:,})"
         )
-    settings = {
-        "title": "max_title_chars",
-        "summary": "max_summary_chars",
-        "content": "max_content_chars",
+    fields = {
+        "title": ("titles", "max_title_chars"),
+        "summary": ("summaries", "max_summary_chars"),
+        "content": ("contents", "max_content_chars"),
     }
-    for name in ("title", "summary", "content"):
+    for name, (plural, setting) in fields.items():
         if count := clipped.get(name, 0):
             limit = getattr(limits, f"{name}_chars")
             parts.append(
-                f"{count:,} {name}{'s' if count > 1 else ''} clipped to {limit:,} characters "
-                f"(fetch.{settings[name]})"
+                f"{count:,} {noun(count, name, plural)} clipped to {limit:,} characters "
+                f"(fetch.{setting})"
             )
     return "; ".join(parts) or None
