@@ -32,11 +32,11 @@ from typing import Any
 
 from monitor.dedup.features import Features, features_from_json, features_to_json, fingerprint
 from monitor.dedup.scheme import V1
+from monitor.dedup.seedfeed import FINGERPRINT_FORMAT
 from monitor.errors import SeedError
 from monitor.parse.html import html_to_text, normalize_space
 from monitor.parse.urls import canonical_url
 
-FINGERPRINT_FORMAT = "monitor-seed-fingerprints/1"
 _CAPTION_MARKERS = ("open this photo in gallery", "photo:", "image:")
 _TITLE_MAX_CHARS = 200
 
