@@ -429,6 +429,7 @@ def _pipeline(config: Config) -> Pipeline:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from monitor.store.db import probe, safe_url
+    from monitor.words import counted
 
     config = _config(args)
     # An empty section is allowed (a config is built up step by step) but said out loud.
@@ -448,13 +449,16 @@ def cmd_check(args: argparse.Namespace) -> int:
             )
     database = probe(config.database)
     print(
-        f"ok: {len(config.feeds)} feeds, {len(config.watches)} watches, {len(config.alerts)} alerts; "
+        f"ok: {counted(len(config.feeds), 'feed')}, {counted(len(config.watches), 'watch', 'watches')}, "
+        f"{counted(len(config.alerts), 'alert')}; "
         f"database {safe_url(config.database)}: {database}"
     )
     return 0
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    from monitor.words import counted
+
     with collector_paused():
         config = _config(args)
     feeds = config.feeds
@@ -491,8 +495,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
         else:
             print(
                 plain(
-                    f"  ok         {outcome.name}: {outcome.seen} items, {outcome.new} new, "
-                    f"{outcome.matched} matched, {outcome.duplicates} duplicates"
+                    f"  ok         {outcome.name}: {counted(outcome.seen, 'item')}, {outcome.new} new, "
+                    f"{outcome.matched} matched, {counted(outcome.duplicates, 'duplicate')}"
                 )
             )
     for feed in feeds:
@@ -591,6 +595,7 @@ class _AboveTheBar(logging.Handler):
 
 def cmd_digest(args: argparse.Namespace) -> int:
     from monitor.digest.render import render_digest, render_html
+    from monitor.words import counted
 
     config = _config(args)
     known = {alert.name: alert for alert in config.alerts}
@@ -624,7 +629,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
                 plain(
                     f"{alert.name}: {outcome.channel} {outcome.status}: "
                     f"{shown_target(outcome.channel, outcome.target)}, "
-                    f"digest {outcome.digest_id}, {outcome.items} items"
+                    f"digest {outcome.digest_id}, {counted(outcome.items, 'item')}"
                     + (f" ({outcome.error})" if outcome.error else "")
                 )
             )
@@ -635,6 +640,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 def cmd_feeds_import(args: argparse.Namespace) -> int:
     from monitor.opml import Subscription, parse_opml, render_opml
+    from monitor.words import counted
 
     config = _config(args)
     if not config.feeds_opml:
@@ -652,21 +658,22 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
     merged: list[Subscription] = current + added
     target.write_text(render_opml(merged), encoding="utf-8")
     print(
-        f"{target}: {len(added)} feeds added, {len(incoming) - len(added)} already configured; "
-        f"{len(merged)} feeds in the file"
+        f"{target}: {counted(len(added), 'feed')} added, "
+        f"{len(incoming) - len(added)} already configured; {counted(len(merged), 'feed')} in the file"
     )
     return 0
 
 
 def cmd_feeds_export(args: argparse.Namespace) -> int:
     from monitor.opml import Subscription, render_opml
+    from monitor.words import counted
 
     config = _config(args)
     subs = [Subscription(f.url, f.display_name, f.tags) for f in config.feeds]
     document = render_opml(subs)
     if args.output:
         Path(args.output).write_text(document, encoding="utf-8")
-        print(f"{args.output}: {len(subs)} feeds")
+        print(f"{args.output}: {counted(len(subs), 'feed')}")
     else:
         print(document, end="")
     return 0
@@ -697,6 +704,7 @@ def cmd_seeds_import(args: argparse.Namespace) -> int:
         read_seeds,
         write_fingerprints,
     )
+    from monitor.words import counted
 
     published = parse_published(args.published, "--published")
     for path in args.paths:
@@ -719,7 +727,9 @@ def cmd_seeds_import(args: argparse.Namespace) -> int:
         return 2
     if args.fingerprints:
         total = write_fingerprints(Path(args.fingerprints), [fingerprint_seed(s) for s in seeds])
-        print(f"{args.fingerprints}: {total} known articles (fingerprints only, no text)")
+        print(
+            f"{args.fingerprints}: {counted(total, 'known article')} (fingerprints only, no text)"
+        )
     return 0
 
 
@@ -990,6 +1000,7 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     from monitor.config import parse_duration
     from monitor.rules.backtest import backtest
     from monitor.rules.explain import explain
+    from monitor.words import counted
 
     config = _config(args)
     try:
@@ -1002,7 +1013,8 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     report = backtest(rules, spec.name, _store(config).iter_entries(since))
     print(
         plain(
-            f"{spec.name}: {report.total} hits in {report.scanned} entries since {since:%Y-%m-%d %H:%M} UTC"
+            f"{spec.name}: {counted(report.total, 'hit')} in "
+            f"{counted(report.scanned, 'entry', 'entries')} since {since:%Y-%m-%d %H:%M} UTC"
         )
     )
     reasons = ", ".join(f"{label} {count}" for label, count in report.stopped.items())
@@ -1067,7 +1079,10 @@ def cmd_db_prune(args: argparse.Namespace) -> int:
 
 
 def _days(age: timedelta) -> str:
-    return f"{age.total_seconds() / 86400:g} days"
+    from monitor.words import noun
+
+    days = age.total_seconds() / 86400
+    return f"{days:g} {noun(days, 'day')}"
 
 
 def cmd_db_current(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ as the CLI, says its counts with the same rule.
 from __future__ import annotations
 
 
-def noun(count: int, singular: str, plural: str | None = None) -> str:
+def noun(count: float, singular: str, plural: str | None = None) -> str:
     """The noun that agrees with ``count``: the singular for exactly one, else the plural
     (``singular`` + s unless ``plural`` is given, as for summary, summaries)."""
     if count == 1:

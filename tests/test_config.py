@@ -222,7 +222,7 @@ def test_monitor_check_cli(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("ok: 1 feeds, 1 watches, 1 alerts")
+    assert result.stdout.startswith("ok: 1 feed, 1 watch, 1 alert")
 
 
 @pytest.mark.parametrize("before_the_command", [True, False])
@@ -247,7 +247,7 @@ def test_config_option_counts_before_or_after_the_command(
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("ok: 1 feeds, 1 watches, 1 alerts")
+    assert result.stdout.startswith("ok: 1 feed, 1 watch, 1 alert")
 
 
 def test_a_webhook_url_may_come_from_a_file(tmp_path: Path) -> None:

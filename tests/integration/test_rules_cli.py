@@ -105,7 +105,7 @@ def test_backtest_over_a_database_filled_by_poll(
 
     unsaved = monitor("rules", "backtest", "--query", "tariff* AND steel", "--config", str(config))
     assert unsaved.returncode == 0, unsaved.stderr
-    assert unsaved.stdout.startswith("query: 1 hits in 4 entries")
+    assert unsaved.stdout.startswith("query: 1 hit in 4 entries")
     assert "Tariffs on Canadian steel" in unsaved.stdout
 
     unknown = monitor("rules", "backtest", "nosuch", "--config", str(config))
