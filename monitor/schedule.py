@@ -48,6 +48,7 @@ from monitor.pipeline import Pipeline
 from monitor.store.base import Sessions
 from monitor.store.retention import Cutoffs, prune_turn
 from monitor.store.schedules import AlertSchedules
+from monitor.words import counted
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,13 @@ def prune_now(
             extra={"replica": owner},
         )
     return deleted
+
+
+def _sizes(config: Config) -> str:
+    return (
+        f"{counted(len(config.feeds), 'feed')}, {counted(len(config.watches), 'watch', 'watches')}, "
+        f"{counted(len(config.alerts), 'alert')}"
+    )
 
 
 def schedule_key(alert: AlertConfig) -> str:
@@ -285,12 +293,7 @@ class Daemon:
         self.pipeline = fresh
         old.close(keep_store=fresh.store is old.store)
         metrics.RELOADS.labels("applied").inc()
-        log.info(
-            "config reloaded: %d feeds, %d watches, %d alerts",
-            len(fresh.config.feeds),
-            len(fresh.config.watches),
-            len(fresh.config.alerts),
-        )
+        log.info("config reloaded: %s", _sizes(fresh.config))
         return True
 
     async def readiness(self) -> str | None:
@@ -358,16 +361,16 @@ class Daemon:
         stale = orphaned(owners, self.owner, socket.gethostname(), pid_alive)
         if stale:
             released = await asyncio.to_thread(self.pipeline.store.release_leases, stale)
-            log.info("released %d leases of dead replicas %s", released, ", ".join(stale))
+            log.info(
+                "released %s of dead replicas %s", counted(released, "lease"), ", ".join(stale)
+            )
         self.schedule_jobs()
         self.scheduler.start()
         metrics.UP.set(1)
         log.info(
-            "monitor running as %s: %d feeds, %d watches, %d alerts",
+            "monitor running as %s: %s",
             self.owner,
-            len(config.feeds),
-            len(config.watches),
-            len(config.alerts),
+            _sizes(config),
             extra={"replica": self.owner},
         )
         await asyncio.to_thread(self.log_next_due)

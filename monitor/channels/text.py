@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from monitor.deliver.formats.fit import EscapeTable, clip, escape, fit_parts
 from monitor.digest.view import ItemView, digest_view
 from monitor.types import Digest
+from monitor.words import counted
 
 WORD_JOINER = "\u2060"
 NO_MENTIONS: EscapeTable = {ord("@"): "@" + WORD_JOINER}
@@ -123,7 +124,7 @@ def compose(
     head.append(escape(view.created_text, markup.escapes))
     blocks = ["\n".join(head)]
     if view.attention:
-        names = ", ".join(f"{n.name} ({n.failures} failures)" for n in view.attention)
+        names = ", ".join(f"{n.name} ({counted(n.failures, 'failure')})" for n in view.attention)
         blocks.append("Feeds needing attention: " + clip(names, ATTENTION_CHARS, markup.escapes))
     room = limit - MORE_ROOM
     placed = left_out = unseen = 0

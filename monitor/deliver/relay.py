@@ -81,6 +81,7 @@ from monitor.store.outbox import (
     Split,
     TargetDisabled,
 )
+from monitor.words import counted
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +278,12 @@ def _log(delivery: Delivery, outcome: Outcome) -> None:
     }
     match outcome:
         case Sent():
-            log.info("delivered %s: %d items", where, delivery.digest.item_count, extra=context)
+            log.info(
+                "delivered %s: %s",
+                where,
+                counted(delivery.digest.item_count, "item"),
+                extra=context,
+            )
         case Retry(at=at, reason=reason):
             log.warning(
                 "delivery %s will retry at %s (%s): %s",

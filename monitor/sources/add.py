@@ -22,6 +22,7 @@ from monitor.feedfile import with_feed, write_config
 from monitor.fetch.settings import FetchSettings
 from monitor.fields import _check_http_url
 from monitor.sources.discover import COMMON_PATHS, Candidate, confirm, discover
+from monitor.words import counted
 
 NO_CHOICE = 2
 """Exit status when several feeds were found and none was chosen (bad usage: add --pick)."""
@@ -107,7 +108,8 @@ def choose(
     if pick is not None:
         if not 1 <= pick <= len(candidates):
             raise UsageError(
-                f"--pick {pick}: there are {len(candidates)} candidates (1 to {len(candidates)})"
+                f"--pick {pick}: there {'is' if len(candidates) == 1 else 'are'} "
+                f"{counted(len(candidates), 'candidate')} (1 to {len(candidates)})"
             )
         return candidates[pick - 1]
     if len(candidates) == 1:

@@ -26,6 +26,7 @@ from monitor.parse.limits import ItemLimits
 from monitor.parse.urls import canonical_url
 from monitor.sources.base import Document, SourceType, bounded, language_tag, utc
 from monitor.types import Entry, ParsedFeed
+from monitor.words import noun
 
 MEDIA_TYPES = frozenset({"application/feed+json", "application/json", "text/json"})
 VERSION_PREFIX = "https://jsonfeed.org/version/"
@@ -76,7 +77,9 @@ def _parse(document: Document, limits: ItemLimits | None) -> ParsedFeed:
         else:
             entries.append(entry)
     if skipped:
-        notes.append(f"{skipped} of {len(items)} items skipped (not an object, or empty)")
+        notes.append(
+            f"{skipped} of {len(items)} {noun(len(items), 'item')} skipped (not an object, or empty)"
+        )
     title = plain_text(top["title"]) if isinstance(top.get("title"), str) else ""
     return bounded(url, title, entries, limits, "; ".join(notes) or None)
 

@@ -34,6 +34,7 @@ from monitor.parse.limits import ItemLimits
 from monitor.parse.urls import canonical_url
 from monitor.sources.base import Document, SourceType, bounded, language_tag, utc
 from monitor.types import Entry, ParsedFeed
+from monitor.words import noun
 
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 _ROOT = re.compile(
@@ -79,9 +80,10 @@ def _parse(document: Document, limits: ItemLimits | None) -> ParsedFeed:
             entries.append(entry)
         feed_title = feed_title or publication
     if not entries:
+        which = "its one URL has no" if len(urls) == 1 else f"none of its {len(urls):,} URLs has"
         raise ParseError(
             url,
-            f"not a news sitemap: none of its {len(urls):,} URLs has <news:news> tags "
+            f"not a news sitemap: {which} <news:news> tags "
             f'(xmlns:news="{NEWS_NS}"); a plain sitemap lists pages, not news',
         )
     skipped = len(urls) - len(entries)
@@ -122,7 +124,8 @@ def _index_reason(root: Any) -> str:
     named = ", ".join(loc for loc in listed[:_NAMED] if loc)
     more = f" and {len(listed) - _NAMED:,} more" if len(listed) > _NAMED else ""
     return (
-        f"a sitemap index (it lists {len(listed):,} sitemaps: {named or 'none'}{more}), "
+        f"a sitemap index (it lists {len(listed):,} {noun(len(listed), 'sitemap')}: "
+        f"{named or 'none'}{more}), "
         "not a news sitemap: configure its news sitemap instead"
     )
 

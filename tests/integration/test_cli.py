@@ -156,7 +156,7 @@ def test_run_daemon_relays_what_a_failed_run_left_and_stops_on_sigterm(
             _, err = process.communicate()
     assert process.returncode == 0, err
     assert "monitor running as " in err
-    assert ": 1 feeds, 2 watches, 1 alerts" in err
+    assert ": 1 feed, 2 watches, 1 alert" in err
     assert "delivered alert desk, webhook" in err
     assert "monitor stopped" in err
     assert "Traceback" not in err, err

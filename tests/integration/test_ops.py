@@ -128,7 +128,7 @@ def test_sighup_reloads_and_keeps_running_on_a_broken_config(
         config.write_text(yaml.safe_dump(data))
         route.body = rss([Item("Softwood lumber talks", "https://n.example/l2", "x", now, "l2")])
         daemon.process.send_signal(signal.SIGHUP)
-        daemon.wait_for_log(r"^config reloaded: 1 feeds, 3 watches, 1 alerts")
+        daemon.wait_for_log(r"^config reloaded: 1 feed, 3 watches, 1 alert")
         daemon.wait_for_log(r"^poll: 1 feeds .* 1 new entries, 1 matched")
 
         config.write_text("feeds:\n  - url: not a url\n")

@@ -111,6 +111,6 @@ def test_configured_type_is_used_and_a_plain_sitemap_is_named_as_such(
     assert "ok         Typed: 2 items, 2 new, 1 matched" in polled.stdout, polled.stdout
     assert f"FAILED     Wrong ({wrong}): not an RSS or Atom feed" in polled.stdout
     assert (
-        f"FAILED     Plain ({plain}): not a news sitemap: none of its 1 URLs has <news:news> tags"
+        f"FAILED     Plain ({plain}): not a news sitemap: its one URL has no <news:news> tags"
         in polled.stdout
     )
