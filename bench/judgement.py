@@ -9,9 +9,9 @@ Each figure is printed against its target:
   aliases, alerts and known articles) into a temporary SQLite database. Prints every
   alert raised (title / feed / watches) to read and judge, the distinct items that the
   identity keys suppressed (target 0), and every join by a text signal the poll
-  recorded, with both titles (a join of two different articles is a defect; under the
-  default ``dedup.lookup_unmatched: false`` only the entries that were looked up, see
-  ``bench/grouping.py`` for every join the signal makes).
+  recorded, with both titles (a join of two different articles is a defect; by default,
+  ``dedup.index_unmatched: false``, only entries that matched a watch or may be backfill
+  are looked up, see ``bench/grouping.py`` for every join the signal makes).
 * reuters (../shared/devsets/reuters21578, 21,578 wire stories of 1987): precision and
   recall of each shipped watch against the editors' ``label_trade_can_mex`` (topic
   ``trade`` and place ``canada`` or ``mexico``), and of the watches taken together.
@@ -152,8 +152,8 @@ def report_joins(store: Store) -> None:
         ).all()
     print(
         f"\njoins by a text signal the poll recorded: {len(rows)} (read them: a join of different "
-        "articles is a defect; with dedup.lookup_unmatched false, only entries that could reach "
-        "a digest or copy a pending story were looked up: bench/grouping.py lists every join)"
+        "articles is a defect; by default (dedup.index_unmatched false) only entries that "
+        "matched a watch or may be backfill are looked up: bench/grouping.py lists every join)"
     )
     for signal, score, feed, title, of_feed, of_title in rows:
         print(f"  [{signal} {score or 0:.2f}] [{feed}] {title[:70]!r}")

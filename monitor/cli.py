@@ -796,6 +796,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
             print(
                 "  not alerted: backfill (older than fetch.backfill_window on its feed's first poll)"
             )
+        elif not record.indexed and not record.stored.matches:
+            print(
+                "  not compared with known articles: no watch took it, so it could reach no"
+                " digest (dedup.index_unmatched: false)"
+            )
         else:
             print("  original (no duplicate of anything known)")
         if len(record.story) > 1:

@@ -1,7 +1,7 @@
 """The stories still waiting for a digest, kept in memory for the entries no digest can show.
 
-These are backfill entries and, under ``dedup.index_unmatched: true`` (the default),
-entries that matched no watch; under ``dedup.index_unmatched: false`` an alertable entry
+These are backfill entries and, under ``dedup.index_unmatched: true``, entries that
+matched no watch; by default (``dedup.index_unmatched: false``) an alertable entry
 that matched nothing is looked up nowhere and indexed under no key
 (:attr:`monitor.intake.Lookup.NONE`, whose docstring says what that changes).
 What follows is the argument for the pending lookup itself.

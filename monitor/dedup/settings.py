@@ -196,7 +196,7 @@ class DedupSettings:
     ``monitor explain`` shows it as an original, and the poll's duplicate count counts only
     the copies looked for. On records every copy of every entry."""
 
-    index_unmatched: bool = True
+    index_unmatched: bool = False
     """Whether entries that matched no watch and can still alert (not backfill) are
     fingerprinted, looked up among the stories waiting for a digest, and indexed. Off:
     such an entry is stored without a fingerprint, compared with nothing and
@@ -207,7 +207,9 @@ class DedupSettings:
     the story), where on it is suppressed as a copy of something never alerted; and an
     unmatched copy of a story waiting for a digest is not listed among the story's other
     sources. Backfill entries and known articles are fingerprinted and indexed either way,
-    so a copy of an old story never alerts. ``lookup_unmatched: true`` implies it."""
+    so a copy of an old story never alerts. ``lookup_unmatched: true`` implies it. Off by
+    default: every digest is the same either way on the 200 real feeds, and on, such an
+    entry's work is done only for the record."""
 
     memory_index: bool = False
     """Hold the lookup's key postings in memory (:mod:`monitor.dedup.tailed`): read from

@@ -58,6 +58,10 @@ class EntryRecord:
     """Every entry of its story: (id, source, title)."""
     alerts: tuple[tuple[str, str | None], ...]
     """(alert, digest id or None while pending)."""
+    indexed: bool = True
+    """Whether it is in the near-duplicate index (has key rows). An alertable entry that
+    matched no watch is not, under ``dedup.index_unmatched: false``: it was compared with
+    nothing, so "original" says nothing about it."""
 
 
 class EntryReader(Protocol):
@@ -325,6 +329,10 @@ class EntriesRepository(StoreBase):
                 story_id=row.story_id,
                 story=tuple((int(i or 0), name, title) for i, name, title in story),
                 alerts=tuple((alert, digest) for alert, digest in alerts),
+                indexed=session.exec(
+                    select(DedupKeyRow.key).where(DedupKeyRow.entry_id == entry_id).limit(1)
+                ).first()
+                is not None,
             )
 
     def find_entry_ids(self, *texts: str) -> list[int]:

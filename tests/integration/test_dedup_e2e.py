@@ -83,11 +83,22 @@ def serve_copies(http_server: HttpServer) -> str:
     return http_server.add("/copies.xml", Route(body=rss(items)))
 
 
-def run_and_check(config: Path, smtp_server: SmtpServer) -> None:
+# The summary-only copy of the Globe article names neither country's pairing nor the
+# agreement, so it matches no watch: under ``dedup.index_unmatched: false`` (the default)
+# it is compared with nothing, since it could reach no digest whatever it copies.
+UNMATCHED_COPY = "agg-123"
+COPIES = {
+    "wire-1": "https://wire.example/2025/08/ministers-mexico?utm_source=rss&utm_medium=feed",
+    "regional-7": "https://regional.example/news/carney-sheinbaum?fbclid=xyz",
+    "agg-123": "https://m.aggregator.example/a/123?ocid=feed",
+}
+
+
+def run_and_check(config: Path, smtp_server: SmtpServer, index_unmatched: bool) -> None:
     polled = monitor(config, "poll")
     assert polled.returncode == 0, polled.stderr
     assert "4 items, 4 new" in polled.stdout
-    assert "3 duplicates" in polled.stderr
+    assert f"{3 if index_unmatched else 2} duplicates" in polled.stderr
     sent = monitor(config, "digest", "--send")
     assert sent.returncode == 0, sent.stdout + sent.stderr
     (message,) = smtp_server.wait_for(1)
@@ -99,45 +110,58 @@ def run_and_check(config: Path, smtp_server: SmtpServer) -> None:
         assert copy not in text
     assert message["Subject"].endswith("desk: 1 new item")
 
-    explained = {
-        guid: monitor(config, "explain", link).stdout
-        for guid, link in (
-            (
-                "wire-1",
-                "https://wire.example/2025/08/ministers-mexico?utm_source=rss&utm_medium=feed",
-            ),
-            ("regional-7", "https://regional.example/news/carney-sheinbaum?fbclid=xyz"),
-            ("agg-123", "https://m.aggregator.example/a/123?ocid=feed"),
-        )
-    }
+    explained = {guid: monitor(config, "explain", link).stdout for guid, link in COPIES.items()}
     assert "suppressed as a copy of" in explained["wire-1"]
     assert "The Globe and Mail" in explained["wire-1"]
     assert "The New York Times" in explained["regional-7"]
-    assert "The Globe and Mail" in explained["agg-123"]
+    unmatched = explained.pop(UNMATCHED_COPY)
+    assert "matched no watch" in unmatched
+    if index_unmatched:
+        assert "The Globe and Mail" in unmatched
+        explained[UNMATCHED_COPY] = unmatched
+    else:
+        assert "not compared with known articles" in unmatched, unmatched
+        assert "original" not in unmatched
     for output in explained.values():
         assert re.search(r"signal (near_duplicate|text_hash), score \d\.\d\d: ", output), output
     new = monitor(config, "explain", "https://wire.example/2025/11/minerals").stdout
     assert "original (no duplicate of anything known)" in new
 
 
+@pytest.mark.parametrize("index_unmatched", [False, True], ids=["default", "index_unmatched"])
 def test_shipped_fingerprints_suppress_copies_of_the_baseline(
-    db_url: str, http_server: HttpServer, smtp_server: SmtpServer, write_config: Callable[..., Path]
+    db_url: str,
+    http_server: HttpServer,
+    smtp_server: SmtpServer,
+    write_config: Callable[..., Path],
+    index_unmatched: bool,
 ) -> None:
     feed = serve_copies(http_server)
     config = write_config(
-        db_url, [feed], smtp_port=smtp_server.port, seeds=[str(REPO / "config" / "seeds.json")]
+        db_url,
+        [feed],
+        smtp_port=smtp_server.port,
+        seeds=[str(REPO / "config" / "seeds.json")],
+        dedup={"index_unmatched": index_unmatched},
     )
     listed = monitor(config, "seeds", "list")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.count("[fingerprint only]") == 2
-    run_and_check(config, smtp_server)
+    run_and_check(config, smtp_server, index_unmatched)
 
 
+@pytest.mark.parametrize("index_unmatched", [False, True], ids=["default", "index_unmatched"])
 def test_imported_full_texts_give_the_same_result(
-    db_url: str, http_server: HttpServer, smtp_server: SmtpServer, write_config: Callable[..., Path]
+    db_url: str,
+    http_server: HttpServer,
+    smtp_server: SmtpServer,
+    write_config: Callable[..., Path],
+    index_unmatched: bool,
 ) -> None:
     feed = serve_copies(http_server)
-    config = write_config(db_url, [feed], smtp_port=smtp_server.port)
+    config = write_config(
+        db_url, [feed], smtp_port=smtp_server.port, dedup={"index_unmatched": index_unmatched}
+    )
     globe, times = sorted(SEEDS.glob("*.txt"))
     imported = monitor(config, "seeds", "import", str(globe), "--source", "The Globe and Mail")
     assert imported.returncode == 0, imported.stderr
@@ -154,4 +178,4 @@ def test_imported_full_texts_give_the_same_result(
     assert imported.returncode == 0, imported.stderr
     assert monitor(config, "seeds", "import", str(times)).stdout.endswith("already known\n")
     assert monitor(config, "seeds", "list").stdout.count("[text]") == 2
-    run_and_check(config, smtp_server)
+    run_and_check(config, smtp_server, index_unmatched)
