@@ -71,8 +71,10 @@ class FetchSettings(SettingsModel):
     fast_parse: bool = True
     """Parse well-formed feeds with the lxml fast path (falls back to feedparser when unsure)."""
     parse_timeout: Duration = timedelta(seconds=60)
-    """How long parsing one body may take (its wait for a free parser not counted). A worker
-    process stuck longer is stopped and replaced; a thread (small bodies) cannot be stopped
+    """How long parsing one body may take (its wait for a free parser not counted; a worker
+    holds the next body beside the one it parses, so a body handed over may wait behind one
+    parse, and a stuck one is stopped after one to two times this). A worker process stuck
+    longer is stopped and replaced; a thread (small bodies) cannot be stopped
     and is left to finish. Either way the feed fails with a reason. A megabyte of news
     parses in well under a second."""
     pool_parse_min_bytes: int = Field(default=4_096, ge=0)

@@ -113,3 +113,51 @@ def test_closing_does_not_wait_for_a_stuck_parser() -> None:
         return pool
 
     asyncio.run(run())
+
+
+def test_warming_starts_the_workers_before_the_first_parse_and_they_parse_it() -> None:
+    async def run() -> None:
+        pool = ParserPool(workers=1)
+        try:
+            pool.warm()
+            pool.warm()  # a second call starts nothing more
+            deadline = time.monotonic() + 30
+            while pool._executor is None or not pool._executor._processes:
+                assert time.monotonic() < deadline, "the workers never started"
+                await asyncio.sleep(0.05)
+            warmed = set(pool._executor._processes)
+            parsed = await pool.parse(rss_body(1, 2), "https://x.test/1", "F")
+            assert len(parsed.entries) == 2
+            assert set(pool._executor._processes) == warmed  # no second start
+        finally:
+            pool.close()
+
+    asyncio.run(run())
+
+
+def test_closing_a_pool_that_is_still_warming_leaves_no_worker() -> None:
+    pool = ParserPool(workers=1)
+    pool.warm()
+    started = time.monotonic()
+    pool.close(grace=10)
+    assert time.monotonic() - started < 15
+    assert pool._executor is None
+    assert pool._warming is None
+
+
+def test_a_stuck_parse_behind_another_is_still_stopped() -> None:
+    # One worker holds two bodies: the second waits behind the first (0.5 s), then sticks.
+    async def run() -> list[object]:
+        async with ParserPool(workers=1, timeout=1.0) as pool:
+            return await asyncio.gather(
+                pool.run("https://x.test/1", _hang, rss_body(1, 2), "https://x.test/1", 0.5),
+                pool.run("https://x.test/2", _hang, rss_body(2, 2), "https://x.test/2", 60),
+                return_exceptions=True,
+            )
+
+    started = time.monotonic()
+    first, second = asyncio.run(run())
+    assert isinstance(first, ParsedFeed)
+    assert isinstance(second, ParseError)
+    assert "longer than 1s; the parser was stopped" in str(second)
+    assert time.monotonic() - started < 30
