@@ -52,7 +52,7 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -218,6 +218,25 @@ def feed_label(feed: FeedConfig) -> str:
     return f"{feed.display_name} ({feed.url})"
 
 
+class _ParseSlot:
+    """A feed's place among those parsed and waiting for the writer (``fetch.parse_ahead``):
+    taken before its parse, given back once the writer has run its store job, or when its
+    poll ends, whichever comes first. Used on the event loop only."""
+
+    def __init__(self, places: asyncio.Semaphore) -> None:
+        self._places = places
+        self._held = False
+
+    async def take(self) -> None:
+        await self._places.acquire()
+        self._held = True
+
+    def give_back(self) -> None:
+        if self._held:
+            self._held = False
+            self._places.release()
+
+
 class Pipeline:
     """One configured monitor: config, compiled rules, store and clock.
 
@@ -328,6 +347,12 @@ class Pipeline:
                 except StoreError:
                     states = {}  # each feed reads its own state, and fails alone if it must
             known = states
+            if any(
+                (state := known.get(feed.url)) is None or state.body_hash is None for feed in chosen
+            ):
+                # A feed never parsed: this cycle parses, so the parser processes start now,
+                # beside the first downloads, not in the way of the first parse.
+                self._parser_pool().warm()
 
             async def one(feed: FeedConfig) -> FeedOutcome:
                 try:
@@ -368,16 +393,11 @@ class Pipeline:
         writer: Writer,
         parse_slots: asyncio.Semaphore,
     ) -> FeedOutcome:
-        # Held from the parse until the feed is stored (the exit stack releases it).
-        async with contextlib.AsyncExitStack() as holding:
-            return await self._poll_feed_holding(
-                fetcher,
-                feed,
-                state,
-                owner,
-                writer,
-                lambda: holding.enter_async_context(parse_slots),
-            )
+        slot = _ParseSlot(parse_slots)
+        try:
+            return await self._poll_feed_holding(fetcher, feed, state, owner, writer, slot)
+        finally:
+            slot.give_back()
 
     async def _poll_feed_holding(
         self,
@@ -386,7 +406,7 @@ class Pipeline:
         state: FeedState | None,
         owner: str | None,
         writer: Writer,
-        take_parse_slot: Callable[[], Awaitable[object]],
+        slot: _ParseSlot,
     ) -> FeedOutcome:
         url = feed.url
         settings = self.config.fetch
@@ -416,7 +436,7 @@ class Pipeline:
                 parsed: ParsedFeed | None = None
                 prepared: tuple[PreparedEntry, ...] = ()
                 if digest != state.body_hash:  # an identical body is not parsed again
-                    await take_parse_slot()
+                    await slot.take()
                     parsed, prepared = await self._parse(result, feed, state)
                     if parsed.warning:
                         log.warning(
@@ -476,7 +496,7 @@ class Pipeline:
                 await in_writer(self.store.record_poll, url, record, owner)
                 return FeedOutcome(url, "not_modified")
             seen = len(parsed.entries)
-            return await writer.run(lambda: self._store_feed(prepared, seen, state, record, owner))
+            return await self._store_in_writer(writer, slot, prepared, seen, state, record, owner)
         except StoreError as exc:
             log.error("feed %s: could not store: %s", feed_label(feed), exc, extra={"feed": url})
             error = f"could not store: {exc}"
@@ -492,21 +512,38 @@ class Pipeline:
                     )
             return FeedOutcome(url, "error", error=error, error_kind=exc.kind)
 
-    async def _parse(
-        self, result: FetchResult, feed: FeedConfig, state: FeedState
-    ) -> tuple[ParsedFeed, tuple[PreparedEntry, ...]]:
-        """Parse and prepare (:mod:`monitor.prepare`) a body: in a worker process when it is
-        large, else in a thread."""
-        from monitor.intake import fingerprint_scope
-        from monitor.parse.pool import ParserPool
-        from monitor.prepare import Recipe, parse_and_prepare, prepare, prepare_parsed
-        from monitor.sources import parse_document
+    async def _store_in_writer(
+        self,
+        writer: Writer,
+        slot: _ParseSlot,
+        prepared: Sequence[PreparedEntry],
+        seen: int,
+        state: FeedState,
+        record: PollRecord,
+        owner: str | None,
+    ) -> FeedOutcome:
+        """A parsed feed's store job, run by the writer; its parse slot given back as soon
+        as the job has run, before its group's commit."""
+        loop = asyncio.get_running_loop()
 
-        settings = self.config.fetch
-        scope = fingerprint_scope(self._intake, state.first_polled_at, self.clock())
-        args = (result.content, feed.url, feed.display_name, result.content_type)
-        scheme = self.dedup.scheme
+        def store() -> Done[FeedOutcome]:
+            done = self._store_feed(prepared, seen, state, record, owner)
+            # The entries are in the writer's transaction: the next feed may be parsed while
+            # this group runs on to its commit (holding the place until the commit left the
+            # parser processes idle while the writer worked, and the writer idle while they
+            # parsed the next few feeds).
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                loop.call_soon_threadsafe(slot.give_back)
+            return done
+
+        return await writer.run(store)
+
+    def _parser_pool(self) -> ParserPool:
+        from monitor.parse.pool import ParserPool
+        from monitor.prepare import prepare_parsed
+
         if self._parsers is None:
+            settings = self.config.fetch
             self._parsers = ParserPool(
                 settings.parse_workers,
                 settings.fast_parse,
@@ -514,6 +551,22 @@ class Pipeline:
                 settings.item_limits,
                 preload=(prepare_parsed.__module__,),  # what the workers run, shared by them
             )
+        return self._parsers
+
+    async def _parse(
+        self, result: FetchResult, feed: FeedConfig, state: FeedState
+    ) -> tuple[ParsedFeed, tuple[PreparedEntry, ...]]:
+        """Parse and prepare (:mod:`monitor.prepare`) a body: in a worker process when it is
+        large, else in a thread."""
+        from monitor.intake import fingerprint_scope
+        from monitor.prepare import Recipe, parse_and_prepare, prepare
+        from monitor.sources import parse_document
+
+        settings = self.config.fetch
+        scope = fingerprint_scope(self._intake, state.first_polled_at, self.clock())
+        args = (result.content, feed.url, feed.display_name, result.content_type)
+        scheme = self.dedup.scheme
+        parsers = self._parser_pool()
         if len(result.content) >= settings.pool_parse_min_bytes:
             recipe = Recipe(
                 self._rule_source,
@@ -522,7 +575,7 @@ class Pipeline:
                 settings.fast_parse,
                 settings.item_limits,
             )
-            return await self._parsers.run(
+            return await parsers.run(
                 feed.url, parse_and_prepare, *args, result.final_url, feed.type, recipe, scope
             )
 
@@ -538,7 +591,7 @@ class Pipeline:
                 parsed.entries, self.rules, scheme, self.dedup.boilerplate_min_items, scope
             )
 
-        return await self._parsers.run_in_thread(here, feed.url)
+        return await parsers.run_in_thread(here, feed.url)
 
     async def _read_articles(
         self,
