@@ -231,6 +231,7 @@ class ParserPool:
         executor, self._executor = self._executor, None
         if executor is not None:
             processes = list((getattr(executor, "_processes", None) or {}).values())
+            manager = getattr(executor, "_executor_manager_thread", None)
             executor.shutdown(wait=False, cancel_futures=True)
             deadline = time.monotonic() + grace
             for process in processes:
@@ -238,6 +239,12 @@ class ParserPool:
                 if process.is_alive():
                     process.kill()
                     process.join(1.0)
+            # With the workers gone the executor's own thread ends at once, letting go of
+            # its queues, whose semaphores are then released: left to a process that ends
+            # with os._exit (monitor poll), they would be reported as leaked on stderr.
+            if manager is not None:
+                manager.join(max(0.0, deadline - time.monotonic()) + 1.0)
+                del manager
         if self._lifeline is not None:
             for end in self._lifeline:
                 end.close()
