@@ -14,9 +14,9 @@ summary, a source, a link, a language). Then it times:
 checks both give identical results on the sample, and prints entries/s for
 each and their ratio. Rates are given in wall time and in the process's CPU
 time: the machine is often shared, and CPU time is what one core spends.
-Targets: >= 5,000 entries/s indexed with 1,000 rules on one core (CPU time),
-and >= 10x the unindexed loop (CPU time). Exit status 1 when a target is missed.
-Issue #14 asks for 20,000; raise ``TARGET_RATE`` when that holds.
+Targets: >= 20,000 entries/s indexed with 1,000 rules on one core (CPU time;
+issue #14's figure), and >= 10x the unindexed loop (CPU time). Exit status 1
+when a target is missed.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ SEED = 20250301
 WATCHES = 1_000
 ENTRIES = 20_000
 NAIVE_SAMPLE = 1_000
-TARGET_RATE = 5_000.0
+TARGET_RATE = 20_000.0
 TARGET_RATIO = 10.0
 
 
