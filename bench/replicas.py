@@ -89,7 +89,7 @@ WATCHES = [
     },
 ]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-POLL_LINE = re.compile(r"poll: (\d+) feeds in .*, (\d+) failed$")
+POLL_LINE = re.compile(r"poll: (\d+) feeds? in .*, (\d+) failed$")
 
 
 class TimedFarm(Farm):

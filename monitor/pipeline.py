@@ -76,6 +76,7 @@ from monitor.store.feeds import FeedState, PollRecord
 from monitor.store.outbox import Delivery
 from monitor.store.store import Store
 from monitor.types import Digest, FetchResult, NewEntry, ParsedFeed
+from monitor.words import counted, noun
 from monitor.writer import Done, Writer
 
 if TYPE_CHECKING:  # the senders (httpx clients, SMTP, templates) load when a digest goes out
@@ -161,8 +162,9 @@ class PollSummary:
         unchanged = sum(1 for f in self.feeds if f.status == "not_modified")
         duplicates = sum(f.duplicates for f in self.feeds)
         return (
-            f"poll: {len(self.feeds)} feeds in {seconds:.1f}s, {self.new} new entries, "
-            f"{self.matched} matched, {duplicates} duplicates, {unchanged} unchanged, "
+            f"poll: {counted(len(self.feeds), 'feed')} in {seconds:.1f}s, "
+            f"{self.new} new {noun(self.new, 'entry', 'entries')}, {self.matched} matched, "
+            f"{counted(duplicates, 'duplicate')}, {unchanged} unchanged, "
             f"{len(self.errors)} failed"
         )
 

@@ -4,11 +4,14 @@ index's notes)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from monitor.channels.text import PLAIN_TEXT, compose
 from monitor.digest.render import render_digest
 from monitor.errors import ParseError, UsageError
+from monitor.pipeline import FeedOutcome, PollSummary
 from monitor.sources import parse_document
 from monitor.sources.add import choose
 from monitor.sources.discover import Candidate
@@ -60,4 +63,18 @@ def test_a_sitemap_index_of_one_sitemap() -> None:
         parse_document(body, URL, "S")
     assert caught.value.reason.startswith(
         "a sitemap index (it lists 1 sitemap: https://src.example/s0.xml), "
+    )
+
+
+def test_the_poll_cycle_log_line() -> None:
+    start = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
+    one = FeedOutcome("https://a.example/", "updated", seen=3, new=1, matched=1, duplicates=1)
+    alone = PollSummary((one,), start, start + timedelta(seconds=2))
+    assert alone.line() == (
+        "poll: 1 feed in 2.0s, 1 new entry, 1 matched, 1 duplicate, 0 unchanged, 0 failed"
+    )
+    other = FeedOutcome("https://b.example/", "updated", seen=3, new=2, matched=0, duplicates=1)
+    both = PollSummary((one, other), start, start + timedelta(seconds=2))
+    assert both.line() == (
+        "poll: 2 feeds in 2.0s, 3 new entries, 1 matched, 2 duplicates, 0 unchanged, 0 failed"
     )

@@ -50,7 +50,7 @@ def test_poll_then_digest_send_delivers_one_correct_digest(
     polled = monitor(config, "poll")
     assert polled.returncode == 0, polled.stderr
     assert "3 items, 3 new, 2 matched" in polled.stdout, polled.stdout
-    assert "poll: 1 feeds" in polled.stderr  # the log line of the cycle
+    assert "poll: 1 feed in" in polled.stderr  # the log line of the cycle
 
     preview = monitor(config, "digest", "--preview")
     assert preview.returncode == 0, preview.stderr

@@ -165,12 +165,12 @@ def test_logs_are_json_off_a_terminal_and_text_when_asked(
         assert lines, command
         assert all(json.loads(line)["message"] for line in lines), result.stderr
     text = monitor(config, "poll", env={"MONITOR_LOG_FORMAT": "text"})
-    assert " INFO    monitor.pipeline: poll: 1 feeds" in text.stderr
+    assert " INFO    monitor.pipeline: poll: 1 feed in" in text.stderr
     assert not text.stderr.startswith("{")
     configured = yaml.safe_load(config.read_text(encoding="utf-8"))
     configured["ops"] = {"log_format": "text"}
     config.write_text(yaml.safe_dump(configured), encoding="utf-8")
-    assert " INFO    monitor.pipeline: poll: 1 feeds" in monitor(config, "poll").stderr
+    assert " INFO    monitor.pipeline: poll: 1 feed in" in monitor(config, "poll").stderr
     forced = monitor(config, "poll", env={"MONITOR_LOG_FORMAT": "json"})
     assert json.loads(forced.stderr.splitlines()[-1])["logger"] == "monitor.pipeline"
 

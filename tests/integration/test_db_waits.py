@@ -59,7 +59,7 @@ def test_healthz_answers_while_the_database_is_locked(
     daemon = DaemonProcess(config)
     try:
         base = daemon.ops_url()
-        daemon.wait_for_log(r"^poll: 1 feeds")
+        daemon.wait_for_log(r"^poll: 1 feed in")
         locker = hold_lock(db_url, LOCK_SECONDS)
         next(locker)
         holder = threading.Thread(target=lambda: next(locker, None))

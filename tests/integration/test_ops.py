@@ -120,7 +120,7 @@ def test_sighup_reloads_and_keeps_running_on_a_broken_config(
     daemon = DaemonProcess(config)
     try:
         base = daemon.ops_url()
-        daemon.wait_for_log(r"^poll: 1 feeds")
+        daemon.wait_for_log(r"^poll: 1 feed in")
         data = yaml.safe_load(config.read_text())
         data["watches"].append({"name": "lumber", "query": "lumber OR softwood"})
         data["alerts"][0]["watches"].append("lumber")
@@ -129,7 +129,7 @@ def test_sighup_reloads_and_keeps_running_on_a_broken_config(
         route.body = rss([Item("Softwood lumber talks", "https://n.example/l2", "x", now, "l2")])
         daemon.process.send_signal(signal.SIGHUP)
         daemon.wait_for_log(r"^config reloaded: 1 feed, 3 watches, 1 alert")
-        daemon.wait_for_log(r"^poll: 1 feeds .* 1 new entries, 1 matched")
+        daemon.wait_for_log(r"^poll: 1 feed in .* 1 new entry, 1 matched")
 
         config.write_text("feeds:\n  - url: not a url\n")
         daemon.process.send_signal(signal.SIGHUP)
