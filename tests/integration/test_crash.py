@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from standardwebhooks import Webhook
 
 from testbed.daemon import DaemonProcess
@@ -40,6 +41,29 @@ def daemon(config: Path, failpoints: str = "") -> subprocess.Popen[str]:
         text=True,
         env=env,
     )
+
+
+def rows(db_url: str, query: str) -> list[tuple[object, ...]]:
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(sa.text(query))]
+    finally:
+        engine.dispose()
+
+
+def ledger(db_url: str) -> dict[str, int]:
+    """Delivery rows by status."""
+    return {
+        str(status): int(str(n))
+        for status, n in rows(db_url, "SELECT status, count(*) FROM deliveries GROUP BY status")
+    }
+
+
+def waiting_items(db_url: str) -> int:
+    """Alert items no digest has claimed yet."""
+    ((n,),) = rows(db_url, "SELECT count(*) FROM alert_items WHERE digest_id IS NULL")
+    return int(str(n))
 
 
 def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
@@ -102,14 +126,30 @@ def test_kill_at_each_step_loses_nothing_and_doubles_nothing_but_the_send_in_fli
 
     restarted = DaemonProcess(config)
     try:
-        assert wait_until(lambda: len(smtp_server.messages) >= 1 and len(hooks) >= 1, 30), (
-            f"after the restart: {len(smtp_server.messages)} mails, {len(hooks)} webhooks\n"
+        # Done when the restart has recorded every send: no delivery left pending, no item
+        # left for another digest. Whatever it could still send twice goes out before that
+        # (the in-flight repeat) or shows in the ledger checked below (a second digest, a
+        # mark that never landed); stopping drains what is running, so nothing comes later.
+        assert wait_until(
+            lambda: (
+                len(smtp_server.messages) >= 1
+                and len(hooks) >= 1
+                and "pending" not in ledger(db_url)
+                and waiting_items(db_url) == 0
+            ),
+            60,
+        ), (
+            f"after the restart: {len(smtp_server.messages)} mails, {len(hooks)} webhooks, "
+            f"ledger {ledger(db_url)}, {waiting_items(db_url)} items waiting\n"
             f"first run:\n{err}\nrestart:\n{restarted.log}"
         )
-        time.sleep(1.0)  # anything sent twice would arrive now
     finally:
         code = restarted.stop()
     assert code == 0, restarted.log
+
+    # One digest, one row per channel, each marked sent once.
+    assert ledger(db_url) == {"sent": 2}, restarted.log
+    assert waiting_items(db_url) == 0
 
     mail_ids = Counter(m["Message-ID"] for m in smtp_server.messages)
     hook_ids = Counter(r.headers["webhook-id"] for r in hooks)
