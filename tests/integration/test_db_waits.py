@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import socket
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,30 +21,55 @@ from testbed.servers import HttpServer, Route
 from tests.support.cli import monitor
 from tests.support.feeds import Item, rss
 
-LOCK_SECONDS = 6
+PROBES = 10
+"""/healthz calls made while a daemon thread is known to wait on the lock."""
 
 
-def hold_lock(db_url: str, seconds: float) -> Iterator[None]:
-    """Hold the database so that no other connection may use the feeds table."""
+@contextmanager
+def locked(db_url: str) -> Iterator[None]:
+    """Hold the database so that no other connection may use the feeds table, until the
+    block ends."""
     if db_url.startswith("sqlite"):
-        # The write lock: the daemon's claims (writes) wait on it.
+        # The write lock: the daemon's writes (claims, the digest tick's schedule row) wait on it.
         path = db_url.removeprefix("sqlite:///")
         connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
         connection.isolation_level = None
         connection.execute("BEGIN IMMEDIATE")
         connection.execute("UPDATE feeds SET name = name")
-        yield
-        time.sleep(seconds)
-        connection.rollback()
-        connection.close()
+        try:
+            yield
+        finally:
+            connection.rollback()
+            connection.close()
         return
     engine = sa.create_engine(db_url)
-    with engine.connect() as connection:
-        connection.execute(sa.text("LOCK TABLE feeds IN ACCESS EXCLUSIVE MODE"))
-        yield
-        time.sleep(seconds)
-        connection.rollback()
-    engine.dispose()
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("LOCK TABLE feeds IN ACCESS EXCLUSIVE MODE"))
+            try:
+                yield
+            finally:
+                connection.rollback()
+    finally:
+        engine.dispose()
+
+
+def waiting_on_feeds(db_url: str) -> int:
+    """PostgreSQL: how many lock requests on the feeds table are waiting now."""
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            query = (
+                "SELECT count(*) FROM pg_locks WHERE relation = 'feeds'::regclass AND NOT granted"
+            )
+            return int(connection.execute(sa.text(query)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def skipped_ticks(daemon: DaemonProcess) -> int:
+    """Ticks the scheduler skipped because the previous run of the job had not ended."""
+    return sum("maximum number of running instances" in m for m in daemon.messages())
 
 
 def test_healthz_answers_while_the_database_is_locked(
@@ -60,18 +85,43 @@ def test_healthz_answers_while_the_database_is_locked(
     try:
         base = daemon.ops_url()
         daemon.wait_for_log(r"^poll: 1 feed in")
-        locker = hold_lock(db_url, LOCK_SECONDS)
-        next(locker)
-        holder = threading.Thread(target=lambda: next(locker, None))
-        holder.start()
-        time.sleep(1)  # the daemon's next tick is now waiting on the lock
         slowest = 0.0
-        while holder.is_alive():
+
+        def probe() -> None:
+            nonlocal slowest
             started = time.monotonic()
+            # A loop stalled by the database could not answer before the lock goes, and
+            # the lock is held until the probes are done: a stall fails here, by timeout.
             assert http_get(base + "/healthz", timeout=3) == (200, "ok\n")
             slowest = max(slowest, time.monotonic() - started)
             time.sleep(0.3)
-        holder.join()
+
+        if db_url.startswith("sqlite"):
+            # No way to see a waiter in SQLite: a tick still running at its next turn (the
+            # scheduler says it skipped it) is one waiting on the lock, and the scheduler
+            # can only say so while its loop runs.
+            skipped = skipped_ticks(daemon)
+
+            def stuck() -> bool:
+                nonlocal skipped
+                before, skipped = skipped, skipped_ticks(daemon)
+                return skipped > before
+        else:
+
+            def stuck() -> bool:
+                return waiting_on_feeds(db_url) > 0
+
+        with locked(db_url):
+            deadline = time.monotonic() + 60
+            while not stuck():
+                assert time.monotonic() < deadline, f"no tick waited on the lock:\n{daemon.log}"
+                probe()
+            for _ in range(PROBES):
+                probe()
+            # Still waiting at the end: every probe above ran while a database call hung.
+            while not stuck():
+                assert time.monotonic() < deadline, f"the tick stopped waiting:\n{daemon.log}"
+                probe()
         assert slowest < 1.5
     finally:
         assert daemon.stop() == 0
@@ -118,12 +168,10 @@ def test_a_postgresql_statement_waiting_on_a_lock_fails_after_the_statement_time
     store = Store.open(db_url, statement_timeout=1)
     try:
         store.sync_feeds([("https://x.example/f", "F", timedelta(minutes=5))])
-        locker = hold_lock(db_url, 0)
-        next(locker)
-        started = time.monotonic()
-        with pytest.raises(StoreError, match="statement timeout"):
-            store.feed_states()
-        assert time.monotonic() - started < 10
-        next(locker, None)
+        with locked(db_url):
+            started = time.monotonic()
+            with pytest.raises(StoreError, match="statement timeout"):
+                store.feed_states()
+            assert time.monotonic() - started < 10
     finally:
         store.close()
