@@ -66,8 +66,9 @@ from monitor.errors import (
     TransientHttpError,
 )
 from monitor.fetch.decode import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder, Codings, DecodeError
-from monitor.fetch.guard import GuardedTransport, blocked_cause, exemptions
+from monitor.fetch.guard import blocked_cause, exemptions
 from monitor.fetch.settings import FetchSettings
+from monitor.fetch.transport import LeanTransport
 from monitor.types import FetchResult
 
 log = logging.getLogger(__name__)
@@ -99,18 +100,17 @@ def make_client(
 ) -> httpx.AsyncClient:
     """A client with the project's headers, timeouts and limits.
 
-    ``connections`` bounds its pool (default ``fetch.concurrency``); a shared
-    ``ssl_context`` saves loading the CA bundle again for every client.
+    ``connections``: how many idle connections it keeps per origin (default
+    ``fetch.concurrency``; the caller bounds how many are open at once, as
+    :class:`Fetcher` does per host); a shared ``ssl_context`` saves loading the CA
+    bundle again for every client. Requests go through :class:`LeanTransport`, which
+    also carries the SSRF guard when ``fetch.ssrf_guard`` is on.
     """
     seconds = settings.timeout.total_seconds()
     size = connections or settings.concurrency
-    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     context = ssl_context or httpx.create_ssl_context()
-    transport = (
-        GuardedTransport(exemptions(settings.allow_private), limits, context)
-        if settings.ssrf_guard
-        else None
-    )
+    guard = exemptions(settings.allow_private) if settings.ssrf_guard else None
+    transport = LeanTransport(context, guard, keepalive=size)
     client = httpx.AsyncClient(
         headers={
             "User-Agent": settings.user_agent,
@@ -119,7 +119,6 @@ def make_client(
         },
         timeout=httpx.Timeout(seconds, connect=settings.connect_timeout.total_seconds()),
         follow_redirects=False,  # followed by hand, hop by hop: see _get
-        limits=limits,
         transport=transport,
         trust_env=not settings.ssrf_guard,
         verify=context,

@@ -1,0 +1,300 @@
+"""The feed downloads' own HTTP/1.1 transport (monitor.fetch.transport), against real
+servers on loopback: keep-alive and its failures, body framings, TLS, the SSRF guard
+before the handshake, and the same outcome as httpx's own transport on every hazard."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import ssl
+import subprocess
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from monitor.config import FetchSettings
+from monitor.errors import AddressBlocked, ConnectFailed, FetchError, TransientFetchError
+from monitor.fetch.client import Fetcher, fetch_feed, make_client
+from monitor.fetch.transport import LeanTransport
+from monitor.types import FetchResult
+from testbed.farm import Farm
+from tests.fetch.conftest import KINDS, loopback_settings, url_of
+
+SETTINGS = loopback_settings(timeout=timedelta(seconds=3), max_body_bytes=1_000_000)
+BODY = b"<rss version='2.0'><channel><title>t</title></channel></rss>"
+
+Handler = Callable[[int, int, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bool]]
+"""Serves request ``n`` (from 0, over all connections) on connection ``c``: returns whether
+to keep reading requests on that connection."""
+
+
+@dataclass
+class Scripted:
+    """A loopback server that reads request heads and answers as ``handler`` says."""
+
+    handler: Handler
+    connections: int = 0
+    requests: int = 0
+    received: list[bytes] = field(default_factory=list)
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        number = self.connections
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                self.received.append(head)
+                index = self.requests
+                self.requests += 1
+                if not await self.handler(number, index, reader, writer):
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+async def answer(writer: asyncio.StreamWriter, body: bytes = BODY, extra: bytes = b"") -> None:
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), extra, body))
+    await writer.drain()
+
+
+def run_against(
+    handler: Handler,
+    client: Callable[[str], Awaitable[list[FetchResult | FetchError]]],
+    server_ssl: ssl.SSLContext | None = None,
+) -> tuple[Scripted, list[FetchResult | FetchError]]:
+    scripted = Scripted(handler)
+
+    async def run() -> list[FetchResult | FetchError]:
+        server = await asyncio.start_server(scripted.serve, "127.0.0.1", 0, ssl=server_ssl)
+        port = server.sockets[0].getsockname()[1]
+        scheme = "https" if server_ssl else "http"
+        async with server:
+            return await client(f"{scheme}://127.0.0.1:{port}/feed")
+
+    return scripted, asyncio.run(run())
+
+
+def fetching(
+    times: int, pause: float = 0.0, settings: FetchSettings = SETTINGS
+) -> Callable[[str], Awaitable[list[FetchResult | FetchError]]]:
+    """One Fetcher fetching the URL ``times`` times in a row, ``pause`` seconds apart."""
+
+    async def client(url: str) -> list[FetchResult | FetchError]:
+        results: list[FetchResult | FetchError] = []
+        async with Fetcher(settings) as fetcher:
+            for turn in range(times):
+                if turn and pause:
+                    await asyncio.sleep(pause)
+                try:
+                    results.append(await fetcher.fetch(url))
+                except FetchError as error:
+                    results.append(error)
+        return results
+
+    return client
+
+
+def bodies(results: list[FetchResult | FetchError]) -> list[bytes]:
+    assert all(isinstance(result, FetchResult) for result in results), results
+    return [result.content for result in results if isinstance(result, FetchResult)]
+
+
+async def keep_alive(connection: int, index: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:  # fmt: skip
+    await answer(writer)
+    return True
+
+
+def test_one_connection_serves_a_hosts_feeds_one_after_another() -> None:
+    server, results = run_against(keep_alive, fetching(3))
+    assert bodies(results) == [BODY] * 3
+    assert (server.connections, server.requests) == (1, 3)
+
+
+def test_bodies_in_chunks_and_until_close_are_read_whole() -> None:
+    async def framings(connection: int, index: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:  # fmt: skip
+        if index == 0:
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for start in range(0, len(BODY), 7):
+                chunk = BODY[start : start + 7]
+                writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+            return True
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + BODY)
+        await writer.drain()
+        return False
+
+    server, results = run_against(framings, fetching(3))
+    assert bodies(results) == [BODY] * 3
+    # The chunked answer left its connection reusable, the close-delimited ones did not.
+    assert (server.connections, server.requests) == (2, 3)
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    async def close_after(connection: int, index: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:  # fmt: skip
+        await answer(writer)  # says nothing of closing, then hangs up as an idle timeout would
+        return False
+
+    server, results = run_against(close_after, fetching(3, pause=0.2))
+    assert bodies(results) == [BODY] * 3
+    assert (server.connections, server.requests) == (3, 3)  # each on a new connection, none failed
+
+
+def test_a_reused_connection_hung_up_as_the_request_arrives_is_retried_on_a_new_one() -> None:
+    async def hang_up_on_second(connection: int, index: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:  # fmt: skip
+        if index == 1:  # the second request, on the first connection: gone without answer
+            return False
+        await answer(writer)
+        return True
+
+    server, results = run_against(hang_up_on_second, fetching(2))
+    assert bodies(results) == [BODY] * 2
+    assert (server.connections, server.requests) == (2, 3)
+
+
+def test_an_idle_connection_past_its_expiry_is_not_reused() -> None:
+    async def client(url: str) -> list[FetchResult | FetchError]:
+        transport = LeanTransport(ssl.create_default_context(), keepalive_expiry=0.2)
+        async with httpx.AsyncClient(transport=transport) as http:
+            statuses = [(await http.get(url)).status_code]
+            statuses.append((await http.get(url)).status_code)  # within the expiry: reused
+            await asyncio.sleep(0.3)
+            statuses.append((await http.get(url)).status_code)  # past it: a new connection
+        assert statuses == [200, 200, 200]
+        return []
+
+    server, _ = run_against(keep_alive, client)
+    assert (server.connections, server.requests) == (2, 3)
+
+
+def test_a_body_cut_short_is_a_transient_network_error() -> None:
+    async def truncate(connection: int, index: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:  # fmt: skip
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + BODY[:10])
+        await writer.drain()
+        return False
+
+    _, (result,) = run_against(truncate, fetching(1))
+    assert isinstance(result, TransientFetchError)
+    assert result.reason.startswith("network error: ")
+
+
+def test_requests_carry_the_conditional_headers_and_host() -> None:
+    async def not_modified(connection: int, index: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:  # fmt: skip
+        writer.write(b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n')
+        await writer.drain()
+        return True
+
+    async def client(url: str) -> list[FetchResult | FetchError]:
+        async with Fetcher(SETTINGS) as fetcher:
+            return [await fetcher.fetch(url, etag='"v1"', last_modified="Sat, 05 Dec 2026 10:00:00 GMT")]  # fmt: skip
+
+    server, (result,) = run_against(not_modified, client)
+    assert isinstance(result, FetchResult)
+    assert result.not_modified
+    head = server.received[0].decode("latin-1").lower()
+    assert head.startswith("get /feed http/1.1\r\n")
+    assert "\r\nhost: 127.0.0.1:" in head
+    assert '\r\nif-none-match: "v1"\r\n' in head
+    assert "\r\nif-modified-since: sat, 05 dec 2026 10:00:00 gmt\r\n" in head
+
+
+# --- TLS ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made by the openssl command."""
+    openssl = shutil.which("openssl")
+    assert openssl, "the TLS tests need the openssl command"
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+def test_https_to_a_trusted_server_reuses_its_connection(certificate: tuple[Path, Path]) -> None:
+    trusting = ssl.create_default_context(cafile=str(certificate[0]))
+
+    async def client(url: str) -> list[FetchResult | FetchError]:
+        async with make_client(SETTINGS, trusting) as http:
+            return [await fetch_feed(http, url, SETTINGS) for _ in range(2)]
+
+    server, results = run_against(keep_alive, client, server_context(certificate))
+    assert bodies(results) == [BODY] * 2
+    assert (server.connections, server.requests) == (1, 2)
+
+
+def test_https_to_an_untrusted_certificate_cannot_connect(certificate: tuple[Path, Path]) -> None:
+    server, (result,) = run_against(keep_alive, fetching(1), server_context(certificate))
+    assert isinstance(result, ConnectFailed)
+    assert "certificate verify failed" in result.reason.lower()
+    assert server.requests == 0
+
+
+def test_the_guard_hangs_up_before_the_tls_handshake() -> None:
+    """Not even a ClientHello (which names the host) goes to an internal peer."""
+    received: list[bytes] = []
+
+    async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.read(1024))
+        writer.close()
+
+    async def run() -> FetchError:
+        server = await asyncio.start_server(record, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server, Fetcher(FetchSettings(ssrf_guard=True)) as fetcher:
+            with pytest.raises(FetchError) as caught:
+                await fetcher.fetch(f"https://localhost:{port}/feed")
+            await asyncio.sleep(0.2)  # let the server read what came, if anything did
+            return caught.value
+
+    error = asyncio.run(run())
+    assert isinstance(error, AddressBlocked)
+    assert "loopback address 127.0.0.1" in error.reason
+    assert received in ([], [b""])  # connected and hung up on, without a byte
+
+
+# --- the same outcome as httpx's own transport ----------------------------------------
+
+
+def outcome(result: FetchResult | BaseException) -> tuple[object, ...]:
+    if isinstance(result, FetchResult):
+        return ("ok", result.status, result.content, result.etag, result.permanent_redirect)
+    assert isinstance(result, FetchError), result
+    return (type(result).__name__, result.reason)
+
+
+@pytest.mark.parametrize("kind", [kind for kind in KINDS if kind != "slow_drip"])
+def test_every_hazard_ends_as_through_httpx_own_transport(farm: Farm, kind: str) -> None:
+    settings = SETTINGS.model_copy(update={"timeout": timedelta(seconds=2)})
+    url = url_of(farm, kind)
+
+    async def through(reference: bool) -> FetchResult | BaseException:
+        async with make_client(settings) as http:
+            if reference:
+                http._transport = httpx.AsyncHTTPTransport()
+            try:
+                return await fetch_feed(http, url, settings)
+            except FetchError as error:
+                return error
+
+    assert outcome(asyncio.run(through(False))) == outcome(asyncio.run(through(True)))
