@@ -413,10 +413,9 @@ class Fetcher:
     for the interpreter's thread switch (5 ms), and the deadline measures the
     server, not the rest of the pipeline.
 
-    Each host gets a client of its own, with a pool as large as the per-host
-    limit (all sharing one TLS context): httpcore looks at every pooled
-    connection on every request, so one pool for a thousand hosts would spend
-    more CPU choosing a connection than downloading.
+    Each host gets a client of its own, keeping as many idle connections as the
+    per-host limit (all sharing one TLS context); the clients of hosts with nothing
+    queued are closed, longest idle first, beyond ``fetch.concurrency`` of them.
     """
 
     def __init__(

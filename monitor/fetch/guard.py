@@ -9,9 +9,12 @@ Checking the connected peer, not a DNS lookup done beforehand, is the point:
 a name can resolve to a public address for the check and to 127.0.0.1 for
 the connection a moment later (DNS rebinding). So the check lives in the
 network backend, the layer that opens the TCP connection, right after the
-connect. httpx does not expose that layer, so :class:`GuardedTransport`
-rebuilds its connection pool with :class:`GuardedBackend`; a test proves the
-guard fires, so an httpx upgrade that moved this seam would fail loudly.
+connect. Feed downloads open their connections themselves
+(:mod:`monitor.fetch.transport`), checking the peer before the TLS handshake.
+Webhooks go through httpx's own transport, which does not expose that layer, so
+:class:`GuardedTransport` rebuilds its connection pool with :class:`GuardedBackend`;
+tests prove the guard fires on both, so an httpx upgrade that moved this seam would
+fail loudly.
 
 With the guard on, proxies from the environment are ignored: through a proxy
 the peer is the proxy, and the check would mean nothing.
