@@ -45,6 +45,7 @@ import email.utils
 import logging
 import ssl
 import threading
+import urllib.request
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
@@ -104,13 +105,18 @@ def make_client(
     ``fetch.concurrency``; the caller bounds how many are open at once, as
     :class:`Fetcher` does per host); a shared ``ssl_context`` saves loading the CA
     bundle again for every client. Requests go through :class:`LeanTransport`, which
-    also carries the SSRF guard when ``fetch.ssrf_guard`` is on.
+    also carries the SSRF guard when ``fetch.ssrf_guard`` is on; with the guard off and a
+    proxy named in the environment, through httpx's own transport and that proxy.
     """
     seconds = settings.timeout.total_seconds()
     size = connections or settings.concurrency
     context = ssl_context or httpx.create_ssl_context()
     guard = exemptions(settings.allow_private) if settings.ssrf_guard else None
-    transport = LeanTransport(context, guard, keepalive=size)
+    # Proxies from the environment (HTTPS_PROXY...) are honoured only with the guard off
+    # (through a proxy it could only check the proxy), and httpx mounts them only over
+    # its own transport: with one set, feeds go through that one, as they always have.
+    proxied = guard is None and _environment_proxies()
+    transport = None if proxied else LeanTransport(context, guard, keepalive=size)
     client = httpx.AsyncClient(
         headers={
             "User-Agent": settings.user_agent,
@@ -119,12 +125,18 @@ def make_client(
         },
         timeout=httpx.Timeout(seconds, connect=settings.connect_timeout.total_seconds()),
         follow_redirects=False,  # followed by hand, hop by hop: see _get
+        limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
         transport=transport,
         trust_env=not settings.ssrf_guard,
         verify=context,
     )
     client._cookies = _SetCookies()  # the setter would copy it into a plain httpx.Cookies
     return client
+
+
+def _environment_proxies() -> bool:
+    """Whether the environment names a proxy for any scheme (``NO_PROXY`` alone does not)."""
+    return any(scheme != "no" for scheme in urllib.request.getproxies())
 
 
 class _SetCookies(httpx.Cookies):

@@ -153,9 +153,12 @@ class LeanTransport(httpx.AsyncBaseTransport):
         scheme = url.scheme
         if scheme not in _DEFAULT_PORTS:
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}", request=request)
-        if not url.host:
+        # The ASCII form (an IDN's xn-- labels, as httpx encodes them): what DNS, TLS's
+        # server name and the guard's host exemptions see, as they did through httpcore.
+        host = url.raw_host.decode("ascii")
+        if not host:
             raise httpx.UnsupportedProtocol("the URL has no host", request=request)
-        origin = (scheme, url.host, url.port or _DEFAULT_PORTS[scheme])
+        origin = (scheme, host, url.port or _DEFAULT_PORTS[scheme])
         timeouts: dict[str, Any] = request.extensions.get("timeout", {})
         connection = self._reuse(origin) or await self._connect(origin, timeouts, request)
         read = _timeout(timeouts, "read")

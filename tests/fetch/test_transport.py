@@ -22,6 +22,7 @@ from monitor.fetch.client import Fetcher, fetch_feed, make_client
 from monitor.fetch.transport import LeanTransport
 from monitor.types import FetchResult
 from testbed.farm import Farm
+from testbed.servers import HttpServer
 from tests.fetch.conftest import KINDS, loopback_settings, url_of
 
 SETTINGS = loopback_settings(timeout=timedelta(seconds=3), max_body_bytes=1_000_000)
@@ -202,6 +203,30 @@ def test_requests_carry_the_conditional_headers_and_host() -> None:
     assert "\r\nhost: 127.0.0.1:" in head
     assert '\r\nif-none-match: "v1"\r\n' in head
     assert "\r\nif-modified-since: sat, 05 dec 2026 10:00:00 gmt\r\n" in head
+
+
+def test_with_the_guard_off_feeds_go_through_a_proxy_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As before this transport: httpx mounts such proxies over its own transport only."""
+    proxy = HttpServer().start()  # a "proxy" that records whatever reaches it
+    try:
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        for name in ("HTTP_PROXY", "http_proxy"):
+            monkeypatch.setenv(name, proxy.base)
+        settings = SETTINGS.model_copy(update={"ssrf_guard": False})
+        server, (result,) = run_against(keep_alive, fetching(1, settings=settings))
+        assert isinstance(result, FetchError)  # the recording proxy knows no such page
+        assert server.requests == 0
+        assert len(proxy.requests) == 1
+        assert proxy.requests[0].path.startswith("http://127.0.0.1:")
+        # With the guard on, the environment's proxy is ignored.
+        server, results = run_against(keep_alive, fetching(1))
+        assert bodies(results) == [BODY]
+        assert len(proxy.requests) == 1
+    finally:
+        proxy.stop()
 
 
 # --- TLS ------------------------------------------------------------------------------
