@@ -76,15 +76,21 @@ def _timeout(timeouts: dict[str, Any], name: str) -> float | None:
     return None if value is None else float(value)
 
 
+def _expired(exc: BaseException, deadline: asyncio.Timeout) -> bool:
+    """Whether ``exc`` is ``deadline`` running out. The kernel's ETIMEDOUT (a refused
+    SYN retried too long, a dead peer under TCP keep-alive) is a TimeoutError too, but
+    a network error, as httpcore reported it: only our own timer is a timeout."""
+    return isinstance(exc, TimeoutError) and deadline.expired()
+
+
 async def _read(connection: _Connection, seconds: float | None) -> bytes:
+    deadline = asyncio.timeout(seconds)
     try:
-        if seconds is None:
+        async with deadline:
             return await connection.reader.read(_READ_SIZE)
-        async with asyncio.timeout(seconds):
-            return await connection.reader.read(_READ_SIZE)
-    except TimeoutError as exc:
-        raise httpx.ReadTimeout("timed out reading the answer") from exc
-    except OSError as exc:
+    except OSError as exc:  # TimeoutError is one
+        if _expired(exc, deadline):
+            raise httpx.ReadTimeout("timed out reading the answer") from exc
         raise httpx.ReadError(str(exc) or exc.__class__.__name__) from exc
 
 
@@ -214,8 +220,9 @@ class LeanTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(str(early), request=request) from early
         seconds = _timeout(timeouts, "connect")
         writer: asyncio.StreamWriter | None = None
+        deadline = asyncio.timeout(seconds)
         try:
-            async with asyncio.timeout(seconds):
+            async with deadline:
                 reader, writer = await asyncio.open_connection(
                     host, port, happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY
                 )
@@ -234,7 +241,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         except BaseException as exc:
             if writer is not None:
                 writer.close()
-            if isinstance(exc, TimeoutError):
+            if _expired(exc, deadline):
                 raise httpx.ConnectTimeout(
                     f"no connection to {host}:{port} within {seconds:g}s", request=request
                 ) from exc
@@ -262,13 +269,14 @@ class LeanTransport(httpx.AsyncBaseTransport):
             data += protocol.send(h11.EndOfMessage())
         except h11.LocalProtocolError as exc:
             raise httpx.LocalProtocolError(str(exc), request=request) from exc
+        deadline = asyncio.timeout(seconds)
         try:
             connection.writer.write(data)
-            async with asyncio.timeout(seconds):
+            async with deadline:
                 await connection.writer.drain()
-        except TimeoutError as exc:
-            raise httpx.WriteTimeout("timed out sending the request", request=request) from exc
-        except OSError as exc:
+        except OSError as exc:  # TimeoutError is one
+            if _expired(exc, deadline):
+                raise httpx.WriteTimeout("timed out sending the request", request=request) from exc
             if connection.reused:  # the server closed it while it was idle: try a new one
                 raise _disconnected(request) from exc
             raise httpx.WriteError(str(exc) or exc.__class__.__name__, request=request) from exc

@@ -5,6 +5,7 @@ before the handshake, and the same outcome as httpx's own transport on every haz
 from __future__ import annotations
 
 import asyncio
+import errno
 import shutil
 import ssl
 import subprocess
@@ -19,7 +20,8 @@ import pytest
 from monitor.config import FetchSettings
 from monitor.errors import AddressBlocked, ConnectFailed, FetchError, TransientFetchError
 from monitor.fetch.client import Fetcher, fetch_feed, make_client
-from monitor.fetch.transport import LeanTransport
+from monitor.fetch.transport import LeanTransport, _Connection
+from monitor.fetch.transport import _read as transport_read
 from monitor.types import FetchResult
 from testbed.farm import Farm
 from testbed.servers import HttpServer
@@ -323,3 +325,40 @@ def test_every_hazard_ends_as_through_httpx_own_transport(farm: Farm, kind: str)
                 return error
 
     assert outcome(asyncio.run(through(False))) == outcome(asyncio.run(through(True)))
+
+
+# --- which waits are timeouts ---------------------------------------------------------
+
+
+def test_a_stalled_answer_is_a_read_timeout() -> None:
+    async def stall(connection: int, index: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:  # fmt: skip
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(2)  # longer than the read timeout, shorter than the deadline
+        return False
+
+    async def client(url: str) -> list[FetchResult | FetchError]:
+        http = httpx.AsyncClient(transport=LeanTransport(ssl.create_default_context()))
+        async with http:
+            with pytest.raises(httpx.ReadTimeout):
+                async with http.stream("GET", url, timeout=httpx.Timeout(3, read=0.3)) as answer:
+                    await answer.aread()
+        return []
+
+    run_against(stall, client)
+
+
+def test_the_kernels_etimedout_is_a_network_error_not_a_timeout() -> None:
+    """The kernel's TimeoutError (errno ETIMEDOUT) is not our deadline: httpcore called it
+    a network error (``ReadError``), and so must this transport."""
+
+    class TimedOutReader(asyncio.StreamReader):
+        async def read(self, n: int = -1) -> bytes:
+            raise TimeoutError(errno.ETIMEDOUT, "Connection timed out")
+
+    async def run() -> None:
+        connection = _Connection(TimedOutReader(), writer=None)  # type: ignore[arg-type]
+        with pytest.raises(httpx.ReadError, match="Connection timed out"):
+            await transport_read(connection, 5.0)
+
+    asyncio.run(run())
