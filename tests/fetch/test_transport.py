@@ -270,6 +270,17 @@ def test_https_to_a_trusted_server_reuses_its_connection(certificate: tuple[Path
     assert (server.connections, server.requests) == (1, 2)
 
 
+def test_a_fetcher_over_https_keeps_its_connection_and_closes_it_cleanly(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the Fetcher's own I/O loop, which it stops at the end: a TLS connection left
+    idle is closed with it, without a warning (warnings are errors here)."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # read by the Fetcher's context
+    server, results = run_against(keep_alive, fetching(3), server_context(certificate))
+    assert bodies(results) == [BODY] * 3
+    assert (server.connections, server.requests) == (1, 3)
+
+
 def test_https_to_an_untrusted_certificate_cannot_connect(certificate: tuple[Path, Path]) -> None:
     server, (result,) = run_against(keep_alive, fetching(1), server_context(certificate))
     assert isinstance(result, ConnectFailed)
