@@ -39,7 +39,8 @@ from monitor.deliver.settings import DeliverySettings
 from monitor.deliver.signing import decode_secret, sign
 from monitor.errors import PermanentDeliveryError, TooLargeError, TransientDeliveryError
 from monitor.fetch.client import retry_after
-from monitor.fetch.guard import GuardedTransport, blocked_cause, exemptions
+from monitor.fetch.guard import blocked_cause, exemptions
+from monitor.fetch.guard_httpcore import GuardedTransport
 from monitor.ops.terminal import one_line
 from monitor.redact import webhook_label
 from monitor.types import Digest

@@ -12,9 +12,10 @@ network backend, the layer that opens the TCP connection, right after the
 connect. Feed downloads open their connections themselves
 (:mod:`monitor.fetch.transport`), checking the peer before the TLS handshake.
 Webhooks go through httpx's own transport, which does not expose that layer, so
-:class:`GuardedTransport` rebuilds its connection pool with :class:`GuardedBackend`;
-tests prove the guard fires on both, so an httpx upgrade that moved this seam would
-fail loudly.
+:class:`~monitor.fetch.guard_httpcore.GuardedTransport` rebuilds its connection pool
+with a guarded network backend; tests prove the guard fires on both, so an httpx
+upgrade that moved this seam would fail loudly. This module holds the judgement alone
+and imports neither.
 
 With the guard on, proxies from the environment are ignored: through a proxy
 the peer is the proxy, and the check would mean nothing.
@@ -31,20 +32,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
-
-import httpcore
-import httpx
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-class BlockedAddress(httpcore.ConnectError):
-    """The connection reached an address the guard refuses; ``address`` names it."""
+class BlockedAddress(Exception):
+    """The connection reached an address the guard refuses; ``address`` names it. The
+    transports raise it inside their connect errors (as the cause, or carried), where
+    :func:`blocked_cause` finds it."""
 
     def __init__(self, address: str, kind: str, setting: str = "fetch.allow_private") -> None:
         super().__init__(
@@ -178,86 +176,14 @@ def literal_refusal(host: str, rules: Exemptions) -> BlockedAddress | None:
     return refusal(host.strip("[]"), rules)
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Opens TCP connections through ``inner`` and closes any whose peer is internal."""
-
-    def __init__(
-        self,
-        allowed: Exemptions | tuple[IPNetwork, ...],
-        inner: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
-        self.allowed = allowed if isinstance(allowed, Exemptions) else Exemptions(allowed)
-        self.inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        if self.allowed.host_allowed(host):
-            return await self.inner.connect_tcp(
-                host,
-                port,
-                timeout=timeout,
-                local_address=local_address,
-                socket_options=socket_options,
-            )
-        if (early := literal_refusal(host, self.allowed)) is not None:
-            raise early
-        stream = await self.inner.connect_tcp(
-            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-        )
-        peer = stream.get_extra_info("server_addr")
-        problem = (
-            refusal(str(peer[0]), self.allowed)
-            if peer
-            else BlockedAddress(host, "unknown peer", self.allowed.setting)
-        )
-        if problem is not None:
-            await stream.aclose()
-            raise problem
-        return stream
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise BlockedAddress(path, "unix socket", self.allowed.setting)
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
-
-
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport, with its connection pool opening guarded connections."""
-
-    def __init__(
-        self,
-        allowed: Exemptions | tuple[IPNetwork, ...],
-        limits: httpx.Limits,
-        ssl_context: ssl.SSLContext | None = None,
-    ) -> None:
-        super().__init__(limits=limits, trust_env=False, verify=ssl_context or True)
-        ssl_context = ssl_context or httpx.create_ssl_context()
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(allowed),
-        )
-
-
 def blocked_cause(exc: BaseException) -> BlockedAddress | None:
     """The guard's refusal behind an httpx error, if that is what it is."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, BlockedAddress):
             return seen
+        carried = getattr(seen, "blocked", None)  # guard_httpcore.GuardRefusal
+        if isinstance(carried, BlockedAddress):
+            return carried
         seen = seen.__cause__ or seen.__context__
     return None
