@@ -42,6 +42,7 @@ NOT_LOADED = (
     "alembic",
     "css_inline",
     "dateparser",
+    "httpcore",  # feeds have their own transport (monitor.fetch.transport); webhooks use it
 )
 
 _POLL_AND_LIST = textwrap.dedent(
