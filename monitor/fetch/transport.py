@@ -42,9 +42,12 @@ from typing import Any
 import h11
 import httpx
 
-from monitor.fetch.guard import BlockedAddress, Exemptions, literal_refusal, refusal
+from monitor.fetch.guard import Exemptions, literal_refusal, refusal
 
 _READ_SIZE = 65_536
+_MAX_HEAD = 100 * 1024
+"""Bytes of an answer's status line and headers, as httpcore allows (h11's own default is
+16 KiB, which a long Content-Security-Policy or a pile of cookies can pass)."""
 _HAPPY_EYEBALLS_DELAY = 0.25
 """Seconds before racing the next address of a host with several (RFC 8305's advice)."""
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -55,17 +58,24 @@ Origin = tuple[str, str, int]
 class _Connection:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
-    protocol: h11.Connection = field(default_factory=lambda: h11.Connection(h11.CLIENT))
+    protocol: h11.Connection = field(
+        default_factory=lambda: h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD)
+    )
     idle_since: float = 0.0
     reused: bool = False
 
     def close(self) -> None:
-        self.writer.close()
+        # At once, as httpcore does: a TLS close_notify would keep the socket open until
+        # the server answers it (or 30 s), past the end of the Fetcher's loop.
+        self.writer.transport.abort()
 
     def reusable(self, now: float, expiry: float) -> bool:
         return (
             now - self.idle_since < expiry
             and not self.reader.at_eof()
+            # Anything the server sent while the connection was idle (a 408 on its idle
+            # timeout, stray bytes) would be read as the next request's answer.
+            and not self.reader._buffer  # type: ignore[attr-defined]  # no public way; tested
             and self.reader.exception() is None
             and not self.writer.is_closing()
         )
@@ -228,11 +238,9 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 )
                 if checked and guard is not None:
                     peer = writer.get_extra_info("peername")
-                    problem = (
-                        refusal(str(peer[0]), guard)
-                        if peer
-                        else BlockedAddress(host, "unknown peer", guard.setting)
-                    )
+                    if not peer:  # reset between the connect and now: a network error
+                        raise ConnectionResetError("connection lost before its peer was known")
+                    problem = refusal(str(peer[0]), guard)
                     if problem is not None:
                         raise httpx.ConnectError(str(problem), request=request) from problem
                 if scheme == "https":
@@ -240,7 +248,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             return _Connection(reader, writer)
         except BaseException as exc:
             if writer is not None:
-                writer.close()
+                writer.transport.abort()
             if _expired(exc, deadline):
                 raise httpx.ConnectTimeout(
                     f"no connection to {host}:{port} within {seconds:g}s", request=request

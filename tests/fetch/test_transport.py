@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import errno
 import shutil
+import socket
 import ssl
 import subprocess
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -161,6 +164,66 @@ def test_a_reused_connection_hung_up_as_the_request_arrives_is_retried_on_a_new_
     assert (server.connections, server.requests) == (2, 3)
 
 
+def test_what_a_server_sends_on_an_idle_connection_is_not_taken_for_the_next_answer() -> None:
+    """Some servers and balancers answer their own idle timeout with a 408 and hang up."""
+
+    async def timeout_408(connection: int, index: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:  # fmt: skip
+        await answer(writer)
+        try:
+            await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 0.1)
+        except TimeoutError:
+            writer.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n")
+            writer.write(b"Connection: close\r\n\r\n")
+            await writer.drain()
+        return False
+
+    server, results = run_against(timeout_408, fetching(2, pause=0.3))
+    assert bodies(results) == [BODY] * 2
+    assert (server.connections, server.requests) == (2, 2)
+
+
+def test_long_headers_arriving_in_pieces_are_read() -> None:
+    """Up to 100 KiB of status line and headers, as httpcore allowed, over several reads."""
+
+    async def long_head(connection: int, index: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:  # fmt: skip
+        policy = b"default-src 'self' " + b"https://cdn.example.org " * 2000  # 48 KB
+        head = b"HTTP/1.1 200 OK\r\nContent-Security-Policy: %s\r\nContent-Length: %d\r\n\r\n"
+        data = head % (policy, len(BODY)) + BODY
+        for start in range(0, len(data), 1448):  # a packet at a time, as a network delivers
+            writer.write(data[start : start + 1448])
+            await writer.drain()
+            await asyncio.sleep(0.001)
+        return True
+
+    _, results = run_against(long_head, fetching(1))
+    assert bodies(results) == [BODY]
+
+
+def test_a_peer_gone_before_the_guard_saw_it_is_a_network_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A connection reset between the connect and the guard's look at its peer has no peer
+    address: a transient network error, not a refusal to allow in fetch.allow_private."""
+    opened = asyncio.open_connection
+
+    async def losing_peer(*args: Any, **kwargs: Any) -> tuple[asyncio.StreamReader, Any]:
+        reader, writer = await opened(*args, **kwargs)
+        real = writer.get_extra_info
+        monkeypatch.setattr(writer, "get_extra_info", lambda name, *default: None if name == "peername" else real(name, *default))  # fmt: skip
+        return reader, writer
+
+    monkeypatch.setattr(asyncio, "open_connection", losing_peer)
+    guarded = fetching(1, settings=FetchSettings(ssrf_guard=True))
+
+    def by_name(url: str) -> Awaitable[list[FetchResult | FetchError]]:
+        return guarded(url.replace("127.0.0.1", "localhost"))  # a name: judged on its peer
+
+    server, (result,) = run_against(keep_alive, by_name)
+    assert isinstance(result, ConnectFailed)
+    assert "connection lost before its peer was known" in result.reason
+    assert server.requests == 0
+
+
 def test_an_idle_connection_past_its_expiry_is_not_reused() -> None:
     async def client(url: str) -> list[FetchResult | FetchError]:
         transport = LeanTransport(ssl.create_default_context(), keepalive_expiry=0.2)
@@ -279,6 +342,53 @@ def test_a_fetcher_over_https_keeps_its_connection_and_closes_it_cleanly(
     server, results = run_against(keep_alive, fetching(3), server_context(certificate))
     assert bodies(results) == [BODY] * 3
     assert (server.connections, server.requests) == (1, 3)
+
+
+def established_to(port: int) -> int:
+    """Open TCP connections of this machine whose far end is 127.0.0.1:``port``."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote, state = fields[2], fields[3]
+        if remote == f"0100007F:{port:04X}" and state == "01":  # ESTABLISHED
+            count += 1
+    return count
+
+
+def test_a_fetcher_leaves_no_tls_socket_open_behind_a_slow_server(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server slow to answer TLS's close_notify (any server some way off) must not keep
+    the Fetcher's sockets open after it ends: they are closed at once, as httpcore did."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    context = server_context(certificate)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    done = threading.Event()
+
+    def serve() -> None:
+        raw, _ = listener.accept()
+        with context.wrap_socket(raw, server_side=True) as conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY))
+            done.wait(5)  # the close_notify is answered only once the test has looked
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    async def run() -> FetchResult:
+        async with Fetcher(SETTINGS) as fetcher:
+            return await fetcher.fetch(f"https://127.0.0.1:{port}/feed")
+
+    try:
+        assert asyncio.run(run()).content == BODY
+        assert established_to(port) == 0  # the client's side is gone already
+    finally:
+        done.set()
+        thread.join(5)
+        listener.close()
 
 
 def test_https_to_an_untrusted_certificate_cannot_connect(certificate: tuple[Path, Path]) -> None:
