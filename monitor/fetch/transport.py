@@ -188,7 +188,10 @@ class LeanTransport(httpx.AsyncBaseTransport):
             status_code=response.status_code,
             headers=response.headers.raw_items(),
             stream=_Body(self, origin, connection, read),
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": response.reason},
+            extensions={
+                "http_version": b"HTTP/" + response.http_version,
+                "reason_phrase": response.reason,
+            },
         )
 
     def _reuse(self, origin: Origin) -> _Connection | None:
