@@ -21,12 +21,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from standardwebhooks import Webhook
 
 from testbed.daemon import DaemonProcess
 from testbed.servers import HttpServer, Request, Route, SmtpServer
 from tests.conftest import WEBHOOK_SECRET
+from tests.support.db import ledger, rows
 from tests.support.feeds import Item, rss
 
 TITLES = {"USMCA crash test story one", "USMCA crash test story two"}
@@ -41,23 +41,6 @@ def daemon(config: Path, failpoints: str = "") -> subprocess.Popen[str]:
         text=True,
         env=env,
     )
-
-
-def rows(db_url: str, query: str) -> list[tuple[object, ...]]:
-    engine = sa.create_engine(db_url)
-    try:
-        with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(sa.text(query))]
-    finally:
-        engine.dispose()
-
-
-def ledger(db_url: str) -> dict[str, int]:
-    """Delivery rows by status."""
-    return {
-        str(status): int(str(n))
-        for status, n in rows(db_url, "SELECT status, count(*) FROM deliveries GROUP BY status")
-    }
 
 
 def waiting_items(db_url: str) -> int:

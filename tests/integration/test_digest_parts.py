@@ -19,13 +19,13 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 import yaml
 
 from monitor.pipeline import Pipeline
 from testbed.servers import HttpServer, Request, Route, SmtpServer
 from tests.conftest import FROZEN_NOW, WEBHOOK_SECRET
 from tests.support.cli import monitor
+from tests.support.db import ledger, rows
 from tests.support.feeds import Item, rss
 
 STORIES = 40
@@ -54,22 +54,6 @@ def long_stories(published: datetime) -> bytes:
             for n in range(STORIES)
         ]
     )
-
-
-def rows(db_url: str, query: str) -> list[tuple[object, ...]]:
-    engine = sa.create_engine(db_url)
-    try:
-        with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(sa.text(query))]
-    finally:
-        engine.dispose()
-
-
-def ledger(db_url: str) -> dict[str, int]:
-    return {
-        str(status): int(str(n))
-        for status, n in rows(db_url, "SELECT status, count(*) FROM deliveries GROUP BY status")
-    }
 
 
 def stories_in_mail(message: EmailMessage) -> set[int]:
