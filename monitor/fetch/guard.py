@@ -176,6 +176,19 @@ def literal_refusal(host: str, rules: Exemptions) -> BlockedAddress | None:
     return refusal(host.strip("[]"), rules)
 
 
+class PeerLost(ConnectionResetError):
+    """A connection with no peer address to judge: reset between the connect and the look.
+    A network error, not an address to allow."""
+
+
+def peer_refusal(peer: object, rules: Exemptions) -> BlockedAddress | None:
+    """The refusal for a connection whose peer is ``peer`` (its socket address, as the
+    transport reports it), or None when it may proceed; :class:`PeerLost` without one."""
+    if not isinstance(peer, tuple) or not peer:
+        raise PeerLost("connection lost before its peer was known")
+    return refusal(str(peer[0]), rules)
+
+
 def blocked_cause(exc: BaseException) -> BlockedAddress | None:
     """The guard's refusal behind an httpx error, if that is what it is."""
     seen: BaseException | None = exc

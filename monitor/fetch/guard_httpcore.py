@@ -19,8 +19,9 @@ from monitor.fetch.guard import (
     BlockedAddress,
     Exemptions,
     IPNetwork,
+    PeerLost,
     literal_refusal,
-    refusal,
+    peer_refusal,
 )
 
 
@@ -66,12 +67,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         stream = await self.inner.connect_tcp(
             host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
         )
-        peer = stream.get_extra_info("server_addr")
-        problem = (
-            refusal(str(peer[0]), self.allowed)
-            if peer
-            else BlockedAddress(host, "unknown peer", self.allowed.setting)
-        )
+        try:
+            problem = peer_refusal(stream.get_extra_info("server_addr"), self.allowed)
+        except PeerLost as exc:
+            await stream.aclose()
+            raise httpcore.ConnectError(str(exc)) from exc
         if problem is not None:
             await stream.aclose()
             raise GuardRefusal(problem)

@@ -42,7 +42,7 @@ from typing import Any
 import h11
 import httpx
 
-from monitor.fetch.guard import Exemptions, literal_refusal, refusal
+from monitor.fetch.guard import Exemptions, literal_refusal, peer_refusal
 
 _READ_SIZE = 65_536
 _MAX_HEAD = 100 * 1024
@@ -228,8 +228,9 @@ class LeanTransport(httpx.AsyncBaseTransport):
     ) -> _Connection:
         scheme, host, port = origin
         guard = self._exemptions
-        checked = guard is not None and not guard.host_allowed(host)
-        if checked and guard is not None and (early := literal_refusal(host, guard)) is not None:
+        if guard is not None and guard.host_allowed(host):
+            guard = None  # trusted by name, whatever it resolves to
+        if guard is not None and (early := literal_refusal(host, guard)) is not None:
             raise httpx.ConnectError(str(early), request=request) from early
         seconds = _timeout(timeouts, "connect")
         writer: asyncio.StreamWriter | None = None
@@ -239,11 +240,9 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 reader, writer = await asyncio.open_connection(
                     host, port, happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY
                 )
-                if checked and guard is not None:
-                    peer = writer.get_extra_info("peername")
-                    if not peer:  # reset between the connect and now: a network error
-                        raise ConnectionResetError("connection lost before its peer was known")
-                    problem = refusal(str(peer[0]), guard)
+                if guard is not None:
+                    # PeerLost, a reset before the look, is an OSError: a ConnectError below.
+                    problem = peer_refusal(writer.get_extra_info("peername"), guard)
                     if problem is not None:
                         raise httpx.ConnectError(str(problem), request=request) from problem
                 if scheme == "https":

@@ -150,3 +150,34 @@ def test_allowed_entries_are_validated() -> None:
     assert not rules.host_allowed("corp.example.evil")
     assert not rules.host_allowed("internal")
     assert rules.address_allowed(ipaddress.ip_address("::ffff:10.1.2.3"))
+
+
+def test_the_webhook_guard_calls_a_lost_peer_a_network_error_not_a_refusal() -> None:
+    """As the feed transport does (tests/fetch/test_transport.py, on a real server): a
+    connection reset before the guard saw its peer has no address to judge."""
+    import httpcore
+
+    from monitor.fetch.guard import blocked_cause
+    from monitor.fetch.guard_httpcore import GuardedBackend
+
+    closed: list[bool] = []
+
+    class Lost(httpcore.AsyncNetworkStream):
+        def get_extra_info(self, info: str) -> object:
+            return None
+
+        async def aclose(self) -> None:
+            closed.append(True)
+
+    class Inner(httpcore.AsyncNetworkBackend):
+        async def connect_tcp(self, *args: object, **kwargs: object) -> httpcore.AsyncNetworkStream:
+            return Lost()
+
+    async def run() -> None:
+        await GuardedBackend(exemptions([]), Inner()).connect_tcp("feeds.example", 80)
+
+    with pytest.raises(httpcore.ConnectError) as caught:
+        asyncio.run(run())
+    assert "connection lost before its peer was known" in str(caught.value)
+    assert blocked_cause(caught.value) is None
+    assert closed == [True]
