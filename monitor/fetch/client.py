@@ -25,8 +25,8 @@
 * No connection to internal addresses (``fetch.ssrf_guard``, on by default; exemptions in
   ``fetch.allow_private``), checked on the connected peer (:mod:`monitor.fetch.guard`).
 
-:class:`Fetcher` is one poll cycle's downloader: it owns the shared
-``httpx.AsyncClient`` (connection pooling across feeds), a global semaphore
+:class:`Fetcher` is one poll cycle's downloader: it owns a client per host
+(:mod:`monitor.fetch.feedclient`: connections kept alive between feeds), a global semaphore
 (``fetch.concurrency``) and one per host (``fetch.per_host_concurrency``),
 taken host first so that feeds queued behind a busy host never sit on a
 global slot, and runs the downloads on an event loop of its own, in a
@@ -45,7 +45,6 @@ import email.utils
 import logging
 import ssl
 import threading
-import urllib.request
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
@@ -66,10 +65,10 @@ from monitor.errors import (
     TransientFetchError,
     TransientHttpError,
 )
-from monitor.fetch.decode import ACCEPT_ENCODING, BodyTooLarge, BoundedDecoder, Codings, DecodeError
-from monitor.fetch.guard import blocked_cause, exemptions
+from monitor.fetch.decode import BodyTooLarge, BoundedDecoder, Codings, DecodeError
+from monitor.fetch.feedclient import FeedClient, make_client
+from monitor.fetch.guard import blocked_cause
 from monitor.fetch.settings import FetchSettings
-from monitor.fetch.transport import LeanTransport
 from monitor.types import FetchResult
 
 log = logging.getLogger(__name__)
@@ -80,10 +79,6 @@ T = TypeVar("T")
 RETRY_AFTER_CAP_SECONDS = 24 * 3600
 """Default cap of :func:`retry_after` for callers without settings (webhook delivery)."""
 
-_ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml, "
-    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
-)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -94,67 +89,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def make_client(
-    settings: FetchSettings,
-    ssl_context: ssl.SSLContext | None = None,
-    connections: int | None = None,
-) -> httpx.AsyncClient:
-    """A client with the project's headers, timeouts and limits.
-
-    ``connections``: how many idle connections it keeps per origin (default
-    ``fetch.concurrency``; the caller bounds how many are open at once, as
-    :class:`Fetcher` does per host); a shared ``ssl_context`` saves loading the CA
-    bundle again for every client. Requests go through :class:`LeanTransport`, which
-    also carries the SSRF guard when ``fetch.ssrf_guard`` is on; with the guard off and a
-    proxy named in the environment, through httpx's own transport and that proxy.
-    """
-    seconds = settings.timeout.total_seconds()
-    size = connections or settings.concurrency
-    context = ssl_context or httpx.create_ssl_context()
-    guard = exemptions(settings.allow_private) if settings.ssrf_guard else None
-    # Proxies from the environment (HTTPS_PROXY...) are honoured only with the guard off
-    # (through a proxy it could only check the proxy), and httpx mounts them only over
-    # its own transport: with one set, feeds go through that one, as they always have.
-    proxied = guard is None and _environment_proxies()
-    transport = None if proxied else LeanTransport(context, guard, keepalive=size)
-    client = httpx.AsyncClient(
-        headers={
-            "User-Agent": settings.user_agent,
-            "Accept": _ACCEPT,
-            "Accept-Encoding": ACCEPT_ENCODING,
-        },
-        timeout=httpx.Timeout(seconds, connect=settings.connect_timeout.total_seconds()),
-        follow_redirects=False,  # followed by hand, hop by hop: see _get
-        limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
-        transport=transport,
-        trust_env=not settings.ssrf_guard,
-        verify=context,
-    )
-    client._cookies = _SetCookies()  # the setter would copy it into a plain httpx.Cookies
-    return client
-
-
-def _environment_proxies() -> bool:
-    """Whether the environment names a proxy for any scheme (``NO_PROXY`` alone does not)."""
-    return any(scheme != "no" for scheme in urllib.request.getproxies())
-
-
-class _SetCookies(httpx.Cookies):
-    """The client's cookie jar, read into only from answers that set a cookie.
-
-    httpx hands every answer to the standard library's cookie jar through adapters that
-    parse the request's URL again, a sizeable share of the CPU of a 304; the jar looks at
-    ``Set-Cookie`` and ``Set-Cookie2`` only, so an answer without them, most feeds' and
-    every 304's, has nothing for it.
-    """
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        if "set-cookie" in response.headers or "set-cookie2" in response.headers:
-            super().extract_cookies(response)
-
-
 async def fetch_feed(
-    client: httpx.AsyncClient,
+    client: FeedClient,
     url: str,
     settings: FetchSettings,
     etag: str | None = None,
@@ -191,7 +127,7 @@ async def fetch_feed(
 
 
 async def _get(
-    client: httpx.AsyncClient,
+    client: FeedClient,
     url: str,
     headers: dict[str, str],
     settings: FetchSettings,
@@ -226,7 +162,7 @@ async def _get(
 
 @contextlib.asynccontextmanager
 async def _open(
-    client: httpx.AsyncClient, url: httpx.URL, headers: dict[str, str]
+    client: FeedClient, url: httpx.URL, headers: dict[str, str]
 ) -> AsyncIterator[httpx.Response]:
     """``client.stream("GET", ...)``, tried a second time if the server hung up before answering.
 
@@ -236,9 +172,8 @@ async def _open(
     connection; the overall deadline still bounds both.
     """
     for attempt in (1, 2):
-        request = client.build_request("GET", url, headers=headers)
         try:
-            response = await client.send(request, stream=True, follow_redirects=False)
+            response = await client.send(url, headers)
         except httpx.RemoteProtocolError:
             if attempt == 2:
                 raise
@@ -434,13 +369,13 @@ class Fetcher:
         self,
         settings: FetchSettings,
         clock: Clock = utc_now,
-        client: httpx.AsyncClient | None = None,
+        client: FeedClient | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self._client = client
         self._owns_client = client is None
-        self._clients: dict[str, httpx.AsyncClient] = {}  # by host, when we own them
+        self._clients: dict[str, FeedClient] = {}  # by host, when we own them
         self._wanted: Counter[str] = Counter()  # fetches queued or running, by host
         self._idle: OrderedDict[str, None] = (
             OrderedDict()
@@ -494,7 +429,7 @@ class Fetcher:
             raise RuntimeError("use Fetcher as an async context manager")
         return await self._io.call(self._fetch(url, etag, last_modified, caps))
 
-    def _client_for(self, host: str) -> httpx.AsyncClient:
+    def _client_for(self, host: str) -> FeedClient:
         if self._client is not None:
             return self._client
         client = self._clients.get(host)
@@ -554,7 +489,7 @@ class Fetcher:
             await _close_all(surplus)
 
 
-async def _close_all(clients: list[httpx.AsyncClient]) -> None:
+async def _close_all(clients: list[FeedClient]) -> None:
     for client in clients:
         try:
             await client.aclose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import re
 import shutil
 import socket
 import ssl
@@ -270,6 +271,38 @@ def test_requests_carry_the_conditional_headers_and_host() -> None:
     assert "\r\nif-modified-since: sat, 05 dec 2026 10:00:00 gmt\r\n" in head
 
 
+def test_requests_go_out_as_httpx_client_would_send_them() -> None:
+    """The feed client sends to the transport without httpx's client layer: the same head
+    on the wire, with the URL's credentials as Basic auth and a cookie set by an answer."""
+
+    async def cookie_then_304(connection: int, index: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:  # fmt: skip
+        if index % 2 == 0:
+            await answer(writer, extra=b"Set-Cookie: consent=yes; Path=/\r\n")
+        else:
+            writer.write(b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n')
+            await writer.drain()
+        return True
+
+    def heads(reference: bool) -> list[bytes]:
+        async def client(url: str) -> list[FetchResult | FetchError]:
+            url = url.replace("//", "//reader:s%C3%A9same@", 1)
+            async with make_client(SETTINGS) as http:
+                if reference:
+                    http.direct = None
+                    http.http._transport = httpx.AsyncHTTPTransport()
+                return [await fetch_feed(http, url, SETTINGS, etag='"v1"') for _ in range(2)]
+
+        server, results = run_against(cookie_then_304, client)
+        assert [r.status for r in results if isinstance(r, FetchResult)] == [200, 304]
+        return [re.sub(rb"127\.0\.0\.1:\d+", b"127.0.0.1:port", head) for head in server.received]
+
+    direct, reference = heads(False), heads(True)
+    assert direct == reference
+    assert b"\r\nAuthorization: Basic cmVhZGVyOnPDqXNhbWU=\r\n" in direct[0]
+    assert b"\r\nCookie: consent=yes\r\n" in direct[1]
+    assert b"\r\nCookie:" not in direct[0]
+
+
 def test_with_the_guard_off_feeds_go_through_a_proxy_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -441,7 +474,8 @@ def test_every_hazard_ends_as_through_httpx_own_transport(farm: Farm, kind: str)
     async def through(reference: bool) -> FetchResult | BaseException:
         async with make_client(settings) as http:
             if reference:
-                http._transport = httpx.AsyncHTTPTransport()
+                http.direct = None
+                http.http._transport = httpx.AsyncHTTPTransport()
             try:
                 return await fetch_feed(http, url, settings)
             except FetchError as error:
