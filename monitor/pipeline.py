@@ -55,7 +55,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -77,7 +77,7 @@ from monitor.store.outbox import Delivery
 from monitor.store.store import Store
 from monitor.types import Digest, FetchResult, NewEntry, ParsedFeed
 from monitor.words import counted, noun
-from monitor.writer import Done, Writer
+from monitor.writer import Batched, Done, Writer
 
 if TYPE_CHECKING:  # the senders (httpx clients, SMTP, templates) load when a digest goes out
     from monitor.dedup.cache import FeatureCache
@@ -335,6 +335,8 @@ class Pipeline:
         # group commits: the event loop stays free (the scheduler, the ops endpoint),
         # and a feed's entries are stored before the next feed's are judged against them.
         writer = Writer(self.store, on_rollback=self._forget_uncommitted)
+        # Unchanged feeds (the most common poll by far) are recorded many to a statement.
+        unchanged = Batched(writer, partial(self._record_unchanged, owner))
         async with writer, Fetcher(self.config.fetch, self.clock) as fetcher:
             # Backpressure: downloads must not run far ahead of the writer, or parsed
             # feeds pile up in memory waiting for it.
@@ -361,7 +363,7 @@ class Pipeline:
                     async with in_flight:
                         state = known.get(feed.url)
                         outcome = await self._poll_feed(
-                            fetcher, feed, state, owner, writer, parse_slots
+                            fetcher, feed, state, owner, writer, unchanged, parse_slots
                         )
                 except Exception as exc:  # a bug met on one feed must not stop the others
                     log.exception(
@@ -393,11 +395,14 @@ class Pipeline:
         state: FeedState | None,
         owner: str | None,
         writer: Writer,
+        unchanged: Batched[tuple[str, PollRecord], bool],
         parse_slots: asyncio.Semaphore,
     ) -> FeedOutcome:
         slot = _ParseSlot(parse_slots)
         try:
-            return await self._poll_feed_holding(fetcher, feed, state, owner, writer, slot)
+            return await self._poll_feed_holding(
+                fetcher, feed, state, owner, writer, unchanged, slot
+            )
         finally:
             slot.give_back()
 
@@ -408,6 +413,7 @@ class Pipeline:
         state: FeedState | None,
         owner: str | None,
         writer: Writer,
+        unchanged: Batched[tuple[str, PollRecord], bool],
         slot: _ParseSlot,
     ) -> FeedOutcome:
         url = feed.url
@@ -432,7 +438,8 @@ class Pipeline:
                     record = PollRecord(
                         self.clock(), due_again, None, result.etag, result.last_modified
                     )
-                    await in_writer(self.store.record_poll, url, record, owner)
+                    if not await unchanged.add((url, record)):
+                        raise StoreError(f"feed {url} is not in the database")
                     return FeedOutcome(url, "not_modified")
                 digest = body_hash(result.content)
                 parsed: ParsedFeed | None = None
@@ -516,6 +523,14 @@ class Pipeline:
                         self.store.record_poll, url, PollRecord(answered, due, error), owner
                     )
             return FeedOutcome(url, "error", error=error, error_kind=exc.kind)
+
+    def _record_unchanged(
+        self, owner: str | None, polls: list[tuple[str, PollRecord]]
+    ) -> list[bool]:
+        """In the writer: store the polls of unchanged feeds together; whether each feed
+        was in the database."""
+        missing = set(self.store.record_unchanged(polls, owner))
+        return [url not in missing for url, _ in polls]
 
     def _parser_pool(self) -> ParserPool:
         from monitor.parse.pool import ParserPool

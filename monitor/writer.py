@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from monitor.store.store import Store
@@ -38,6 +39,8 @@ from monitor.store.store import Store
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+_I = TypeVar("_I")
+_R = TypeVar("_R")
 After = Callable[[], None] | None
 _STOP = object()  # the stop marker, when it is met while a group is being filled
 
@@ -197,3 +200,57 @@ class Writer:
             except BaseException:  # an after-commit hook must not lose the committed result
                 log.exception("after-commit step failed")
         job.future.set_result(outcome.result)
+
+
+class Batched(Generic[_I, _R]):
+    """Items that many coroutines hand in one at a time and one writer job takes together:
+    ``result = await batched.add(item)``, once the job that took ``item`` has committed.
+
+    ``run`` gets a list of items and returns one result per item, in order. One job is
+    queued or running at a time; what is added meanwhile waits for the next, which takes
+    all of it, so the busier the writer the larger its batches, and an item never waits
+    for more than the job before its own. A job that fails fails each of its items (the
+    writer has already retried it alone). Use from the writer's event loop only.
+    """
+
+    def __init__(self, writer: Writer, run: Callable[[list[_I]], list[_R]]) -> None:
+        self._writer = writer
+        self._run = run
+        self._waiting: list[tuple[_I, asyncio.Future[_R]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def add(self, item: _I) -> _R:
+        future: asyncio.Future[_R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
+        if self._flushing is None:
+            self._flushing = asyncio.ensure_future(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._waiting:
+                # An item whose coroutine stopped waiting before its job began is dropped.
+                batch = [(item, future) for item, future in self._waiting if not future.done()]
+                self._waiting = []
+                if not batch:
+                    continue
+                job = partial(self._job, [item for item, _ in batch])
+                try:
+                    results = await self._writer.run(job)
+                except asyncio.CancelledError:
+                    for _, future in batch + self._waiting:
+                        future.cancel()
+                    raise
+                except BaseException as exc:  # handed to each of the batch's coroutines
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():  # its waiter may have been cancelled
+                        future.set_result(result)
+        finally:
+            self._flushing = None
+
+    def _job(self, items: list[_I]) -> Done[list[_R]]:
+        return Done(self._run(items))

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from monitor.errors import StoreError
 from monitor.store.feeds import PollRecord
 from monitor.store.store import Store
-from monitor.writer import Done, Writer
+from monitor.writer import Batched, Done, Writer
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 URLS = [f"https://news{n}.example/feed.xml" for n in range(6)]
@@ -184,3 +184,87 @@ def test_no_job_is_left_waiting_once_the_writer_closes(store: Store) -> None:
             await writer.run(lambda: Done(2))
 
     asyncio.run(main())
+
+
+# --- Batched: items handed in one at a time, written together ------------------------
+
+
+def test_items_added_while_a_batch_is_written_go_together_in_the_next(store: Store) -> None:
+    gate = threading.Event()
+    batches: list[list[str]] = []
+
+    def record(urls: list[str]) -> list[str]:
+        if not batches:
+            gate.wait(5)  # the first batch holds the writer while the others queue up
+        batches.append(urls)
+        missing = store.record_unchanged([(url, polled(url, "e2")) for url in urls])
+        return ["missing" if url in missing else "stored" for url in urls]
+
+    async def main() -> list[str]:
+        async with Writer(store) as writer:
+            batched = Batched(writer, record)
+            first = asyncio.ensure_future(batched.add(URLS[0]))
+            await asyncio.sleep(0.05)
+            rest = [
+                asyncio.ensure_future(batched.add(u)) for u in [*URLS[1:], "https://x.example/"]
+            ]
+            await asyncio.sleep(0.05)
+            gate.set()
+            return [await first, *[await task for task in rest]]
+
+    assert asyncio.run(main()) == ["stored"] * len(URLS) + ["missing"]
+    assert batches == [URLS[:1], [*URLS[1:], "https://x.example/"]]
+    assert all(store.feed_state(url).etag == "e2" for url in URLS)
+
+
+def test_a_failing_batch_fails_each_of_its_items_and_the_next_batch_runs(store: Store) -> None:
+    gate = threading.Event()
+
+    def record(items: list[str]) -> list[str]:
+        if items == ["first"]:
+            gate.wait(5)
+        if "bad" in items:
+            raise StoreError("the database said no")
+        return [item.upper() for item in items]
+
+    async def main() -> tuple[str, list[BaseException | str], str]:
+        async with Writer(store) as writer:
+            batched = Batched(writer, record)
+            first = asyncio.ensure_future(batched.add("first"))
+            await asyncio.sleep(0.05)
+            failing = [asyncio.ensure_future(batched.add(item)) for item in ("ok", "bad")]
+            await asyncio.sleep(0.05)
+            gate.set()
+            results = await asyncio.gather(*failing, return_exceptions=True)
+            return await first, results, await batched.add("after")
+
+    first, failed, after = asyncio.run(main())
+    assert first == "FIRST"
+    assert after == "AFTER"
+    assert all(isinstance(result, StoreError) for result in failed)
+
+
+def test_an_item_whose_caller_stopped_waiting_is_left_out_of_its_batch(store: Store) -> None:
+    gate = threading.Event()
+    batches: list[list[str]] = []
+
+    def record(items: list[str]) -> list[str]:
+        if items == ["first"]:
+            gate.wait(5)
+        batches.append(items)
+        return items
+
+    async def main() -> None:
+        async with Writer(store) as writer:
+            batched = Batched(writer, record)
+            first = asyncio.ensure_future(batched.add("first"))
+            await asyncio.sleep(0.05)
+            abandoned = asyncio.ensure_future(batched.add("abandoned"))
+            kept = asyncio.ensure_future(batched.add("kept"))
+            await asyncio.sleep(0.05)
+            abandoned.cancel()  # its caller gave up while the first batch was being written
+            gate.set()
+            assert (await first, await kept) == ("first", "kept")
+
+    asyncio.run(main())
+    assert batches == [["first"], ["kept"]]

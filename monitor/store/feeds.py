@@ -235,50 +235,54 @@ class FeedsRepository(StoreBase):
         cycle, and most polls only move the due time on. A second one clears the
         feed's failure notices, only when a success finds some.
         """
-        success = record.error is None
-        # Validators and a new address that would not fit their columns are left out, and
-        # said so, rather than failing the whole record (a DataError on PostgreSQL).
-        etag, etag_note = fitting(record.etag, FeedRow, "etag", "ETag")
-        modified, modified_note = fitting(
-            record.last_modified, FeedRow, "last_modified", "Last-Modified"
-        )
-        moved, moved_note = fitting(
-            record.moved_to, FeedRow, "fetch_url", "permanent redirect target"
-        )
-        if moved_note:
-            moved_note += "; still polling the configured address"
-        refused = [n for n in (etag_note, modified_note, moved_note) if n]
-        if refused:
-            log.warning("feed %s: %s", url, "; ".join(refused), extra={"feed": url})
-        note = "; ".join(n for n in (record.note, *refused) if n) or None
-        update = _record_poll_update(
-            success,
-            owner is not None,
-            success and record.body_hash is not None,
-            bool(moved),
-            record.gone,
-            bool(refused),
-        )
-        params: dict[str, Any] = {
-            "u_url": url,
-            "u_now": record.now,
-            "u_next": record.next_poll_at,
-            "u_owner": owner,
-            "u_etag": etag,
-            "u_last_modified": modified,
-            "u_body_hash": record.body_hash,
-            "u_error": record.error,
-            "u_moved": moved,
-            "u_note": note,
-        }
         with self.session() as session:
-            updated = session.execute(update, params).one_or_none()
-            if updated is None:
+            if not _record_one(session, url, record, owner):
                 raise StoreError(f"feed {url} is not in the database")
-            feed_id, disabled_at, noticed = updated
-            if success and disabled_at is None and noticed:
-                # Recovered: a new failure streak is news again.
-                session.execute(_CLEAR_NOTICES, {"c_feed": feed_id})
+
+    def record_unchanged(
+        self, polls: Sequence[tuple[str, PollRecord]], owner: str | None = None
+    ) -> list[str]:
+        """:meth:`record_poll` for many successful polls that read no new body (a 304):
+        one statement for all of them, run once per row by the driver. Returns the URLs
+        of those not in the database, for which nothing was stored.
+
+        A poll of another shape (an error, a new body, a move, a validator too long for
+        its column) is stored as :meth:`record_poll` stores it.
+        """
+        missing: list[str] = []
+        plain: list[dict[str, Any]] = []
+        with self.session() as session:
+            for url, record in polls:
+                if _unchanged(record):
+                    plain.append(
+                        {
+                            "u_url": url,
+                            "u_now": record.now,
+                            "u_next": record.next_poll_at,
+                            "u_owner": owner,
+                            "u_etag": record.etag,
+                            "u_last_modified": record.last_modified,
+                        }
+                    )
+                elif not _record_one(session, url, record, owner):
+                    missing.append(url)
+            if not plain:
+                return missing
+            connection = session.connection()
+            update = _record_poll_update(True, owner is not None, False, False, False, many=True)
+            done = connection.execute(update, plain).rowcount
+            urls = [params["u_url"] for params in plain]
+            if done != len(plain):  # some are not in the database (or the driver cannot say)
+                known: set[str] = set()
+                for start in range(0, len(urls), 500):
+                    chunk = urls[start : start + 500]
+                    known.update(connection.execute(_URLS_KNOWN, {"k_urls": chunk}).scalars())
+                missing += [url for url in urls if url not in known]
+            # Recovered feeds: a new failure streak is news again (one statement, which
+            # finds nothing for the many feeds that have no notices).
+            for start in range(0, len(urls), 500):
+                connection.execute(_CLEAR_NOTICES_OF, {"c_urls": urls[start : start + 500]})
+        return missing
 
     def claim_due_feeds(
         self,
@@ -417,11 +421,79 @@ def insert_feed(session: Session, backend: str, url: str, name: str, active: boo
     return int(session.execute(sa.select(table.c.id).where(table.c.url == url)).scalar_one())
 
 
+def _record_one(session: Session, url: str, record: PollRecord, owner: str | None) -> bool:
+    """Store one poll's outcome (:meth:`FeedsRepository.record_poll`); False when the feed
+    is not in the database."""
+    success = record.error is None
+    # Validators and a new address that would not fit their columns are left out, and
+    # said so, rather than failing the whole record (a DataError on PostgreSQL).
+    etag, etag_note = fitting(record.etag, FeedRow, "etag", "ETag")
+    modified, modified_note = fitting(
+        record.last_modified, FeedRow, "last_modified", "Last-Modified"
+    )
+    moved, moved_note = fitting(record.moved_to, FeedRow, "fetch_url", "permanent redirect target")
+    if moved_note:
+        moved_note += "; still polling the configured address"
+    refused = [n for n in (etag_note, modified_note, moved_note) if n]
+    if refused:
+        log.warning("feed %s: %s", url, "; ".join(refused), extra={"feed": url})
+    note = "; ".join(n for n in (record.note, *refused) if n) or None
+    update = _record_poll_update(
+        success,
+        owner is not None,
+        success and record.body_hash is not None,
+        bool(moved),
+        record.gone,
+        bool(refused),
+    )
+    params: dict[str, Any] = {
+        "u_url": url,
+        "u_now": record.now,
+        "u_next": record.next_poll_at,
+        "u_owner": owner,
+        "u_etag": etag,
+        "u_last_modified": modified,
+        "u_body_hash": record.body_hash,
+        "u_error": record.error,
+        "u_moved": moved,
+        "u_note": note,
+    }
+    updated = session.execute(update, params).one_or_none()
+    if updated is None:
+        return False
+    feed_id, disabled_at, noticed = updated
+    if success and disabled_at is None and noticed:
+        # Recovered: a new failure streak is news again.
+        session.execute(_CLEAR_NOTICES, {"c_feed": feed_id})
+    return True
+
+
+def _unchanged(record: PollRecord) -> bool:
+    """Whether :meth:`FeedsRepository.record_unchanged` stores ``record`` with the others:
+    a success that read no new body, moved nothing, and whose validators fit."""
+    return (
+        record.error is None
+        and record.body_hash is None
+        and record.moved_to is None
+        and not record.gone
+        and record.note is None
+        and fitting(record.etag, FeedRow, "etag", "ETag")[1] is None
+        and fitting(record.last_modified, FeedRow, "last_modified", "Last-Modified")[1] is None
+    )
+
+
 @lru_cache(maxsize=64)
 def _record_poll_update(
-    success: bool, leased: bool, new_body: bool, moved: bool, gone: bool, noted: bool = False
+    success: bool,
+    leased: bool,
+    new_body: bool,
+    moved: bool,
+    gone: bool,
+    noted: bool = False,
+    many: bool = False,
 ) -> sa.Update:
-    """The UPDATE of :meth:`FeedsRepository.record_poll` for one shape of outcome, built once."""
+    """The UPDATE of :meth:`FeedsRepository.record_poll` for one shape of outcome, built once;
+    ``many``: without the RETURNING, to run for many rows at once (``executemany``)."""
     feeds = table_of(FeedRow)
     when = feeds.c.last_polled_at.type
     now = sa.bindparam("u_now", type_=when)
@@ -462,19 +534,28 @@ def _record_poll_update(
     # the many feeds that have none cost no DELETE).
     # The feed's id is spelled out with its table: RETURNING renders bare column names, and a
     # bare ``id`` inside the subquery would be the notice's own.
+    update = sa.update(feeds).where(feeds.c.url == sa.bindparam("u_url")).values(values)
+    if many:
+        return update
     notices = table_of(FeedNoticeRow)
     this_feed: sa.ColumnClause[int] = sa.literal_column(f"{feeds.name}.{feeds.c.id.name}")
     noticed = sa.exists().where(notices.c.feed_id == this_feed) if success else sa.false()
-    return (
-        sa.update(feeds)
-        .where(feeds.c.url == sa.bindparam("u_url"))
-        .values(values)
-        .returning(feeds.c.id, feeds.c.disabled_at, noticed)
-    )
+    return update.returning(feeds.c.id, feeds.c.disabled_at, noticed)
 
 
 _CLEAR_NOTICES = sa.delete(table_of(FeedNoticeRow)).where(
     table_of(FeedNoticeRow).c.feed_id == sa.bindparam("c_feed")
+)
+_CLEAR_NOTICES_OF = sa.delete(table_of(FeedNoticeRow)).where(
+    table_of(FeedNoticeRow).c.feed_id.in_(
+        sa.select(table_of(FeedRow).c.id).where(
+            table_of(FeedRow).c.url.in_(sa.bindparam("c_urls", expanding=True)),
+            table_of(FeedRow).c.disabled_at.is_(None),
+        )
+    )
+)
+_URLS_KNOWN = sa.select(table_of(FeedRow).c.url).where(
+    table_of(FeedRow).c.url.in_(sa.bindparam("k_urls", expanding=True))
 )
 
 

@@ -1,5 +1,6 @@
 """Recording a poll (``FeedsRepository.record_poll``): a success clears the feed's failure
-notices, and costs no DELETE when there are none (both backends)."""
+notices, and costs no DELETE when there are none; unchanged feeds recorded together end as
+recorded one by one (both backends)."""
 
 from __future__ import annotations
 
@@ -48,5 +49,63 @@ def test_a_success_clears_notices_and_costs_no_delete_without_them(
             store.record_poll(url, PollRecord(later, later, "HTTP 500"))
             store.record_poll(url, PollRecord(later, later, "HTTP 500"))
         assert [n.url for n in store.feeds_needing_attention("desk", 2)] == [quiet, noticed]
+    finally:
+        store.close()
+
+
+def test_unchanged_feeds_recorded_together_end_as_recorded_one_by_one(
+    db_url: str, write_config: Callable[..., Path]
+) -> None:
+    """``record_unchanged`` (one statement for many 304s) leaves every feed as
+    ``record_poll`` leaves its twin: due time, validators, failures cleared, notices
+    cleared, lease released, an ETag too long for its column left out and said so; a feed
+    not in the database is named and nothing is stored for it."""
+    kinds = ("fresh", "failing", "noticed", "long_etag")
+    one = [f"https://one.example/{kind}.xml" for kind in kinds]
+    many = [f"https://many.example/{kind}.xml" for kind in kinds]
+    store = Store.open(load_config(write_config(db_url, one + many)).database)
+    later = FROZEN_NOW + timedelta(hours=1)
+    due = later + timedelta(minutes=30)
+    try:
+        store.sync_feeds([(url, url, timedelta(minutes=30)) for url in one + many])
+        for url in (*one[1:3], *many[1:3]):
+            for _ in range(3):
+                store.record_poll(url, PollRecord(FROZEN_NOW, FROZEN_NOW, "HTTP 500"))
+        store.mark_noticed("desk", [one[2], many[2]], FROZEN_NOW)
+        leased = store.claim_due_feeds("replica-1", later, later + timedelta(minutes=5), 100)
+        assert len(leased) == len(one + many)
+
+        def record(url: str) -> PollRecord:
+            etag = "x" * 5000 if url.endswith("long_etag.xml") else f'"{url.rsplit("/", 1)[1]}"'
+            return PollRecord(later, due, None, etag, "Sat, 21 Nov 2026 08:00:00 GMT")
+
+        for url in one:
+            store.record_poll(url, record(url), "replica-1")
+        missing = store.record_unchanged(
+            [(url, record(url)) for url in [*many, "https://gone.example/feed.xml"]], "replica-1"
+        )
+        assert missing == ["https://gone.example/feed.xml"]
+
+        def state(url: str) -> tuple[object, ...]:
+            s = store.feed_state(url)
+            return (
+                s.last_polled_at, s.next_poll_at, s.last_success_at, s.first_polled_at, s.etag,
+                s.last_modified, s.consecutive_failures, s.last_error, s.lease_owner, s.last_note,
+            )  # fmt: skip
+
+        for a, b in zip(one, many, strict=True):
+            assert state(a) == state(b), (a, b)
+        assert store.feed_state(many[0]).next_poll_at == due
+        assert store.feed_state(many[0]).lease_owner is None
+        assert store.feed_state(many[1]).consecutive_failures == 0
+        long_etag = store.feed_state(many[3])
+        assert long_etag.etag is None
+        assert "ETag of 5,000 characters not kept" in (long_etag.last_note or "")
+        # The noticed feeds recovered: a new failure streak is news again, for both.
+        for url in (one[2], many[2]):
+            for _ in range(3):
+                store.record_poll(url, PollRecord(later, later, "HTTP 500"))
+        needing = {n.url for n in store.feeds_needing_attention("desk", 3)}
+        assert {one[2], many[2]} <= needing
     finally:
         store.close()
