@@ -82,6 +82,42 @@ def test_cpu_work_on_the_callers_loop_does_not_eat_the_deadlines() -> None:
         assert asyncio.run(run(farm.urls())) == [200] * 12
 
 
+def test_work_run_on_the_fetchers_loop_fetches_there_and_ends_before_a_cancel_returns() -> None:
+    """``Fetcher.on_loop``: the coroutine runs on the downloads' own loop (its fetches need
+    no hand-over), and a caller cancelled meanwhile gets control back only once the
+    coroutine has ended, so nothing of it outlives the Fetcher."""
+    config = FarmConfig(feeds=3, items=2, hosts=1)
+    ended: list[str] = []
+
+    async def run(urls: list[str]) -> tuple[list[int], bool, bool]:
+        async with Fetcher(loopback_settings()) as fetcher:
+            async def feeds() -> tuple[list[int], bool]:
+                results = [await fetcher.fetch(url) for url in urls]
+                return [r.status for r in results], fetcher.on_own_loop()
+
+            async def stuck() -> None:
+                try:
+                    await asyncio.sleep(30)
+                finally:
+                    await asyncio.sleep(0.2)  # winding down takes a while
+                    ended.append("stuck")
+
+            statuses, own = await fetcher.on_loop(feeds())
+            task = asyncio.ensure_future(fetcher.on_loop(stuck()))
+            await asyncio.sleep(0.1)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            finished = ended == ["stuck"]
+            return statuses, own and not fetcher.on_own_loop(), finished
+
+    with Farm(config) as farm:
+        statuses, own, finished = asyncio.run(run(farm.urls()))
+    assert statuses == [200, 200, 200]
+    assert own  # the feeds ran on the fetcher's loop, not the caller's
+    assert finished  # the cancelled coroutine had ended when the cancel returned
+
+
 def test_idle_hosts_connections_are_closed_beyond_the_concurrency() -> None:
     config = FarmConfig(feeds=24, items=2, hosts=6)
     settings = loopback_settings(concurrency=2, per_host_concurrency=1)
