@@ -221,10 +221,14 @@ class FeedsRepository(StoreBase):
     def feed_states_for(self, urls: Sequence[str]) -> dict[str, FeedState]:
         """The states of the feeds at ``urls`` (those in the database), in a few queries."""
         found: dict[str, FeedState] = {}
+        feeds = table_of(FeedRow)
         with self.session() as session:
+            # The table's rows, not the model's objects: a poll that reads nothing else
+            # through the ORM never pays for setting up its mappers (some 30 ms a start).
+            connection = session.connection()
             for start in range(0, len(urls), 500):
                 chunk = list(urls[start : start + 500])
-                rows = session.exec(select(FeedRow).where(col(FeedRow.url).in_(chunk)))
+                rows = connection.execute(sa.select(feeds).where(feeds.c.url.in_(chunk)))
                 found.update((row.url, _feed_state(row)) for row in rows)
         return found
 
@@ -575,7 +579,8 @@ def feed_row_at(session: Session, url: str) -> FeedRow:
     return row
 
 
-def _feed_state(row: FeedRow) -> FeedState:
+def _feed_state(row: FeedRow | sa.Row[Any]) -> FeedState:
+    """A feed's state from its model object or its table row (the same names)."""
     assert row.id is not None
     return FeedState(
         id=row.id,
