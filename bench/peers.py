@@ -5,8 +5,10 @@
 
 One loopback farm (testbed/farm.py) serves real wire stories (Reuters-21578, read at run time
 from ../shared/devsets/, see testbed/realnews.py), the newest dated now so every item counts as
-new, with ETags. Each system polls every feed twice: cycle 1 (cold: everything new) and
-cycle 2 (every feed answers 304). Each runs in its own process and its own temporary folder:
+new, with ETags. Each system polls every feed: cycle 1 (cold: everything new), then cycle 2
+(every feed answers 304) ``--repeat`` times (default 3), of which the median counts, since a
+single cycle of about a second moves by a tenth with the machine's load. Each runs in its own
+process and its own temporary folder:
 
 - reader: ``update_feeds(workers=16)``, timed around the call (its start-up not counted);
 - rss2email: ``r2e run --no-send``, timed as a whole process;
@@ -24,6 +26,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,18 +45,25 @@ class Timing:
     system: str
     cycle1: float | None
     cycle2: float | None
+    """The median of the cycle-2 runs."""
     note: str = ""
+    cycle2_runs: tuple[float, ...] = ()
+
+
+def timing(system: str, times: list[float], note: str = "") -> Timing:
+    """Cycle 1 (the first time), and cycle 2 as the median of the runs after it."""
+    return Timing(system, times[0], statistics.median(times[1:]), note, tuple(times[1:]))
 
 
 READER_DRIVER = """
 import json, sys, time
 from reader import make_reader
-urls, db, workers = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3])
+urls, db, workers, repeat = json.load(open(sys.argv[1])), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 reader = make_reader(db)
 for url in urls:
     reader.add_feed(url, exist_ok=True)
 times, errors = [], 0
-for _ in range(2):
+for _ in range(1 + repeat):
     start = time.perf_counter()
     # scheduled=False: every feed now, as the other systems do (not only those it deems due).
     for result in reader.update_feeds_iter(workers=workers, scheduled=False):
@@ -98,27 +108,26 @@ def time_process(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[fl
     return elapsed, (done.stdout + done.stderr)[-2000:] if done.returncode else ""
 
 
-def run_reader(urls_file: Path, work: Path, workers: int) -> Timing:
+def run_reader(urls_file: Path, work: Path, workers: int, repeat: int) -> Timing:
     try:
         import reader  # noqa: F401
     except ImportError:
         return Timing("reader", None, None, "not installed (pip install -e '.[bench]')")
     done = subprocess.run(
-        [sys.executable, "-c", READER_DRIVER, str(urls_file), str(work / "reader.db"), str(workers)],
+        [sys.executable, "-c", READER_DRIVER, str(urls_file), str(work / "reader.db"), str(workers), str(repeat)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode:
         return Timing("reader", None, None, "failed: " + done.stderr[-500:])
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    return Timing(
+    return timing(
         f"reader update_feeds(workers={workers})",
-        result["times"][0],
-        result["times"][1],
+        result["times"],
         f"{result['entries']} entries, {result['errors']} feed errors",
     )
 
 
-def run_rss2email(urls_file: Path, work: Path) -> Timing:
+def run_rss2email(urls_file: Path, work: Path, repeat: int) -> Timing:
     r2e = shutil.which("r2e") or str(Path(sys.executable).parent / "r2e")
     if not Path(r2e).exists():
         return Timing("rss2email", None, None, "not installed (pip install -e '.[bench]')")
@@ -136,12 +145,12 @@ def run_rss2email(urls_file: Path, work: Path) -> Timing:
         return Timing("rss2email", None, None, "set-up failed: " + setup.stderr[-500:])
     command = [r2e, "-c", str(config), "-d", str(data), "run", "--no-send"]
     times = []
-    for _ in range(2):
+    for _ in range(1 + repeat):
         elapsed, failure = time_process(command, work, dict(os.environ))
         if failure:
             return Timing("rss2email", None, None, "failed: " + failure[-500:])
         times.append(elapsed)
-    return Timing("rss2email r2e run --no-send", times[0], times[1])
+    return timing("rss2email r2e run --no-send", times)
 
 
 def monitor_config(urls: list[str], work: Path, dedup: dict[str, object] | None = None) -> Path:
@@ -177,7 +186,9 @@ def _loopback_opt_in() -> dict[str, object]:
     return {"allow_private": ["127.0.0.0/8"]} if "allow_private" in fields else {}
 
 
-def run_monitor(urls: list[str], work: Path, dedup: dict[str, object] | None = None) -> Timing:
+def run_monitor(
+    urls: list[str], work: Path, repeat: int, dedup: dict[str, object] | None = None
+) -> Timing:
     config = monitor_config(urls, work, dedup)
     script = Path(sys.executable).parent / "monitor"
     base = [str(script)] if script.exists() else [sys.executable, "-m", "monitor"]
@@ -187,7 +198,7 @@ def run_monitor(urls: list[str], work: Path, dedup: dict[str, object] | None = N
     # Schema creation happens on a user's first command of any kind; not part of a poll.
     subprocess.run([*base, "--config", str(config), "db", "upgrade"], env=env, check=False)
     times, notes = [], []
-    for _ in range(2):
+    for _ in range(1 + repeat):
         start = time.perf_counter()
         done = subprocess.run(
             command, cwd=work, env=env, capture_output=True, text=True, check=False
@@ -197,7 +208,7 @@ def run_monitor(urls: list[str], work: Path, dedup: dict[str, object] | None = N
         notes.append(last)
         if done.returncode not in (0, 1):
             return Timing("monitor poll", None, None, "failed: " + done.stderr[-500:])
-    return Timing("monitor poll (whole process)", times[0], times[1], notes[0][:80])
+    return timing("monitor poll (whole process)", times, notes[0][:80])
 
 
 def report(timings: list[Timing], feeds: int) -> int:
@@ -207,7 +218,8 @@ def report(timings: list[Timing], feeds: int) -> int:
             print(f"{t.system:40} {'-':>14} {'-':>14}  {t.note}")
             continue
         rate = f"{t.cycle1:6.1f} s ({feeds / t.cycle1:4.0f}/s)"
-        print(f"{t.system:40} {rate:>14} {t.cycle2:12.1f} s  {t.note}")
+        runs = "cycle 2 runs " + " ".join(f"{run:.2f}" for run in t.cycle2_runs)
+        print(f"{t.system:40} {rate:>14} {t.cycle2:12.2f} s  {runs}; {t.note}")
     found = {t.system.split()[0]: t for t in timings if t.cycle1 is not None}
     mon, reader, r2e = found.get("monitor"), found.get("reader"), found.get("rss2email")
     if mon is None or mon.cycle1 is None or mon.cycle2 is None:
@@ -239,6 +251,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hosts", type=int, default=10)
     parser.add_argument("--workers", type=int, default=16, help="reader's worker threads")
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="cycle 2 runs per system, of which the median counts (a single run of about a "
+        "second moves by a tenth with the machine's load)",
+    )
+    parser.add_argument(
         "--systems", default="reader,rss2email,monitor", help="comma-separated, in run order"
     )
     parser.add_argument(
@@ -262,11 +281,11 @@ def main(argv: list[str] | None = None) -> int:
                 work = root / system
                 work.mkdir()
                 if system == "reader":
-                    timings.append(run_reader(urls_file, work, args.workers))
+                    timings.append(run_reader(urls_file, work, args.workers, args.repeat))
                 elif system == "rss2email":
-                    timings.append(run_rss2email(urls_file, work))
+                    timings.append(run_rss2email(urls_file, work, args.repeat))
                 elif system == "monitor":
-                    timings.append(run_monitor(urls, work, dedup))
+                    timings.append(run_monitor(urls, work, args.repeat, dedup))
                 else:
                     raise SystemExit(f"--systems: unknown system {system!r}")
                 print(f"  done: {timings[-1]}", flush=True)
