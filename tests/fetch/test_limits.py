@@ -91,6 +91,7 @@ def test_work_run_on_the_fetchers_loop_fetches_there_and_ends_before_a_cancel_re
 
     async def run(urls: list[str]) -> tuple[list[int], bool, bool]:
         async with Fetcher(loopback_settings()) as fetcher:
+
             async def feeds() -> tuple[list[int], bool]:
                 results = [await fetcher.fetch(url) for url in urls]
                 return [r.status for r in results], fetcher.on_own_loop()
