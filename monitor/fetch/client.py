@@ -43,6 +43,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import email.utils
+import functools
 import logging
 import ssl
 import threading
@@ -338,30 +339,72 @@ class _IOThread:
     async def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` on the I/O loop and await its result from the caller's loop.
 
-        Cancelled, it cancels the coroutine and waits for it to have ended, so that nothing
-        of it is left running when the caller goes on (to close the loop, say).
+        Cancelled (once or more), it cancels the coroutine and waits for it to have ended,
+        so that nothing of it is left running when the caller goes on (to close the loop,
+        say); then it raises the cancellation.
         """
-        ended: concurrent.futures.Future[None] = concurrent.futures.Future()
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
+        started: list[asyncio.Task[T]] = []
 
-        async def run() -> T:
+        def start() -> None:
+            task = self.loop.create_task(coroutine)
+            started.append(task)
+            task.add_done_callback(functools.partial(_settle, done))
+
+        def cancel() -> None:
+            for task in started:
+                task.cancel()
+
+        self.loop.call_soon_threadsafe(start)
+        cancelled = False
+        while True:
             try:
-                return await coroutine
-            finally:
-                ended.set_result(None)
-
-        running = asyncio.run_coroutine_threadsafe(run(), self.loop)
-        try:
-            return await asyncio.wrap_future(running)
-        except asyncio.CancelledError:
-            running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(asyncio.wrap_future(ended))
-            raise
+                # Shielded: a cancel here must reach the coroutine through cancel(), and the
+                # wait go on until it has ended.
+                result = await asyncio.shield(asyncio.wrap_future(done))
+            except asyncio.CancelledError:
+                if done.done():  # the coroutine itself ended cancelled
+                    raise
+                if not cancelled:  # once: a second cancel would cut its winding down short
+                    cancelled = True
+                    self.loop.call_soon_threadsafe(cancel)
+                continue
+            if cancelled:
+                raise asyncio.CancelledError
+            return result
 
     def stop(self) -> None:
+        """Cancel what still runs on the loop and wait for it (bounded), then close the loop."""
+
+        async def wind_down() -> None:
+            current = asyncio.current_task()
+            pending = [task for task in asyncio.all_tasks() if task is not current]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            await self.loop.shutdown_asyncgens()
+            await self.loop.shutdown_default_executor()
+
+        try:
+            asyncio.run_coroutine_threadsafe(wind_down(), self.loop).result(_WIND_DOWN_SECONDS)
+        except concurrent.futures.TimeoutError:
+            log.warning("the fetch loop's last tasks did not end within %ss", _WIND_DOWN_SECONDS)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join()
         self.loop.close()
+
+
+_WIND_DOWN_SECONDS = 10.0
+
+
+def _settle(done: concurrent.futures.Future[T], task: asyncio.Task[T]) -> None:
+    """Hand ``task``'s outcome to ``done`` (a future another thread waits on)."""
+    if task.cancelled():
+        done.cancel()
+    elif (error := task.exception()) is not None:
+        done.set_exception(error)
+    else:
+        done.set_result(task.result())
 
 
 class Fetcher:

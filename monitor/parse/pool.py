@@ -277,9 +277,13 @@ class ParserPool:
         raises is raised again here with its url and reason.
         """
         async with self._slots():
+            if self._executor is None:
+                # Started in a thread, never here: the caller's loop is the downloads' own,
+                # and starting the processes blocks for a good part of a second.
+                self.warm()
             if self._warming is not None and not self._warming.done():
                 await asyncio.wrap_future(self._warming)
-            executor = self._start()
+            executor = self._start()  # up now, unless starting ahead failed (then: here)
             future = asyncio.get_running_loop().run_in_executor(executor, _call, job, args)
             try:
                 result, reason = await asyncio.wait_for(future, self._deadline)
@@ -327,4 +331,5 @@ class ParserPool:
         """Drop a broken executor (once, however many parses saw it break)."""
         if self._executor is executor:
             self._executor = None
+            self._warming = None  # the next parse starts the processes afresh, ahead
             executor.shutdown(wait=False, cancel_futures=True)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import logging
 import time
 from datetime import timedelta
+
+import pytest
 
 from monitor.config import FetchSettings
 from monitor.errors import FetchError
@@ -117,6 +121,63 @@ def test_work_run_on_the_fetchers_loop_fetches_there_and_ends_before_a_cancel_re
     assert statuses == [200, 200, 200]
     assert own  # the feeds ran on the fetcher's loop, not the caller's
     assert finished  # the cancelled coroutine had ended when the cancel returned
+
+
+def test_a_caller_cancelled_twice_still_waits_for_the_coroutine_to_end() -> None:
+    """A second cancel (a second Ctrl-C, asyncio.run's teardown) must not cut the wait short:
+    the fetcher would then close its loop under a coroutine still running."""
+    ended: list[str] = []
+
+    async def run() -> bool:
+        async with Fetcher(loopback_settings()) as fetcher:
+
+            async def stuck() -> None:
+                try:
+                    await asyncio.sleep(30)
+                finally:
+                    await asyncio.sleep(0.3)  # winding down takes a while
+                    ended.append("stuck")
+
+            task = asyncio.ensure_future(fetcher.on_loop(stuck()))
+            await asyncio.sleep(0.1)
+            task.cancel()
+            await asyncio.sleep(0.05)
+            task.cancel()  # again, while it waits for the coroutine to end
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return ended == ["stuck"]
+
+    assert asyncio.run(run())
+
+
+def test_tasks_still_on_the_fetchers_loop_at_close_are_cancelled_and_awaited(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A task the coroutine left behind on the downloads' loop (a batch being written, say)
+    is cancelled and waited for when the fetcher closes, not destroyed pending."""
+    wound_down: list[str] = []
+
+    async def run() -> None:
+        async with Fetcher(loopback_settings()) as fetcher:
+
+            async def leaves_a_task() -> None:
+                async def behind() -> None:
+                    try:
+                        await asyncio.sleep(30)
+                    finally:
+                        wound_down.append("behind")
+
+                leftover.append(asyncio.ensure_future(behind()))
+                await asyncio.sleep(0)
+
+            leftover: list[asyncio.Future[None]] = []
+            await fetcher.on_loop(leaves_a_task())
+
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        asyncio.run(run())
+        gc.collect()
+    assert wound_down == ["behind"]
+    assert not [r for r in caplog.records if "destroyed but it is pending" in r.getMessage()]
 
 
 def test_idle_hosts_connections_are_closed_beyond_the_concurrency() -> None:

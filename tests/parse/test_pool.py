@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -161,3 +162,39 @@ def test_a_stuck_parse_behind_another_is_still_stopped() -> None:
     assert isinstance(second, ParseError)
     assert "longer than 1s; the parser was stopped" in str(second)
     assert time.monotonic() - started < 30
+
+
+def test_the_workers_are_started_off_the_event_loop_first_and_after_a_death(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The loop that awaits parses is the downloads' own: starting the processes takes a
+    good part of a second, which on it would hold up every download in flight."""
+    starts: list[str] = []
+    start = ParserPool._start
+
+    def recorded(pool: ParserPool) -> object:
+        if pool._executor is None:
+            starts.append(threading.current_thread().name)
+        return start(pool)
+
+    monkeypatch.setattr(ParserPool, "_start", recorded)
+
+    async def run() -> str:
+        pool = ParserPool(workers=1)
+        try:
+            await pool.parse(rss_body(1, 2), "https://x.test/1", "F")
+            executor = pool._executor
+            assert executor is not None
+            for pid in list(executor._processes):
+                os.kill(pid, signal.SIGKILL)
+            with pytest.raises(ParseError, match="parser process died"):
+                await _parse_until_it_fails(pool)
+            parsed = await pool.parse(rss_body(3, 2), "https://x.test/3", "F")
+            assert len(parsed.entries) == 2
+        finally:
+            pool.close()
+        return threading.current_thread().name
+
+    loop_thread = asyncio.run(run())
+    assert len(starts) == 2  # the first start, and the one after the death
+    assert loop_thread not in starts
