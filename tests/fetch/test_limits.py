@@ -86,6 +86,15 @@ def test_cpu_work_on_the_callers_loop_does_not_eat_the_deadlines() -> None:
         assert asyncio.run(run(farm.urls())) == [200] * 12
 
 
+async def _stuck(ended: list[str]) -> None:
+    """Waits until cancelled, then takes a while to wind down, and says when it has ended."""
+    try:
+        await asyncio.sleep(30)
+    finally:
+        await asyncio.sleep(0.3)
+        ended.append("stuck")
+
+
 def test_work_run_on_the_fetchers_loop_fetches_there_and_ends_before_a_cancel_returns() -> None:
     """``Fetcher.on_loop``: the coroutine runs on the downloads' own loop (its fetches need
     no hand-over), and a caller cancelled meanwhile gets control back only once the
@@ -100,15 +109,8 @@ def test_work_run_on_the_fetchers_loop_fetches_there_and_ends_before_a_cancel_re
                 results = [await fetcher.fetch(url) for url in urls]
                 return [r.status for r in results], fetcher.on_own_loop()
 
-            async def stuck() -> None:
-                try:
-                    await asyncio.sleep(30)
-                finally:
-                    await asyncio.sleep(0.2)  # winding down takes a while
-                    ended.append("stuck")
-
             statuses, own = await fetcher.on_loop(feeds())
-            task = asyncio.ensure_future(fetcher.on_loop(stuck()))
+            task = asyncio.ensure_future(fetcher.on_loop(_stuck(ended)))
             await asyncio.sleep(0.1)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -130,15 +132,7 @@ def test_a_caller_cancelled_twice_still_waits_for_the_coroutine_to_end() -> None
 
     async def run() -> bool:
         async with Fetcher(loopback_settings()) as fetcher:
-
-            async def stuck() -> None:
-                try:
-                    await asyncio.sleep(30)
-                finally:
-                    await asyncio.sleep(0.3)  # winding down takes a while
-                    ended.append("stuck")
-
-            task = asyncio.ensure_future(fetcher.on_loop(stuck()))
+            task = asyncio.ensure_future(fetcher.on_loop(_stuck(ended)))
             await asyncio.sleep(0.1)
             task.cancel()
             await asyncio.sleep(0.05)

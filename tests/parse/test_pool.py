@@ -42,18 +42,23 @@ async def _parse_until_it_fails(pool: ParserPool) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _kill_the_workers_and_recover(pool: ParserPool) -> None:
+    """Kill the pool's worker processes: one feed fails, then the next parses."""
+    executor = pool._executor
+    assert executor is not None
+    for pid in list(executor._processes):
+        os.kill(pid, signal.SIGKILL)
+    with pytest.raises(ParseError, match="parser process died"):
+        await _parse_until_it_fails(pool)
+    parsed = await pool.parse(rss_body(3, 2), "https://x.test/3", "F")
+    assert len(parsed.entries) == 2
+
+
 def test_a_dead_worker_fails_one_feed_and_the_pool_recovers() -> None:
     async def run() -> None:
         async with ParserPool(workers=1) as pool:
             await pool.parse(rss_body(1, 2), "https://x.test/1", "F")  # the worker is up
-            executor = pool._executor
-            assert executor is not None
-            for pid in list(executor._processes):
-                os.kill(pid, signal.SIGKILL)
-            with pytest.raises(ParseError, match="parser process died"):
-                await _parse_until_it_fails(pool)
-            parsed = await pool.parse(rss_body(3, 2), "https://x.test/3", "F")
-            assert len(parsed.entries) == 2
+            await _kill_the_workers_and_recover(pool)
 
     asyncio.run(run())
 
@@ -183,14 +188,7 @@ def test_the_workers_are_started_off_the_event_loop_first_and_after_a_death(
         pool = ParserPool(workers=1)
         try:
             await pool.parse(rss_body(1, 2), "https://x.test/1", "F")
-            executor = pool._executor
-            assert executor is not None
-            for pid in list(executor._processes):
-                os.kill(pid, signal.SIGKILL)
-            with pytest.raises(ParseError, match="parser process died"):
-                await _parse_until_it_fails(pool)
-            parsed = await pool.parse(rss_body(3, 2), "https://x.test/3", "F")
-            assert len(parsed.entries) == 2
+            await _kill_the_workers_and_recover(pool)
         finally:
             pool.close()
         return threading.current_thread().name
