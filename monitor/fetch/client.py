@@ -486,20 +486,17 @@ class Fetcher:
         ``caps``, when given, replaces the settings of this one download (an article
         page's size cap and deadline); the host and global limits stay the fetcher's.
         """
-        if self._client is not None or self.on_own_loop():  # no loop to change
-            return await self._fetch(url, etag, last_modified, caps)
-        if self._io is None:
-            raise RuntimeError("use Fetcher as an async context manager")
-        return await self._io.call(self._fetch(url, etag, last_modified, caps))
+        return await self.on_loop(self._fetch(url, etag, last_modified, caps))
 
     async def on_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run ``coroutine`` on the downloads' own loop (the caller's, with a caller's
         client): a caller whose every step around its downloads is light saves two
         hand-overs between threads per download, and its fetches are not held up by CPU
-        work on its own loop either."""
-        if self._client is not None:
+        work on its own loop either. Already there, it is simply awaited."""
+        if self._client is not None or self.on_own_loop():  # no loop to change
             return await coroutine
         if self._io is None:
+            coroutine.close()  # never to run: no "never awaited" warning
             raise RuntimeError("use Fetcher as an async context manager")
         return await self._io.call(coroutine)
 
