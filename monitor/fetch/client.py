@@ -71,6 +71,7 @@ from monitor.fetch.decode import BodyTooLarge, BoundedDecoder, Codings, DecodeEr
 from monitor.fetch.feedclient import FeedClient, make_client
 from monitor.fetch.guard import blocked_cause
 from monitor.fetch.settings import FetchSettings
+from monitor.fetch.transport import TLSContext
 from monitor.types import FetchResult
 
 log = logging.getLogger(__name__)
@@ -443,7 +444,7 @@ class Fetcher:
         self._idle: OrderedDict[str, None] = (
             OrderedDict()
         )  # hosts with nothing queued, oldest first
-        self._ssl: ssl.SSLContext | None = None
+        self._tls = TLSContext()  # one CA bundle for every host's client, loaded if needed
         self._io: _IOThread | None = None
         self._global: asyncio.Semaphore | None = None
         self._hosts: dict[str, asyncio.Semaphore] = {}
@@ -453,7 +454,6 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         if self._client is None:
-            self._ssl = await asyncio.to_thread(httpx.create_ssl_context)
             self._io = _IOThread()
         return self
 
@@ -509,7 +509,7 @@ class Fetcher:
             return self._client
         client = self._clients.get(host)
         if client is None:
-            client = make_client(self.settings, self._ssl, self.settings.per_host_concurrency)
+            client = make_client(self.settings, self._tls, self.settings.per_host_concurrency)
             self._clients[host] = client
         return client
 

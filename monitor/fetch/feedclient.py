@@ -30,7 +30,7 @@ import httpx
 from monitor.fetch.decode import ACCEPT_ENCODING
 from monitor.fetch.guard import exemptions
 from monitor.fetch.settings import FetchSettings
-from monitor.fetch.transport import LeanTransport
+from monitor.fetch.transport import LeanTransport, TLSContext
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml, "
@@ -93,7 +93,7 @@ class FeedClient:
 
 def make_client(
     settings: FetchSettings,
-    ssl_context: ssl.SSLContext | None = None,
+    ssl_context: ssl.SSLContext | TLSContext | None = None,
     connections: int | None = None,
 ) -> FeedClient:
     """A client with the project's headers, timeouts and limits.
@@ -101,16 +101,17 @@ def make_client(
     ``connections``: how many idle connections it keeps per origin (default
     ``fetch.concurrency``; the caller bounds how many are open at once, as
     :class:`~monitor.fetch.client.Fetcher` does per host); a shared ``ssl_context``
-    saves loading the CA bundle again for every client.
+    saves loading the CA bundle again for every client, and a :class:`TLSContext` loads
+    it only when a download first needs it.
     """
     seconds = settings.timeout.total_seconds()
     size = connections or settings.concurrency
-    context = ssl_context or httpx.create_ssl_context()
+    tls = ssl_context if isinstance(ssl_context, TLSContext) else TLSContext(ssl_context)
     guard = exemptions(settings.allow_private) if settings.ssrf_guard else None
     # Proxies from the environment (HTTPS_PROXY...) are honoured only with the guard off
     # (through a proxy it could only check the proxy).
     proxied = guard is None and _environment_proxies()
-    direct = None if proxied else LeanTransport(context, guard, keepalive=size)
+    direct = None if proxied else LeanTransport(tls, guard, keepalive=size)
     http = httpx.AsyncClient(
         headers={
             "User-Agent": settings.user_agent,
@@ -124,7 +125,9 @@ def make_client(
         # the proxied client sends through its transport.
         transport=direct,
         trust_env=proxied,
-        verify=context,
+        # Only httpx's own (proxied) transports use it: those are made here, so it is
+        # needed now.
+        verify=tls.now() if proxied else True,
     )
     return FeedClient(http, direct)
 

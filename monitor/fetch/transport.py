@@ -10,6 +10,7 @@ h11 directly 0.12 ms; a cycle of unchanged feeds is mostly that.
 What it does, and no more (what a feed download needs):
 
 * HTTP/1.1 over TCP, or TLS with ALPN ``http/1.1``; no HTTP/2, no proxy, no Unix socket.
+  The TLS context (:class:`TLSContext`) is made when the first TLS connection needs it.
 * Keep-alive: a connection whose exchange ended cleanly goes back to its origin's idle
   list (at most ``keepalive`` of them, the newest reused first); one idle for longer
   than ``keepalive_expiry`` seconds, or that the server has closed, is dropped instead
@@ -34,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -52,6 +54,34 @@ _HAPPY_EYEBALLS_DELAY = 0.25
 """Seconds before racing the next address of a host with several (RFC 8305's advice)."""
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 Origin = tuple[str, str, int]
+
+
+class TLSContext:
+    """The SSL context of ``https`` downloads, made (the CA bundle loaded, a few hundredths
+    of a second of CPU) in a thread the first time a TLS connection needs it, then shared:
+    a cycle of ``http`` feeds alone never loads the bundle."""
+
+    def __init__(self, context: ssl.SSLContext | None = None) -> None:
+        if context is not None:
+            context.set_alpn_protocols(["http/1.1"])
+        self._context = context
+        self._lock = threading.Lock()
+
+    async def get(self) -> ssl.SSLContext:
+        """The context, made now if it was not yet (off the event loop)."""
+        context = self._context
+        if context is None:
+            context = await asyncio.to_thread(self.now)
+        return context
+
+    def now(self) -> ssl.SSLContext:
+        """The context, made now if it was not yet (in the calling thread)."""
+        with self._lock:
+            if self._context is None:
+                context = httpx.create_ssl_context()
+                context.set_alpn_protocols(["http/1.1"])
+                self._context = context
+            return self._context
 
 
 @dataclass(slots=True, eq=False)
@@ -151,13 +181,12 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
     def __init__(
         self,
-        ssl_context: ssl.SSLContext,
+        ssl_context: ssl.SSLContext | TLSContext | None = None,
         exemptions: Exemptions | None = None,
         keepalive: int = 2,
         keepalive_expiry: float = 5.0,
     ) -> None:
-        ssl_context.set_alpn_protocols(["http/1.1"])
-        self._ssl = ssl_context
+        self._ssl = ssl_context if isinstance(ssl_context, TLSContext) else TLSContext(ssl_context)
         self._exemptions = exemptions
         self._keepalive = keepalive
         self._expiry = keepalive_expiry
@@ -246,7 +275,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
                     if problem is not None:
                         raise httpx.ConnectError(str(problem), request=request) from problem
                 if scheme == "https":
-                    await writer.start_tls(self._ssl, server_hostname=host)
+                    await writer.start_tls(await self._ssl.get(), server_hostname=host)
             return _Connection(reader, writer)
         except BaseException as exc:
             if writer is not None:

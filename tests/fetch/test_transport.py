@@ -377,6 +377,54 @@ def test_a_fetcher_over_https_keeps_its_connection_and_closes_it_cleanly(
     assert (server.connections, server.requests) == (1, 3)
 
 
+def counting_ca_loads(monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    """A list that grows by one each time a CA bundle is loaded for an SSL context."""
+    loads: list[None] = []
+    make = httpx.create_ssl_context
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        loads.append(None)
+        return make(*args, **kwargs)
+
+    monkeypatch.setattr(httpx, "create_ssl_context", counted)
+    return loads
+
+
+def test_a_fetcher_over_plain_http_never_loads_the_ca_bundle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loading it is a few hundredths of a second of CPU at every poll's start."""
+    loads = counting_ca_loads(monkeypatch)
+    _, results = run_against(keep_alive, fetching(2))
+    assert bodies(results) == [BODY] * 2
+    assert loads == []
+
+
+def test_a_fetcher_loads_the_ca_bundle_once_for_its_https_hosts(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two hosts (127.0.0.1 and localhost: a client each), several connections at once
+    before any handshake ended: one bundle, loaded at the first TLS connection."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    loads = counting_ca_loads(monkeypatch)
+
+    async def client(url: str) -> list[FetchResult | FetchError]:
+        # The certificate names 127.0.0.1 only: the other host's handshake fails, after
+        # the context was made.
+        other = url.replace("127.0.0.1", "localhost")
+        async with Fetcher(SETTINGS) as fetcher:
+            assert loads == []
+            outcomes = await asyncio.gather(
+                *(fetcher.fetch(u) for u in (url, url, url, other)), return_exceptions=True
+            )
+        return [o for o in outcomes if isinstance(o, FetchResult | FetchError)]
+
+    _, results = run_against(keep_alive, client, server_context(certificate))
+    assert bodies(results[:3]) == [BODY] * 3
+    assert isinstance(results[3], FetchError)
+    assert len(loads) == 1
+
+
 def established_to(port: int) -> int:
     """Open TCP connections of this machine whose far end is 127.0.0.1:``port``."""
     count = 0
