@@ -421,10 +421,10 @@ def _no_config(args: argparse.Namespace, path: str) -> str:
     )
 
 
-def _pipeline(config: Config) -> Pipeline:
+def _pipeline(config: Config, polling: bool = False) -> Pipeline:
     from monitor.pipeline import Pipeline
 
-    return Pipeline(config, _store(config)).start()
+    return Pipeline(config, _store(config)).start(polling)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -472,7 +472,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
             )
             return 1
     with collector_paused():  # the pipeline's modules, its rules and known articles
-        pipeline = _pipeline(config)
+        pipeline = _pipeline(config, polling=not args.feed)  # every feed: see Pipeline.start
     # What start-up made lives until the process ends: the collections during the poll
     # need not walk it again and again.
     gc.freeze()

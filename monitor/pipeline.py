@@ -323,20 +323,29 @@ class Pipeline:
 
         return TailedIndex(self.dedup.memory_gap_seconds)
 
-    def start(self) -> Pipeline:
+    def start(self, polling: bool = False) -> Pipeline:
         """Bring the database in line with the config, once: the config's known-article
         files loaded (:mod:`monitor.seed_import`), the feed list synced. Safe from several
-        replicas at once; returns the pipeline, started."""
+        replicas at once; returns the pipeline, started.
+
+        ``polling``: a poll of every feed comes next (``monitor poll``), so feeds never
+        parsed start the parser processes at once.
+        """
         if not self.started:
+            fetch = self.config.fetch
+            unparsed = self.store.sync_feeds(
+                ((f.url, f.display_name, f.interval) for f in self.config.feeds),
+                jitter=lambda wait: max_jitter(wait, fetch),
+            )
+            if polling and unparsed:
+                # Feeds never parsed (a first start, new feeds): their first poll parses,
+                # so the parser processes start now, beside the rest of the start-up and
+                # not after it (bench/peers.py, cold cycle of 1,000 feeds: see #14's notes).
+                self._parser_pool().warm()
             if self.config.seeds:
                 from monitor.seed_import import load_fingerprint_files
 
                 load_fingerprint_files(self.store, self.config.seeds, self.clock())
-            fetch = self.config.fetch
-            self.store.sync_feeds(
-                ((f.url, f.display_name, f.interval) for f in self.config.feeds),
-                jitter=lambda wait: max_jitter(wait, fetch),
-            )
             self.started = True
         return self
 

@@ -125,11 +125,13 @@ class FeedsRepository(StoreBase):
         self,
         feeds: Iterable[tuple[str, str, timedelta]],
         jitter: Callable[[timedelta], timedelta] | None = None,
-    ) -> None:
+    ) -> int:
         """Rows for every configured (url, name, interval); feeds no longer configured
         become inactive. A healthy feed whose next poll lies further out than its
         (possibly shortened) interval allows is brought forward, so a new interval
-        applies at once; a failing feed keeps its backoff.
+        applies at once; a failing feed keeps its backoff. Returns how many configured
+        feeds have never been parsed (new rows, or no body stored yet): their next polls
+        parse.
 
         ``jitter`` is the most a poll's random jitter adds to an interval
         (``fetch.poll_jitter``, ``fetch.poll_jitter_max``): a due time within it was set
@@ -137,7 +139,8 @@ class FeedsRepository(StoreBase):
         writes nothing (and keeps every feed's jitter).
 
         Every write is one conditional statement: a replica recording a poll
-        between this read and these writes keeps the due time it set.
+        between this read and these writes keeps the due time it set. New feeds are
+        inserted in one statement, skipping any a replica starting beside it inserted.
         """
         wanted = {url: (name, interval) for url, name, interval in feeds}
         # The latest due time an interval can have set; worked out once per interval.
@@ -158,14 +161,18 @@ class FeedsRepository(StoreBase):
                         feeds_table.c.consecutive_failures,
                         feeds_table.c.next_poll_at,
                         feeds_table.c.last_polled_at,
+                        feeds_table.c.body_hash.is_(None).label("unparsed"),
                     )
                 )
             }
+            new: list[tuple[str, str]] = []
+            unparsed = 0
             for url, (name, interval) in wanted.items():
                 row = rows.get(url)
                 if row is None:
-                    insert_feed(session, self.backend, url, name, active=True)
+                    new.append((url, name))
                     continue
+                unparsed += bool(row.unparsed)
                 if row.name != name or not row.active:
                     session.execute(
                         sa.update(feeds_table)
@@ -189,11 +196,14 @@ class FeedsRepository(StoreBase):
                         )
                         .values(next_poll_at=row.last_polled_at + interval)
                     )
+            if new:
+                insert_feeds(session, self.backend, new, active=True)
             gone = [row.id for url, row in rows.items() if url not in wanted and row.active]
             if gone:
                 session.execute(
                     sa.update(feeds_table).where(feeds_table.c.id.in_(gone)).values(active=False)
                 )
+        return unparsed + len(new)
 
     def feed_state(self, url: str) -> FeedState:
         with self.session() as session:
@@ -415,14 +425,30 @@ class FeedsRepository(StoreBase):
 def insert_feed(session: Session, backend: str, url: str, name: str, active: bool) -> int:
     """The feed row at ``url``, inserted unless there (replicas starting together on an
     empty database insert the same rows: the first wins, the others find it); its id."""
+    insert_feeds(session, backend, [(url, name)], active)
     table = table_of(FeedRow)
-    insert = upsert(backend, table)
-    session.execute(
-        insert.values(
-            url=url, name=name, active=active, consecutive_failures=0, created_at=utcnow()
-        ).on_conflict_do_nothing(index_elements=["url"])
-    )
     return int(session.execute(sa.select(table.c.id).where(table.c.url == url)).scalar_one())
+
+
+def insert_feeds(
+    session: Session, backend: str, feeds: Sequence[tuple[str, str]], active: bool
+) -> None:
+    """Rows for ``(url, name)`` pairs, in one statement; a url already there is left as
+    it is (replicas starting together on an empty database insert the same rows)."""
+    now = utcnow()
+    session.execute(
+        upsert(backend, table_of(FeedRow)).on_conflict_do_nothing(index_elements=["url"]),
+        [
+            {
+                "url": url,
+                "name": name,
+                "active": active,
+                "consecutive_failures": 0,
+                "created_at": now,
+            }
+            for url, name in feeds
+        ],
+    )
 
 
 def _record_one(session: Session, url: str, record: PollRecord, owner: str | None) -> bool:

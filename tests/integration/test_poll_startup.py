@@ -9,12 +9,14 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from monitor.errors import SeedError
 from monitor.seed_import import load_fingerprint_files
+from monitor.store.feeds import PollRecord
 from monitor.store.store import Store
 from testbed.servers import HttpServer, Route
 from tests.conftest import FROZEN_NOW, REPO
@@ -139,5 +141,57 @@ def test_a_stored_fingerprint_file_of_another_scheme_or_format_is_still_refused(
         assert load_fingerprint_files(store, [_seed_file(tmp_path, records)], FROZEN_NOW) == 2
         with pytest.raises(SeedError, match=message):
             load_fingerprint_files(store, [_seed_file(tmp_path, records, **head)], FROZEN_NOW)
+    finally:
+        store.close()
+
+
+_RUN_AND_LIST = textwrap.dedent(
+    """
+    import sys
+    from monitor.cli import main
+    code = main(["--config", sys.argv[1], *sys.argv[2].split()])
+    print("loaded:", code, *[n for n in sys.argv[3:] if n in sys.modules])
+    """
+)
+
+
+def test_only_a_poll_starts_the_parser_processes_for_feeds_never_parsed(
+    db_url: str, http_server: HttpServer, write_config: Callable[..., Path]
+) -> None:
+    """`monitor poll` starts them with the rest of its start-up when a feed was never
+    parsed; a command that starts the pipeline without polling starts none."""
+    item = Item("USMCA joint review begins", "https://news.example/r", "Met.", FROZEN_NOW, "g-1")
+    feed = http_server.add("/rss.xml", Route(body=rss([item])))
+    config = write_config(db_url, [feed])
+
+    def run(command: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", _RUN_AND_LIST, str(config), command, "monitor.parse.pool"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()[-1].split()
+
+    assert run("seeds list") == ["loaded:", "0"]
+    assert run("poll") == ["loaded:", "0", "monitor.parse.pool"]
+    assert len(http_server.requests_to("/rss.xml")) == 1
+
+
+def test_a_feed_sync_says_how_many_configured_feeds_were_never_parsed(db_url: str) -> None:
+    urls = [f"https://news.example/{n}.xml" for n in range(3)]
+    feeds = [(url, f"Feed {n}", timedelta(hours=1)) for n, url in enumerate(urls)]
+    store = Store.open(db_url)
+    try:
+        assert store.sync_feeds(feeds) == 3  # inserted, in one statement
+        due = FROZEN_NOW + timedelta(hours=1)
+        store.record_poll(urls[0], PollRecord(FROZEN_NOW, due, body_hash="parsed"))
+        store.record_poll(urls[1], PollRecord(FROZEN_NOW, due, error="HTTP 500"))
+        assert store.sync_feeds(feeds) == 2  # a failed poll parsed nothing
+        assert store.sync_feeds(feeds[:1]) == 0  # the others are no longer configured
+        assert sorted(state.url for state in store.feed_states()) == urls
+        assert [state.name for state in store.feed_states()] == ["Feed 0", "Feed 1", "Feed 2"]
     finally:
         store.close()
