@@ -21,7 +21,7 @@ from sqlmodel import Field, SQLModel, col, select
 
 from monitor.fields import MAX_URL_CHARS
 from monitor.fulltext import ArticlePage
-from monitor.store.base import Sessions, table_of, upsert
+from monitor.store.base import Sessions, chunked, table_of, upsert
 from monitor.store.models import UTCDateTime
 
 
@@ -51,8 +51,7 @@ def cached_articles(store: Sessions, urls: Iterable[str]) -> dict[str, ArticlePa
     wanted = list(dict.fromkeys(urls))
     found: dict[str, ArticlePage] = {}
     with store.session() as session:
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
+        for chunk in chunked(wanted):
             for row in session.exec(select(ArticleRow).where(col(ArticleRow.url).in_(chunk))):
                 found[row.url] = ArticlePage(
                     row.url,

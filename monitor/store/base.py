@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, Self, cast
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -120,6 +120,20 @@ def as_utc(value: datetime) -> datetime:
 def table_of(model: type[Any]) -> sa.Table:
     """A model's Core table (for statements that load no rows)."""
     return cast(sa.Table, model.__table__)
+
+
+_T = TypeVar("_T")
+
+IN_LIST_SIZE = 500
+"""Values per ``IN (...)`` list, and rows per multi-row statement, unless a caller says
+otherwise: far under SQLite's cap on one statement's parameters (999 before 3.32), and
+short enough that PostgreSQL plans each list as quickly as a single value."""
+
+
+def chunked(items: Sequence[_T], size: int = IN_LIST_SIZE) -> Iterator[Sequence[_T]]:
+    """``items`` in consecutive slices of at most ``size``, in order."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def upsert(backend: str, table: sa.Table) -> postgresql.Insert | sqlite.Insert:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from monitor.dedup.seedfeed import SEED_FEED_URL
+from monitor.store.base import chunked
 from monitor.store.models import AlertItemRow, DedupKeyRow, EntryRow, FeedRow
 
 if TYPE_CHECKING:
@@ -116,10 +117,10 @@ class DatabaseDedupIndex:
         entries = _table(EntryRow)
         wanted = sorted(roots)
         found: list[tuple[int, int]] = []
-        for start in range(0, len(wanted), 500):
+        for chunk in chunked(wanted):
             rows = self.session.execute(
                 sa.select(entries.c.id, entries.c.story_id).where(
-                    entries.c.story_id.in_(wanted[start : start + 500]), entries.c.id > after
+                    entries.c.story_id.in_(chunk), entries.c.id > after
                 )
             )
             found += [(int(entry_id), int(root)) for entry_id, root in rows]
@@ -128,11 +129,9 @@ class DatabaseDedupIndex:
     def keys_of(self, ids: Sequence[int]) -> dict[int, list[int]]:
         table = _table(DedupKeyRow)
         found: dict[int, list[int]] = {}
-        for start in range(0, len(ids), 500):
+        for chunk in chunked(ids):
             rows = self.session.execute(
-                sa.select(table.c.entry_id, table.c.key).where(
-                    table.c.entry_id.in_(ids[start : start + 500])
-                )
+                sa.select(table.c.entry_id, table.c.key).where(table.c.entry_id.in_(chunk))
             )
             for entry_id, key in rows:
                 found.setdefault(int(entry_id), []).append(int(key))
@@ -152,10 +151,8 @@ class DatabaseDedupIndex:
                 sa.select(table.c.entry_id, table.c.key).where(table.c.entry_id > after)
             )
         )
-        for start in range(0, len(also), 500):
+        for chunk in chunked(also):
             rows += self.session.execute(
-                sa.select(table.c.entry_id, table.c.key).where(
-                    table.c.entry_id.in_(also[start : start + 500])
-                )
+                sa.select(table.c.entry_id, table.c.key).where(table.c.entry_id.in_(chunk))
             )
         return [(int(entry_id), int(key)) for entry_id, key in rows]

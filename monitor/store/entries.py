@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from monitor.dedup.seedfeed import SEED_FEED_URL, SEED_SOURCE
 from monitor.errors import StoreError
-from monitor.store.base import StoreBase, as_utc, table_of
+from monitor.store.base import StoreBase, as_utc, chunked, table_of
 from monitor.store.bounds import NO_TEXT
 from monitor.store.dedup_index import DatabaseDedupIndex
 from monitor.store.feeds import feed_id_at, insert_feed
@@ -151,14 +151,13 @@ class EntriesRepository(StoreBase):
         with self.session() as session:
             # Straight to the driver: asked once per changed feed, in the writer thread.
             connection = session.connection()
-            for start in range(0, len(wanted), 500):
-                chunk = tuple(wanted[start : start + 500])
+            for chunk in chunked(wanted):
                 found.update(
                     key
                     for (key,) in connection.exec_driver_sql(
                         f"SELECT key FROM {EntryRow.__tablename__} "
                         f"WHERE key IN ({', '.join([mark] * len(chunk))})",
-                        chunk,
+                        tuple(chunk),
                     )
                 )
         return found
@@ -169,11 +168,11 @@ class EntriesRepository(StoreBase):
         entries = table_of(EntryRow)
         found: dict[str, tuple[str, str, str]] = {}
         with self.session() as session:
-            for start in range(0, len(wanted), 500):
+            for chunk in chunked(wanted):
                 rows = session.execute(
                     sa.select(
                         entries.c.key, entries.c.title, entries.c.summary, entries.c.content
-                    ).where(entries.c.key.in_(wanted[start : start + 500]))
+                    ).where(entries.c.key.in_(chunk))
                 )
                 for key, title, summary, content in rows:
                     found[key] = (
@@ -289,8 +288,7 @@ class EntriesRepository(StoreBase):
         columns = tuple(rows[0])
         processors = _entry_processors(dialect, columns)
         found: dict[str, int] = {}
-        for start in range(0, len(rows), _ENTRY_ROWS_PER_STATEMENT):
-            chunk = rows[start : start + _ENTRY_ROWS_PER_STATEMENT]
+        for chunk in chunked(rows, _ENTRY_ROWS_PER_STATEMENT):
             params: list[Any] = []
             for row in chunk:
                 for column, process in zip(columns, processors, strict=True):
@@ -377,8 +375,7 @@ class EntriesRepository(StoreBase):
         ``monitor explain URL``), by id."""
         found: set[int] = set()
         with self.session() as session:
-            for start in range(0, len(texts), 500):
-                chunk = list(texts[start : start + 500])
+            for chunk in chunked(texts):
                 query = select(EntryRow.id).where(
                     sa.or_(
                         col(EntryRow.link).in_(chunk),

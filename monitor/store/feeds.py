@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from monitor.errors import StoreError
-from monitor.store.base import StoreBase, table_of, upsert
+from monitor.store.base import StoreBase, chunked, table_of, upsert
 from monitor.store.bounds import fitting
 from monitor.store.models import (
     DeliveryRow,
@@ -236,8 +236,7 @@ class FeedsRepository(StoreBase):
             # The table's rows, not the model's objects: a poll that reads nothing else
             # through the ORM never pays for setting up its mappers (some 30 ms a start).
             connection = session.connection()
-            for start in range(0, len(urls), 500):
-                chunk = list(urls[start : start + 500])
+            for chunk in chunked(urls):
                 rows = connection.execute(sa.select(feeds).where(feeds.c.url.in_(chunk)))
                 found.update((row.url, _feed_state(row)) for row in rows)
         return found
@@ -288,14 +287,13 @@ class FeedsRepository(StoreBase):
             urls = [params["u_url"] for params in plain]
             if done != len(plain):  # some are not in the database (or the driver cannot say)
                 known: set[str] = set()
-                for start in range(0, len(urls), 500):
-                    chunk = urls[start : start + 500]
+                for chunk in chunked(urls):
                     known.update(connection.execute(_URLS_KNOWN, {"k_urls": chunk}).scalars())
                 missing += [url for url in urls if url not in known]
             # Recovered feeds: a new failure streak is news again (one statement, which
             # finds nothing for the many feeds that have no notices).
-            for start in range(0, len(urls), 500):
-                connection.execute(_CLEAR_NOTICES_OF, {"c_urls": urls[start : start + 500]})
+            for chunk in chunked(urls):
+                connection.execute(_CLEAR_NOTICES_OF, {"c_urls": chunk})
         return missing
 
     def claim_due_feeds(

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from monitor.errors import StoreError
-from monitor.store.base import StoreBase, table_of
+from monitor.store.base import StoreBase, chunked, table_of
 from monitor.store.models import (
     FAILED,
     PENDING,
@@ -342,8 +342,7 @@ class OutboxRepository(StoreBase):
             loaded = [_delivery(row, digest_row) for row, digest_row in rows]
             wanted = sorted({i for d in loaded for i in _entry_ids(d.digest)})
             seen: dict[int, datetime] = {}
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
+            for chunk in chunked(wanted):
                 query = select(EntryRow.id, EntryRow.first_seen_at).where(
                     col(EntryRow.id).in_(chunk)
                 )
