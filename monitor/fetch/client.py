@@ -68,7 +68,7 @@ from monitor.errors import (
     TransientHttpError,
 )
 from monitor.fetch.decode import BodyTooLarge, BoundedDecoder, Codings, DecodeError
-from monitor.fetch.feedclient import FeedClient, make_client
+from monitor.fetch.feedclient import FeedClient, make_client, proxied
 from monitor.fetch.guard import blocked_cause
 from monitor.fetch.settings import FetchSettings
 from monitor.fetch.transport import TLSContext
@@ -454,6 +454,8 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         if self._client is None:
+            if proxied(self.settings):  # httpx's proxy transports take the context when made
+                await asyncio.to_thread(self._tls.now)
             self._io = _IOThread()
         return self
 

@@ -108,10 +108,8 @@ def make_client(
     size = connections or settings.concurrency
     tls = ssl_context if isinstance(ssl_context, TLSContext) else TLSContext(ssl_context)
     guard = exemptions(settings.allow_private) if settings.ssrf_guard else None
-    # Proxies from the environment (HTTPS_PROXY...) are honoured only with the guard off
-    # (through a proxy it could only check the proxy).
-    proxied = guard is None and _environment_proxies()
-    direct = None if proxied else LeanTransport(tls, guard, keepalive=size)
+    through_proxy = proxied(settings)
+    direct = None if through_proxy else LeanTransport(tls, guard, keepalive=size)
     http = httpx.AsyncClient(
         headers={
             "User-Agent": settings.user_agent,
@@ -124,10 +122,10 @@ def make_client(
         # Mounted (so the client makes no pool of its own and closes it), though only
         # the proxied client sends through its transport.
         transport=direct,
-        trust_env=proxied,
+        trust_env=through_proxy,
         # Only httpx's own (proxied) transports use it: those are made here, so it is
-        # needed now.
-        verify=tls.now() if proxied else True,
+        # needed now (a Fetcher has loaded it already, off its loop).
+        verify=tls.now() if through_proxy else True,
     )
     return FeedClient(http, direct)
 
@@ -135,6 +133,12 @@ def make_client(
 def _basic(username: str, password: str) -> str:
     """HTTP Basic credentials, as httpx makes them from a URL's user information."""
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+
+
+def proxied(settings: FetchSettings) -> bool:
+    """Whether downloads go through a proxy from the environment (``HTTPS_PROXY``...):
+    only with the SSRF guard off, which through a proxy could only check the proxy."""
+    return not settings.ssrf_guard and _environment_proxies()
 
 
 def _environment_proxies() -> bool:

@@ -59,12 +59,19 @@ Origin = tuple[str, str, int]
 class TLSContext:
     """The SSL context of ``https`` downloads, made (the CA bundle loaded, a few hundredths
     of a second of CPU) in a thread the first time a TLS connection needs it, then shared:
-    a cycle of ``http`` feeds alone never loads the bundle."""
+    a cycle of ``http`` feeds alone never loads the bundle (unless it goes through a proxy,
+    whose transports httpx makes with it).
+
+    A bundle that cannot be loaded (``SSL_CERT_FILE`` naming a missing or broken file) is
+    tried once: every TLS connection then fails with the same :class:`OSError`, which the
+    fetch reports as the feed's connect error, naming the bundle.
+    """
 
     def __init__(self, context: ssl.SSLContext | None = None) -> None:
         if context is not None:
             context.set_alpn_protocols(["http/1.1"])
         self._context = context
+        self._failure: str | None = None
         self._lock = threading.Lock()
 
     async def get(self) -> ssl.SSLContext:
@@ -78,9 +85,16 @@ class TLSContext:
         """The context, made now if it was not yet (in the calling thread)."""
         with self._lock:
             if self._context is None:
-                context = httpx.create_ssl_context()
-                context.set_alpn_protocols(["http/1.1"])
-                self._context = context
+                if self._failure is None:
+                    try:
+                        context = httpx.create_ssl_context()
+                    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                        self._failure = f"cannot load the CA certificates for https: {exc}"
+                    else:
+                        context.set_alpn_protocols(["http/1.1"])
+                        self._context = context
+                        return context
+                raise OSError(self._failure)
             return self._context
 
 

@@ -425,6 +425,27 @@ def test_a_fetcher_loads_the_ca_bundle_once_for_its_https_hosts(
     assert len(loads) == 1
 
 
+def test_a_ca_bundle_that_cannot_be_loaded_fails_each_https_fetch_saying_so(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tried once, not at every connection; each https feed fails as a connect error that
+    names the certificates, not the feed's server."""
+    loads: list[None] = []
+
+    def broken(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        loads.append(None)
+        raise FileNotFoundError(2, "No such file or directory", "/nowhere/ca.pem")
+
+    monkeypatch.setattr(httpx, "create_ssl_context", broken)
+    _, results = run_against(keep_alive, fetching(3), server_context(certificate))
+    assert len(results) == 3
+    for result in results:
+        assert isinstance(result, ConnectFailed), result
+        assert "cannot load the CA certificates for https" in str(result)
+        assert "/nowhere/ca.pem" in str(result)
+    assert len(loads) == 1
+
+
 def established_to(port: int) -> int:
     """Open TCP connections of this machine whose far end is 127.0.0.1:``port``."""
     count = 0
