@@ -332,6 +332,10 @@ class Pipeline:
         parsed start the parser processes at once.
         """
         if not self.started:
+            if self.config.seeds:
+                from monitor.seed_import import load_fingerprint_files
+
+                load_fingerprint_files(self.store, self.config.seeds, self.clock())
             fetch = self.config.fetch
             unparsed = self.store.sync_feeds(
                 ((f.url, f.display_name, f.interval) for f in self.config.feeds),
@@ -341,11 +345,8 @@ class Pipeline:
                 # Feeds never parsed (a first start, new feeds): their first poll parses,
                 # so the parser processes start now, beside the rest of the start-up and
                 # not after it (bench/peers.py, cold cycle of 1,000 feeds: see #14's notes).
+                # Last: nothing after it can fail and leave them running.
                 self._parser_pool().warm()
-            if self.config.seeds:
-                from monitor.seed_import import load_fingerprint_files
-
-                load_fingerprint_files(self.store, self.config.seeds, self.clock())
             self.started = True
         return self
 

@@ -126,8 +126,8 @@ _T = TypeVar("_T")
 
 IN_LIST_SIZE = 500
 """Values per ``IN (...)`` list, and rows per multi-row statement, unless a caller says
-otherwise: far under SQLite's cap on one statement's parameters (999 before 3.32), and
-short enough that PostgreSQL plans each list as quickly as a single value."""
+otherwise: a statement stays well under SQLite's cap on its parameters (32,766 since
+3.32) even where it holds a list more than once, and its text short."""
 
 
 def chunked(items: Sequence[_T], size: int = IN_LIST_SIZE) -> Iterator[Sequence[_T]]:

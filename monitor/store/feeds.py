@@ -130,8 +130,8 @@ class FeedsRepository(StoreBase):
         become inactive. A healthy feed whose next poll lies further out than its
         (possibly shortened) interval allows is brought forward, so a new interval
         applies at once; a failing feed keeps its backoff. Returns how many configured
-        feeds have never been parsed (new rows, or no body stored yet): their next polls
-        parse.
+        feeds have never been parsed (new rows, or no body stored yet) and are not
+        disabled: their next successful polls parse.
 
         ``jitter`` is the most a poll's random jitter adds to an interval
         (``fetch.poll_jitter``, ``fetch.poll_jitter_max``): a due time within it was set
@@ -161,7 +161,11 @@ class FeedsRepository(StoreBase):
                         feeds_table.c.consecutive_failures,
                         feeds_table.c.next_poll_at,
                         feeds_table.c.last_polled_at,
-                        feeds_table.c.body_hash.is_(None).label("unparsed"),
+                        # A feed disabled (410 Gone) is not polled, so not parsed either.
+                        sa.and_(
+                            feeds_table.c.body_hash.is_(None),
+                            feeds_table.c.disabled_at.is_(None),
+                        ).label("unparsed"),
                     )
                 )
             }

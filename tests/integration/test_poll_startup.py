@@ -145,6 +145,19 @@ def test_a_stored_fingerprint_file_of_another_scheme_or_format_is_still_refused(
         store.close()
 
 
+_START_AND_LIST = textwrap.dedent(
+    """
+    import sys
+    from monitor.config import load_config
+    from monitor.pipeline import Pipeline
+    from monitor.store.store import Store
+    config = load_config(sys.argv[1])
+    pipeline = Pipeline(config, Store.open(config.database)).start(sys.argv[2] == "polling")
+    print("pool loaded:", "monitor.parse.pool" in sys.modules)
+    pipeline.close()
+    """
+)
+
 _RUN_AND_LIST = textwrap.dedent(
     """
     import sys
@@ -175,9 +188,24 @@ def test_only_a_poll_starts_the_parser_processes_for_feeds_never_parsed(
         assert done.returncode == 0, done.stderr
         return done.stdout.splitlines()[-1].split()
 
+    def start(mode: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", _START_AND_LIST, str(config), mode],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()[-1]
+
+    assert start("polling") == "pool loaded: True"  # before any poll
+    assert start("not polling") == "pool loaded: False"
     assert run("seeds list") == ["loaded:", "0"]
     assert run("poll") == ["loaded:", "0", "monitor.parse.pool"]
     assert len(http_server.requests_to("/rss.xml")) == 1
+    # Parsed now: a poll starts the pipeline without the parser processes.
+    assert start("polling") == "pool loaded: False"
 
 
 def test_a_feed_sync_says_how_many_configured_feeds_were_never_parsed(db_url: str) -> None:
@@ -190,6 +218,8 @@ def test_a_feed_sync_says_how_many_configured_feeds_were_never_parsed(db_url: st
         store.record_poll(urls[0], PollRecord(FROZEN_NOW, due, body_hash="parsed"))
         store.record_poll(urls[1], PollRecord(FROZEN_NOW, due, error="HTTP 500"))
         assert store.sync_feeds(feeds) == 2  # a failed poll parsed nothing
+        store.record_poll(urls[2], PollRecord(FROZEN_NOW, due, error="HTTP 410", gone=True))
+        assert store.sync_feeds(feeds) == 1  # disabled: not polled, so not parsed either
         assert store.sync_feeds(feeds[:1]) == 0  # the others are no longer configured
         assert sorted(state.url for state in store.feed_states()) == urls
         assert [state.name for state in store.feed_states()] == ["Feed 0", "Feed 1", "Feed 2"]
