@@ -717,9 +717,10 @@ class Pipeline:
         owner: str | None,
     ) -> Done[FeedOutcome]:
         """The writer's part of a changed feed: new entries and the poll record."""
+        # The poll record first: it hands back the feed's id, which the entries need.
+        feed_id = self.store.record_poll(state.url, record, owner)
         items, routes, features_of = self._judge_new(prepared, state, record.now)
-        stored = self.store.add_entries(state.url, items, routes, record.now)
-        self.store.record_poll(state.url, record, owner)
+        stored = self.store.add_entries(state.url, items, routes, record.now, feed_id)
 
         def after_commit() -> None:
             # Only committed ids may name cached features.

@@ -245,16 +245,19 @@ class FeedsRepository(StoreBase):
                 found.update((row.url, _feed_state(row)) for row in rows)
         return found
 
-    def record_poll(self, url: str, record: PollRecord, owner: str | None = None) -> None:
-        """Store a poll's outcome, set the feed's next due time and release its lease.
+    def record_poll(self, url: str, record: PollRecord, owner: str | None = None) -> int:
+        """Store a poll's outcome, set the feed's next due time and release its lease;
+        returns the feed's id (for the entries stored in the same transaction).
 
         One prepared statement, no row loaded: this runs for every feed of every
         cycle, and most polls only move the due time on. A second one clears the
         feed's failure notices, only when a success finds some.
         """
         with self.session() as session:
-            if not _record_one(session, url, record, owner):
-                raise StoreError(f"feed {url} is not in the database")
+            feed_id = _record_one(session, url, record, owner)
+        if feed_id is None:
+            raise StoreError(f"feed {url} is not in the database")
+        return feed_id
 
     def record_unchanged(
         self, polls: Sequence[tuple[str, PollRecord]], owner: str | None = None
@@ -281,7 +284,7 @@ class FeedsRepository(StoreBase):
                             "u_last_modified": record.last_modified,
                         }
                     )
-                elif not _record_one(session, url, record, owner):
+                elif _record_one(session, url, record, owner) is None:
                     missing.append(url)
             if not plain:
                 return missing
@@ -453,9 +456,9 @@ def insert_feeds(
     )
 
 
-def _record_one(session: Session, url: str, record: PollRecord, owner: str | None) -> bool:
-    """Store one poll's outcome (:meth:`FeedsRepository.record_poll`); False when the feed
-    is not in the database."""
+def _record_one(session: Session, url: str, record: PollRecord, owner: str | None) -> int | None:
+    """Store one poll's outcome (:meth:`FeedsRepository.record_poll`); the feed's id, or
+    None when the feed is not in the database."""
     success = record.error is None
     # Validators and a new address that would not fit their columns are left out, and
     # said so, rather than failing the whole record (a DataError on PostgreSQL).
@@ -492,12 +495,12 @@ def _record_one(session: Session, url: str, record: PollRecord, owner: str | Non
     }
     updated = session.execute(update, params).one_or_none()
     if updated is None:
-        return False
+        return None
     feed_id, disabled_at, noticed = updated
     if success and disabled_at is None and noticed:
         # Recovered: a new failure streak is news again.
         session.execute(_CLEAR_NOTICES, {"c_feed": feed_id})
-    return True
+    return int(feed_id)
 
 
 def _unchanged(record: PollRecord) -> bool:

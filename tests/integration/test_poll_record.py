@@ -1,6 +1,6 @@
 """Recording a poll (``FeedsRepository.record_poll``): a success clears the feed's failure
 notices, and costs no DELETE when there are none; unchanged feeds recorded together end as
-recorded one by one (both backends)."""
+recorded one by one; the record hands back the feed's id for its entries (both backends)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from monitor.config import load_config
+from monitor.errors import StoreError
 from monitor.store.feeds import PollRecord
 from monitor.store.store import Store
+from monitor.types import Entry, NewEntry
 from tests.conftest import FROZEN_NOW
 
 
@@ -107,5 +110,39 @@ def test_unchanged_feeds_recorded_together_end_as_recorded_one_by_one(
                 store.record_poll(url, PollRecord(later, later, "HTTP 500"))
         needing = {n.url for n in store.feeds_needing_attention("desk", 3)}
         assert {one[2], many[2]} <= needing
+    finally:
+        store.close()
+
+
+def test_record_poll_hands_back_the_feed_id_its_entries_are_stored_under(
+    db_url: str, write_config: Callable[..., Path]
+) -> None:
+    """A changed feed's job records its poll first and stores its entries under the id that
+    record returned (no second lookup of the feed); the rows are those of the lookup's way,
+    and a feed that is not in the database is named, not stored."""
+    first, second = "https://a.example/feed.xml", "https://b.example/feed.xml"
+    store = Store.open(load_config(write_config(db_url, [first, second])).database)
+    later = FROZEN_NOW + timedelta(hours=1)
+
+    def new(url: str, n: int) -> NewEntry:
+        entry = Entry(url, "A", f"Item {n}", f"{url}#{n}", f"{url}#{n}", None, "Text.", "",
+                      FROZEN_NOW - timedelta(minutes=n))  # fmt: skip
+        return NewEntry(f"{n:064x}", entry, True)
+
+    try:
+        store.sync_feeds([(first, "A", timedelta(minutes=15)), (second, "B", timedelta(hours=1))])
+        ids = {url: store.feed_state(url).id for url in (first, second)}
+        assert store.record_poll(second, PollRecord(FROZEN_NOW, later)) == ids[second]
+        with store.transaction():
+            feed_id = store.record_poll(first, PollRecord(FROZEN_NOW, later))
+            given = store.add_entries(first, [new(first, 1)], {}, FROZEN_NOW, feed_id)
+        looked_up = store.add_entries(second, [new(second, 2)], {}, FROZEN_NOW)
+        assert feed_id == ids[first]
+        entries = sa.table("entries", sa.column("id"), sa.column("feed_id"))
+        with store.engine.connect() as connection:
+            rows = dict(connection.execute(sa.select(entries.c.id, entries.c.feed_id)).all())
+        assert rows == {given[f"{1:064x}"]: ids[first], looked_up[f"{2:064x}"]: ids[second]}
+        with pytest.raises(StoreError, match=r"https://gone\.example/feed\.xml"):
+            store.record_poll("https://gone.example/feed.xml", PollRecord(FROZEN_NOW, later))
     finally:
         store.close()
