@@ -471,6 +471,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
                 f"error: no feed named {', '.join(sorted(missing))} in the config", file=sys.stderr
             )
             return 1
+    if not args.feed:
+        _start_parsers_ahead(config)
     with collector_paused():  # the pipeline's modules, its rules and known articles
         pipeline = _pipeline(config, polling=not args.feed)  # every feed: see Pipeline.start
     # What start-up made lives until the process ends: the collections during the poll
@@ -512,6 +514,19 @@ def cmd_poll(args: argparse.Namespace) -> int:
     if failed and failed == len(summary.feeds):
         return POLL_ALL_FAILED
     return 1 if failed else 0
+
+
+def _start_parsers_ahead(config: Config) -> None:
+    """When the database says this poll will parse (a feed never parsed), start the
+    process the parser workers are forked from now: it imports the parser and the rules
+    on the core the rest of start-up leaves idle, instead of after it (bench/peers.py,
+    cold cycle: see #14's notes). A poll of feeds all parsed before starts nothing."""
+    from monitor.store.peek import unparsed_feeds
+
+    if unparsed_feeds(config.database, [feed.url for feed in config.feeds]):
+        from monitor.parse.pool import start_forkserver
+
+        start_forkserver()
 
 
 POLL_ALL_FAILED = 3

@@ -578,8 +578,7 @@ class Pipeline:
         return [url not in missing for url, _ in polls]
 
     def _parser_pool(self) -> ParserPool:
-        from monitor.parse.pool import ParserPool
-        from monitor.prepare import prepare_parsed
+        from monitor.parse.pool import WORKER_JOBS, ParserPool
 
         if self._parsers is None:
             settings = self.config.fetch
@@ -588,7 +587,7 @@ class Pipeline:
                 settings.fast_parse,
                 settings.parse_timeout.total_seconds(),
                 settings.item_limits,
-                preload=(prepare_parsed.__module__,),  # what the workers run, shared by them
+                preload=WORKER_JOBS,  # what the workers run, shared by them
             )
         return self._parsers
 

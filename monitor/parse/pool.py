@@ -87,6 +87,34 @@ def _parse(
     )
 
 
+WORKER_JOBS = ("monitor.prepare",)
+"""The module whose job a poll runs in the workers (:func:`monitor.prepare.parse_and_prepare`),
+for the forkserver to import before it forks them; named, not imported, so that starting
+the forkserver ahead (:func:`start_forkserver`) costs the polling process no import."""
+
+
+def _preload(modules: Sequence[str]) -> list[str]:
+    """What the forkserver imports: ``__main__``, as multiprocessing does by default (so
+    that no worker runs the program's main module again on its own), the parser, and
+    ``modules``."""
+    return ["__main__", __name__, *modules]
+
+
+def start_forkserver(preload: Sequence[str] = WORKER_JOBS) -> bool:
+    """Start the process the workers are forked from now, importing ``preload`` (see the
+    module docstring), ahead of the first :class:`ParserPool` that will use it: its
+    imports then run beside the rest of the caller's start-up. False where there is no
+    forkserver (the pool spawns its workers) or one runs already (its preload stands)."""
+    from multiprocessing import forkserver
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_preload(preload))
+    forkserver.ensure_running()
+    return True
+
+
 _BODIES_PER_WORKER = 2
 """Bodies handed to each worker process at once (see ``ParserPool._slots``)."""
 
@@ -141,10 +169,9 @@ class ParserPool:
         preload: Sequence[str] = (),
     ) -> None:
         self.workers = default_workers(workers)
-        self.preload = ("__main__", __name__, *preload)
+        self.preload = tuple(_preload(preload))
         """Modules the forkserver imports before forking the workers (see the module
-        docstring); ``__main__`` as multiprocessing does by default, so that no worker
-        runs the program's main module again on its own."""
+        docstring and :func:`_preload`), unless it was started ahead with its own."""
         self.fast = fast
         self.limits = limits
         """Caps on a document's items and fields (``parse_document``); None: none."""

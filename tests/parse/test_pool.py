@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -12,9 +15,10 @@ import pytest
 
 from monitor.errors import ParseError
 from monitor.parse.feed import parse_feed
-from monitor.parse.pool import ParserPool, default_workers
+from monitor.parse.pool import WORKER_JOBS, ParserPool, default_workers
 from monitor.types import ParsedFeed
 from testbed.farm import rss_body
+from tests.conftest import REPO
 
 
 def test_pool_parses_like_parse_feed_and_raises_parse_errors() -> None:
@@ -196,3 +200,53 @@ def test_the_workers_are_started_off_the_event_loop_first_and_after_a_death(
     loop_thread = asyncio.run(run())
     assert len(starts) == 2  # the first start, and the one after the death
     assert loop_thread not in starts
+
+
+def _loaded(name: str) -> bool:
+    """Runs in a worker: whether ``name`` was imported there (by the forkserver)."""
+    return name in sys.modules
+
+
+_START_AHEAD = textwrap.dedent(
+    """
+    import asyncio, sys
+    from monitor.parse.pool import ParserPool, start_forkserver
+    from tests.parse.test_pool import _loaded
+
+    assert start_forkserver()
+    print("imported here:", "monitor.prepare" in sys.modules)
+
+    async def run():
+        async with ParserPool(workers=1) as pool:  # its own preload names no job
+            return [await pool.run("u", _loaded, name) for name in sys.argv[1:]]
+
+    print("in the worker:", *asyncio.run(run()))
+    """
+)
+
+
+def test_a_forkserver_started_ahead_imports_the_jobs_for_the_pool_and_not_here() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _START_AHEAD, "monitor.prepare", "monitor.digest"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "imported here: False",  # named, not imported: starting ahead costs the caller nothing
+        "in the worker: True False",  # the job's module came from the forkserver; no other
+    ]
+
+
+def test_the_jobs_started_ahead_are_the_ones_the_pipeline_runs() -> None:
+    from monitor.prepare import parse_and_prepare
+
+    assert (parse_and_prepare.__module__,) == WORKER_JOBS
+    assert ParserPool(preload=WORKER_JOBS).preload == (
+        "__main__",
+        "monitor.parse.pool",
+        "monitor.prepare",
+    )
