@@ -45,8 +45,10 @@ feedparser, which does not expand external entities either.
 from __future__ import annotations
 
 import contextlib
+import functools
 import html.entities
 import re
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -130,6 +132,37 @@ _HARMLESS = frozenset(
         "itunes_link",
     }
 )
+
+
+# An absolute http(s) link that feedparser's ``_urljoin`` would give back unchanged whatever
+# the base: its slash-fixing regex has nothing to fix (no third slash), and ``urljoin``
+# returns such a link either as it is or as ``urlunparse(urlparse(link))``, which rebuilds
+# it exactly when no part comes out empty or trimmed. Excluded, so left to ``_urljoin``:
+# an empty query or fragment (``?#``, a trailing ``#``), path parameters (``;``), brackets
+# (an IPv6 host, which urlsplit checks), the tab and newlines urlsplit deletes, non-ASCII
+# text (a host urlsplit checks), and an empty host.
+_PLAIN_LINK = re.compile(
+    r"https?://[^/?#;\[\]\t\r\n][^?#;\[\]\t\r\n]*"
+    r"(?:\?[^#;\[\]\t\r\n][^#;\[\]\t\r\n]*)?(?:#[^;\[\]\t\r\n]+)?"
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _base_parses(base: str) -> bool:
+    """Whether ``urljoin`` can read ``base``: where it cannot, ``_urljoin`` gives ''."""
+    try:
+        urllib.parse.urlsplit(base)
+    except ValueError:
+        return False
+    return True
+
+
+def _join(base: str, uri: str) -> str:
+    """feedparser's ``_urljoin(base, uri)``, without its cost for the plain absolute links
+    nearly every item has (5 to 8 % of a worker's time on a farm of wire stories)."""
+    if uri.isascii() and _PLAIN_LINK.fullmatch(uri) and (not base or _base_parses(base)):
+        return uri
+    return str(_urljoin(base, uri))
 
 
 class _NotSure(Exception):
@@ -545,7 +578,7 @@ class _Reader:
             attrs["href"] = href
         if "href" in attrs:  # even empty: feedparser then links to the feed's own URL
             if rel == "alternate" and _map_type(attrs["type"]) in _HTML_TYPES:
-                raw["link"] = _urljoin(self._base(child), attrs["href"])
+                raw["link"] = _join(self._base(child), attrs["href"])
             return
         if len(child):
             raise _NotSure("markup inside a link")
@@ -590,7 +623,7 @@ class _Reader:
             raise _NotSure(f"markup inside {role}")
         output = (element.text or "").strip()
         if resolve and output:
-            output = _urljoin(self._base(element), output)
+            output = _join(self._base(element), output)
         return _fix(output)
 
     def _content(
