@@ -254,12 +254,34 @@ _ARTICLES = (
 """What reading a ``full_text`` feed's articles imports."""
 
 
+_IMPORTING: dict[tuple[asyncio.AbstractEventLoop, tuple[str, ...]], asyncio.Future[None]] = {}
+"""The imports :func:`_imported` has under way, by loop and names."""
+
+
 async def _imported(names: Sequence[str]) -> None:
     """Import ``names`` in a thread, the first time: a feed's steps run on the downloads'
-    loop, where a first import would hold up every download in flight."""
-    missing = [name for name in names if name not in sys.modules]
-    if missing:
-        await asyncio.to_thread(_import_all, missing)
+    loop, where a first import would hold up every download in flight.
+
+    A feed that comes while the import runs waits for the same import, and the feeds
+    waiting go on in the order they came: a module under import is in ``sys.modules``
+    already, half made, so that alone would let a later feed past an earlier one (and
+    onto the half-made module)."""
+    key = (asyncio.get_running_loop(), tuple(names))
+    running = _IMPORTING.get(key)
+    if running is None:
+        if all(name in sys.modules for name in names):
+            return
+        running = _IMPORTING[key] = asyncio.ensure_future(asyncio.to_thread(_import_all, names))
+        running.add_done_callback(partial(_import_ended, key))
+    await asyncio.shield(running)  # one feed cancelled does not cancel the others' import
+
+
+def _import_ended(
+    key: tuple[asyncio.AbstractEventLoop, tuple[str, ...]], done: asyncio.Future[None]
+) -> None:
+    _IMPORTING.pop(key, None)
+    if not done.cancelled():
+        done.exception()  # each waiter got it; retrieved here too, should none be left
 
 
 def _import_all(names: Sequence[str]) -> None:
