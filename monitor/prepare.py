@@ -43,9 +43,10 @@ from monitor.rules.aliases import Aliases, AliasMember
 from monitor.rules.guards import GUARDS
 from monitor.rules.settings import DEFAULT_RULE_SETTINGS, RuleSettings
 from monitor.sources import parse_document
-from monitor.types import Entry, Match, ParsedFeed
+from monitor.types import Entry, Match, ParsedFeed, quick_pickle
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class PreparedEntry:
     """One parsed entry with everything decided about it without the database."""

