@@ -48,7 +48,9 @@ _BLOCK_TAGS = frozenset(
 _SKIP_TAGS = frozenset(
     {"script", "style", "template", "noscript", "iframe", "object", "svg", "head"}
 )
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
+# Runs of spaces to make one: any run but a lone " " (replacing that with itself, at every
+# word, would cost as much as the rest of the function).
+_SPACES = re.compile(r"[\t\r\f\v\u00a0\u200b][ \t\r\f\v\u00a0\u200b]*| [ \t\r\f\v\u00a0\u200b]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,3 +40,21 @@ def test_fast_lane_takes_tidy_fragments_and_leaves_the_rest() -> None:
     ]  # fmt: skip
     for untidy in ("a < b", "<![CDATA[x]]>", "<script>a<b</script>", "</p class=x>", "<p"):
         assert _tidy_parts(untidy) is None
+
+
+def _spaces_by_definition(text: str) -> str:
+    """What normalize_space promises, spelled out: every run of spaces made one space,
+    every line stripped, blank lines and runs of line breaks made one break."""
+    text = re.sub(r"[ \t\r\f\v\u00a0\u200b]+", " ", text)
+    lines = (line.strip() for line in text.split("\n"))
+    return re.sub(r"\n\s*\n+", "\n", "\n".join(line for line in lines if line)).strip()
+
+
+# Every kind of space Python knows (``str.isspace``), the zero-width one, and some text.
+SPACES = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\u200b"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=SPACES + "ab.", max_size=40))
+def test_normalize_space_does_what_it_says(text: str) -> None:
+    assert normalize_space(text) == _spaces_by_definition(text)
