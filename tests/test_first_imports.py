@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +15,18 @@ from monitor.pipeline import _IMPORTING, _imported
 SLOW_MODULE = "import time\ntime.sleep(0.4)\nDONE = True\n"
 
 
-def test_feeds_arriving_during_the_import_wait_for_it_in_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    name = "monitor_test_slow_import"
+@pytest.fixture
+def slow_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The name of a module that takes 0.4 s to import, not imported yet."""
+    name = f"monitor_test_slow_import_{tmp_path.name}"
     (tmp_path / f"{name}.py").write_text(SLOW_MODULE, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, name, raising=False)
+    yield name
+    sys.modules.pop(name, None)
+
+
+def test_feeds_arriving_during_the_import_wait_for_it_in_order(slow_module: str) -> None:
+    name = slow_module
     went_on: list[tuple[int, bool]] = []
 
     async def feed(number: int) -> None:
@@ -35,20 +41,15 @@ def test_feeds_arriving_during_the_import_wait_for_it_in_order(
         await asyncio.gather(first, feed(1), feed(2))
         await feed(3)  # imported: no thread, no wait
 
-    try:
-        asyncio.run(run())
-    finally:
-        sys.modules.pop(name, None)
+    asyncio.run(run())
     assert went_on == [(0, True), (1, True), (2, True), (3, True)]
     assert not _IMPORTING  # nothing left under way
 
 
 def test_a_feed_cancelled_while_waiting_does_not_cancel_the_others_import(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    slow_module: str,
 ) -> None:
-    name = "monitor_test_slow_import_2"
-    (tmp_path / f"{name}.py").write_text(SLOW_MODULE, encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))
+    name = slow_module
 
     async def run() -> bool:
         first = asyncio.create_task(_imported([name]))
@@ -59,10 +60,7 @@ def test_a_feed_cancelled_while_waiting_does_not_cancel_the_others_import(
         await second
         return bool(getattr(sys.modules[name], "DONE", False))
 
-    try:
-        assert asyncio.run(run())
-    finally:
-        sys.modules.pop(name, None)
+    assert asyncio.run(run())
     assert not _IMPORTING
 
 
