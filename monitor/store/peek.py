@@ -17,9 +17,20 @@ import sqlite3
 from collections.abc import Collection
 from contextlib import closing
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 _SQLITE_FILE = re.compile(r"^sqlite(?:\+pysqlite)?:///([^?]+)$")
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    """The file of a SQLite URL without options, read as :func:`monitor.store.db.sqlite_file`
+    reads it (a test holds them to it) but without SQLAlchemy, whose import this glance
+    exists to run ahead of; None for any other URL, memory, or a ``file:`` URI."""
+    found = _SQLITE_FILE.match(database_url)
+    if found is None:
+        return None
+    database = unquote(found.group(1))
+    return None if database == ":memory:" or database.startswith("file:") else Path(database)
 
 
 def unparsed_feeds(database_url: str, urls: Collection[str]) -> bool | None:
@@ -29,12 +40,11 @@ def unparsed_feeds(database_url: str, urls: Collection[str]) -> bool | None:
     SQLite file ``database_url`` names does not exist yet; False when every one was
     parsed (or is disabled). None when it cannot tell so cheaply: another database, a
     URL with options, an in-memory database, a file it cannot read as one."""
-    found = _SQLITE_FILE.match(database_url)
-    if found is None or found.group(1) == ":memory:" or found.group(1).startswith("file:"):
+    path = sqlite_path(database_url)
+    if path is None:
         return None
     if not urls:
         return False
-    path = Path(found.group(1))
     if not path.exists():
         return True
     try:

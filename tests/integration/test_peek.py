@@ -8,8 +8,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from monitor.store.db import sqlite_file
 from monitor.store.feeds import PollRecord
-from monitor.store.peek import unparsed_feeds
+from monitor.store.peek import sqlite_path, unparsed_feeds
 from monitor.store.store import Store
 from tests.conftest import FROZEN_NOW
 
@@ -42,14 +45,29 @@ def test_a_database_not_made_yet_means_every_feed_is_new(tmp_path: Path) -> None
     assert unparsed_feeds(f"sqlite:///{tmp_path / 'none.db'}", []) is False  # nothing to poll
 
 
+def _store_would_parse(url: str, urls: Sequence[str]) -> bool:
+    """What the store says once open (:meth:`Store.sync_feeds`, as the pipeline asks)."""
+    store = Store.open(url)
+    try:
+        return store.sync_feeds([(u, u, timedelta(hours=1)) for u in urls]) > 0
+    finally:
+        store.close()
+
+
 def test_it_reads_what_the_store_counts_as_parsed(tmp_path: Path) -> None:
     url = _stored(tmp_path / "m.db", parsed=URLS[:2], failed=URLS[2:])
-    assert unparsed_feeds(url, URLS) is True  # a failed poll parsed nothing
-    assert unparsed_feeds(url, URLS[:2]) is False
-    assert unparsed_feeds(url, [*URLS[:2], "https://news.example/new.xml"]) is True  # no row
+    cases = [
+        (URLS, True),  # a failed poll parsed nothing
+        (URLS[:2], False),
+        ([*URLS[:2], "https://news.example/new.xml"], True),  # no row
+    ]
+    for urls, expected in cases:
+        assert unparsed_feeds(url, urls) is expected
+        assert _store_would_parse(url, urls) is expected  # the glance agrees with the store
 
     url = _stored(tmp_path / "g.db", parsed=URLS[:2], gone=URLS[2:])
     assert unparsed_feeds(url, URLS) is False  # disabled: it will not be polled
+    assert _store_would_parse(url, URLS) is False
 
 
 def test_it_gives_no_answer_where_it_cannot_tell_cheaply(tmp_path: Path) -> None:
@@ -76,3 +94,28 @@ def test_a_writer_in_the_middle_of_a_transaction_is_not_waited_for(tmp_path: Pat
         assert unparsed_feeds(url, URLS) is True
     finally:
         writer.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///monitor.db",
+        "sqlite:////var/lib/monitor/monitor.db",
+        "sqlite+pysqlite:///data/monitor.db",
+        "sqlite:///my%20db.db",
+        "sqlite:///x%3Fy.db",
+        "sqlite:///#odd.db",
+        "sqlite:///:memory:",
+        "sqlite://",
+        "sqlite:///file:monitor.db?uri=true",
+        "sqlite:///monitor.db?timeout=5",
+        "sqlite+aiosqlite:///monitor.db",
+        "postgresql+psycopg://127.0.0.1:5432/test",
+    ],
+)
+def test_it_reads_a_sqlite_url_as_the_store_reads_it(url: str) -> None:
+    """The same file as :func:`monitor.store.db.sqlite_file`, or no answer (a URL with
+    options, another driver): never another file."""
+    assert sqlite_path(url) in (None, sqlite_file(url))
+    if "?" not in url and "+aiosqlite" not in url:
+        assert sqlite_path(url) == sqlite_file(url)
