@@ -145,6 +145,8 @@ _PLAIN_LINK = re.compile(
     r"https?://[^/?#;\[\]\t\r\n][^?#;\[\]\t\r\n]*"
     r"(?:\?[^#;\[\]\t\r\n][^#;\[\]\t\r\n]*)?(?:#[^;\[\]\t\r\n]+)?"
 )
+# What feedparser turns back from an entity reference in a link's text ("&amp;" first).
+_ENTITY_REF = re.compile("&([A-Za-z0-9_]+);")
 
 
 @functools.lru_cache(maxsize=64)
@@ -583,8 +585,9 @@ class _Reader:
         if len(child):
             raise _NotSure("markup inside a link")
         output = self._pop_text(child, "link", resolve=True)
-        output = output.replace("&amp;", "&")
-        raw["link"] = re.sub("&([A-Za-z0-9_]+);", r"&\g<1>", output)
+        if "&" in output:  # feedparser's undoing of entity references (needs an "&")
+            output = _ENTITY_REF.sub(r"&\g<1>", output.replace("&amp;", "&"))
+        raw["link"] = output
 
     def _guid(self, child: Any, raw: dict[str, Any]) -> None:
         is_link = _attrs(child).get("ispermalink", "true") == "true"

@@ -111,10 +111,22 @@ GOOD_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 </feed>"""
 
 
+# Links written as text, with and without entity references (feedparser takes "&amp;"
+# back to "&", then an "&name;" left over to "&name"), and one with no "&" at all.
+LINKS_RSS = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Links</title>
+<item><title>A</title><link>https://x.test/a?b=1&amp;c=2</link></item>
+<item><title>B</title><link>https://x.test/b?x=1&amp;amp;y=2&amp;z;</link></item>
+<item><title>C</title><link>https://x.test/c?q=&amp;copy;&amp;#38;d</link></item>
+<item><title>D</title><link>https://x.test/d/plain</link></item>
+</channel></rss>"""
+
+
 @pytest.mark.parametrize(
     ("content", "content_type"),
     [
         (GOOD_RSS, None),
+        (LINKS_RSS, None),
         (GOOD_RSS, "application/rss+xml; charset=utf-8"),
         (GOOD_ATOM, "application/atom+xml"),
         (GOOD_RSS, "text/xml"),  # no charset: feedparser reads US-ASCII, then corrects to UTF-8
