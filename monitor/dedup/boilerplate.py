@@ -34,6 +34,12 @@ Unit = tuple[int, int, str]
 
 
 def _key(unit: str) -> str:
+    """``unit`` case-folded, its runs of spaces made one and its ends stripped."""
+    # A printable string holds no space but " " (every other one is a control or a
+    # separator), and case folding makes none: such a unit with no "  " and no space at
+    # either end needs no split and join (about two thirds of the cost, for most units).
+    if unit.isprintable() and "  " not in unit and unit[:1] != " " and unit[-1:] != " ":
+        return unit.casefold()
     return " ".join(unit.casefold().split())
 
 

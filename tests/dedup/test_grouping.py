@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from monitor.dedup.boilerplate import learn, mask
+from monitor.dedup.boilerplate import _key, learn, mask
 from monitor.dedup.decide import decide
 from monitor.dedup.evaluation import _body_paragraphs, ecbplus_grouping, realfeed_joins
 from monitor.dedup.features import Features, fingerprint
@@ -39,6 +41,22 @@ def shared(*parts: str) -> Path:
 
 
 # --- boilerplate -------------------------------------------------------------------------
+
+
+def test_case_folding_makes_no_space_of_a_printable_character() -> None:
+    """What _key's shortcut rests on: in a printable string the only space is " "."""
+    for code in range(0x110000):
+        char = chr(code)
+        if char.isprintable() and char != " ":
+            assert not char.isspace(), hex(code)
+            assert not any(c.isspace() for c in char.casefold()), hex(code)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=" \t\n\u00a0\u2003\u200bAaßİΣς.é", max_size=20))
+def test_a_unit_key_is_its_folded_words_joined(unit: str) -> None:
+    assert _key(unit) == " ".join(unit.casefold().split())
+
 
 SPONSOR = "Thanks to Acme Boards for sponsoring this video! Try their boards free for a month."
 FOOTER = "Support me on Patreon, where every pledge helps me build the next project."

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from monitor.dedup.text import (
+    _split_at_breaks,
     clean_paragraphs,
     facts,
     normalise,
@@ -96,6 +102,17 @@ def test_sentence_split_respects_abbreviations() -> None:
         "They talked.",
         '"We agree," she said.',
     ]
+
+
+# The sentence break as first written: a look-behind for the end punctuation, which the
+# split drops along with the closing quotes and spaces after it.
+_BREAK_BY_LOOKBEHIND = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=".!?…\"'”’“‘()[] \n\t\u00a0aZ9é", max_size=30))
+def test_sentence_breaks_are_those_of_the_lookbehind_pattern(text: str) -> None:
+    assert _split_at_breaks(text) == _BREAK_BY_LOOKBEHIND.split(text)
 
 
 def test_tokens_fold_house_style() -> None:
