@@ -45,9 +45,11 @@ feedparser, which does not expand external entities either.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import functools
 import html.entities
 import re
+import time
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -147,6 +149,45 @@ _PLAIN_LINK = re.compile(
 )
 # What feedparser turns back from an entity reference in a link's text ("&amp;" first).
 _ENTITY_REF = re.compile("&([A-Za-z0-9_]+);")
+
+
+# The date most feeds write (RFC 822 with a numeric or universal zone), which
+# feedparser's handlers reach only after the W3C one has failed on it.
+_RFC822 = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d\d?) "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d\d):(\d\d):(\d\d) "
+    r"(?:GMT|UTC?|Z|([+-])(\d\d)(\d\d))"
+)
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+
+
+def _date(text: str) -> time.struct_time | None:
+    """feedparser's ``_parse_date(text)``, worked out directly for a plain RFC 822 date.
+
+    Such a date fails the W3C handler feedparser tries first (no four-character first
+    word that is a number), and its RFC 822 handler reads it as done here: day, month,
+    four-digit year, time, and a zone of GMT, UT, UTC, Z (none) or ``+hhmm``/``-hhmm``.
+    Anything else, or a date that does not exist, goes through feedparser's handlers.
+    """
+    match = _RFC822.fullmatch(text)
+    if match is None:
+        return _parse_date(text)  # type: ignore[no-any-return]
+    day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
+    try:
+        stamp = datetime.datetime(
+            int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second)
+        )
+        if sign is not None:
+            offset = datetime.timedelta(hours=int(zone_hours), minutes=int(zone_minutes))
+            stamp = stamp + offset if sign == "-" else stamp - offset
+        return stamp.utctimetuple()
+    except (OverflowError, ValueError):
+        return _parse_date(text)  # type: ignore[no-any-return]
 
 
 @functools.lru_cache(maxsize=64)
@@ -467,7 +508,7 @@ class _Reader:
         chosen = published if published is not None else updated
         if chosen is None:
             return None
-        return struct_seconds(_parse_date(self._pop_text(chosen, "published")))
+        return struct_seconds(_date(self._pop_text(chosen, "published")))
 
     def _entry(self, item: Any) -> dict[str, Any]:
         attrs = _attrs(item)
@@ -500,9 +541,9 @@ class _Reader:
                 has_content = True
                 self._add_content(child, _CONTENT[name], raw)
             elif name in _PUBLISHED:
-                raw["published_parsed"] = _parse_date(self._pop_text(child, "published"))
+                raw["published_parsed"] = _date(self._pop_text(child, "published"))
             elif name in _UPDATED:
-                raw["updated_parsed"] = _parse_date(self._pop_text(child, "updated"))
+                raw["updated_parsed"] = _date(self._pop_text(child, "updated"))
             elif name in _AUTHOR:
                 authors += 1
                 raw["author"] = self._author(child)
