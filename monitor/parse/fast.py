@@ -342,6 +342,8 @@ def _add_tag(
 
 def _attrs(element: Any) -> dict[str, str]:
     """Attributes as feedparser's strict parser names them (lower-case, std prefixes)."""
+    if not element.keys():  # most elements have none, and keys() is the cheap way to know
+        return {}
     out: dict[str, str] = {}
     for given, value in element.attrib.items():
         key = given
@@ -712,7 +714,8 @@ class _Reader:
     def _title_language(self, title: Any) -> str | None:
         node = title
         while node is not None:
-            value = _attrs(node).get("xml:lang", _attrs(node).get("lang"))
+            attrs = _attrs(node)
+            value = attrs.get("xml:lang", attrs.get("lang"))
             if value is not None:
                 return value.replace("_", "-") if value else None
             node = node.getparent()
