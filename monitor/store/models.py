@@ -103,7 +103,7 @@ class EntryRow(SQLModel, table=True):
     title: str = Field(default="", sa_type=sa.Text)
     summary: str = Field(default="", sa_type=sa.Text)
     content: str = Field(default="", sa_type=sa.Text)
-    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     language: str | None = Field(default=None, max_length=35)
     author: str | None = Field(default=None, max_length=500)
     first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

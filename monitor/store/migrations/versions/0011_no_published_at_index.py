@@ -1,0 +1,27 @@
+"""``entries.published_at`` loses its index: no query reads entries by publication time
+(retention, digests and backfill go by ``first_seen_at``), and the index cost every insert
+a write at a random place in it (#14: about a fifth of SQLite's time inserting entries).
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("entries") as batch:
+        batch.drop_index("ix_entries_published_at")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("entries") as batch:
+        batch.create_index("ix_entries_published_at", ["published_at"], unique=False)
