@@ -17,7 +17,7 @@ text, which itself is kept whole.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
 from monitor.dedup.text import split_sentences, title_tokens
@@ -80,10 +80,17 @@ def learn(items: Iterable[tuple[str, str]], min_items: int) -> frozenset[str]:
 def learn_units(items: Iterable[tuple[str, Iterable[Unit]]], min_items: int) -> frozenset[str]:
     """:func:`learn` from each item's title and :func:`units` (of all its text: the
     units of ``a + "\n" + b`` are those of ``a`` and of ``b``, lines being units)."""
+    keyed = [(title, {key for _, _, key in found}) for title, found in items]
+    # A unit has no more headlines than items holding it: only units held by enough items
+    # need their items' headlines, and most feeds have none (no headline worked out).
+    held = Counter(key for _, keys in keyed for key in keys)
+    recurring = {key for key, count in held.items() if count >= min_items}
     headlines: defaultdict[str, set[frozenset[str]]] = defaultdict(set)
-    for title, found in items:
+    for title, keys in keyed:
+        if recurring.isdisjoint(keys):
+            continue
         headline = title_tokens(title) or frozenset({_key(title)})
-        for key in {key for _, _, key in found}:
+        for key in recurring.intersection(keys):
             headlines[key].add(headline)
     return frozenset(key for key, seen in headlines.items() if len(seen) >= min_items)
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.dedup.boilerplate import _key, learn, mask
+from monitor.dedup.boilerplate import _key, learn, learn_units, mask, units
 from monitor.dedup.decide import decide
 from monitor.dedup.evaluation import _body_paragraphs, ecbplus_grouping, realfeed_joins
 from monitor.dedup.features import Features, fingerprint
@@ -56,6 +56,41 @@ def test_case_folding_makes_no_space_of_a_printable_character() -> None:
 @given(st.text(alphabet=" \t\n\u00a0\u2003\u200bAaßİΣς.é", max_size=20))
 def test_a_unit_key_is_its_folded_words_joined(unit: str) -> None:
     assert _key(unit) == " ".join(unit.casefold().split())
+
+
+def _learn_by_headlines(items: list[tuple[str, str]], min_items: int) -> frozenset[str]:
+    """learn_units as first written: every unit's headlines, then the units with enough."""
+    from collections import defaultdict
+
+    from monitor.dedup.text import title_tokens
+
+    headlines: defaultdict[str, set[frozenset[str]]] = defaultdict(set)
+    for title, text in items:
+        headline = title_tokens(title) or frozenset({_key(title)})
+        for key in {key for _, _, key in units(text)}:
+            headlines[key].add(headline)
+    return frozenset(key for key, seen in headlines.items() if len(seen) >= min_items)
+
+
+_LINES = ["Read more at Acme.", "Sponsored.", "Prices fell.", "Talks resume.", "Mr. Li spoke."]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Talks resume", "Talks resume", "Mill closes", "", "The a"]),
+            st.lists(st.sampled_from(_LINES), max_size=4).map(" ".join),
+        ),
+        max_size=8,
+    ),
+    st.integers(1, 4),
+)
+def test_units_learnt_are_those_held_under_enough_headlines(
+    items: list[tuple[str, str]], min_items: int
+) -> None:
+    found = learn_units(((title, units(text)) for title, text in items), min_items)
+    assert found == _learn_by_headlines(items, min_items)
 
 
 SPONSOR = "Thanks to Acme Boards for sponsoring this video! Try their boards free for a month."
