@@ -129,6 +129,13 @@ async def fetch_feed(
         raise TransientFetchError(url, f"network error: {exc}") from exc
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed_url(url: str) -> httpx.URL:
+    """A feed's URL as httpx reads it, once rather than at every poll (a URL never
+    changes: httpx.URL has no setters). One that does not parse raises, and is not kept."""
+    return httpx.URL(url)
+
+
 async def _get(
     client: FeedClient,
     url: str,
@@ -136,7 +143,7 @@ async def _get(
     settings: FetchSettings,
     clock: Clock,
 ) -> FetchResult:
-    current = httpx.URL(url)
+    current = _parsed_url(url)
     permanent: str | None = None
     moved_for_good = True  # the chain so far is all 301/308
     for _hop in range(settings.max_redirects + 1):
