@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -133,7 +134,9 @@ class EntriesRepository(StoreBase):
         Straight to the driver: some forty rows per entry, and SQLAlchemy's
         per-row parameter handling would cost more than the inserts themselves.
         """
-        rows = sorted({(key, entry_id) for entry_id, key in pairs})  # key order: fewer pages
+        # Key order: fewer pages. By the key alone, which sorts in half the time of the
+        # pairs; the entries of one key need no order (the rows are distinct either way).
+        rows = sorted({(key, entry_id) for entry_id, key in pairs}, key=itemgetter(0))
         if not rows:
             return
         mark = "%s" if self.backend == "postgresql" else "?"
