@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, NoReturn
 # Heavy modules are imported by the commands that need them: the parser worker processes
 # import this module (it is the program's main module) and should stay small, the config's
 # models (pydantic) included.
+from monitor.collector import collect_less
 from monitor.errors import ConfigError, MonitorError, UsageError
 from monitor.ops.logs import LOG_FORMATS, LOG_LEVELS, setup_logging
 from monitor.ops.terminal import plain
@@ -478,6 +479,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     # What start-up made lives until the process ends: the collections during the poll
     # need not walk it again and again.
     gc.freeze()
+    collect_less()  # and from here on, fewer collections
     try:
         # The feeds' states, read to honour the publishers, are those the poll starts from.
         skipped, states = ({}, None) if args.force else _politely_skipped(pipeline.store, feeds)
@@ -872,6 +874,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from monitor.schedule import Daemon
 
     pipeline = _pipeline(config)
+    collect_less()
 
     def reload() -> Pipeline:
         from monitor.pipeline import Pipeline

@@ -52,6 +52,7 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, TypeVar
 
+from monitor.collector import collect_less
 from monitor.errors import ParseError
 from monitor.parse import lifeline
 from monitor.parse.limits import ItemLimits
@@ -126,8 +127,10 @@ def _nothing() -> None:
 def _worker_start(lifeline_end: Connection) -> None:
     """Worker initializer. Freezing first: everything imported in the forkserver (the
     parser, the rules, the fingerprints) moves to the collector's permanent generation, so
-    no collection in this worker ever touches it and its pages stay shared."""
+    no collection in this worker ever touches it and its pages stay shared; then fewer
+    collections (:mod:`monitor.collector`)."""
     gc.freeze()
+    collect_less()
     lifeline.hold(lifeline_end)
 
 
