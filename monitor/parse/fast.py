@@ -151,19 +151,21 @@ _PLAIN_LINK = re.compile(
 _ENTITY_REF = re.compile("&([A-Za-z0-9_]+);")
 
 
-# The date most feeds write (RFC 822 with a numeric or universal zone), which
-# feedparser's handlers reach only after the W3C one has failed on it.
-_RFC822 = re.compile(
-    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d\d?) "
-    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d\d):(\d\d):(\d\d) "
-    r"(?:GMT|UTC?|Z|([+-])(\d\d)(\d\d))"
-)
 _MONTHS = {
     name: number
     for number, name in enumerate(
         ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
     )
 }
+# The date most feeds write (RFC 822 with a numeric or universal zone), which
+# feedparser's handlers reach only after the W3C one has failed on it. ASCII digits
+# only (re.ASCII): other digits are left to feedparser, and the test to compare.
+_RFC822 = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d\d?) "
+    rf"({'|'.join(_MONTHS)}) (\d{{4}}) (\d\d):(\d\d):(\d\d) "
+    r"(?:GMT|UTC?|Z|([+-])(\d\d)(\d\d))",
+    re.ASCII,
+)
 
 
 def _date(text: str) -> time.struct_time | None:

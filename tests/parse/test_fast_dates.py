@@ -71,6 +71,7 @@ def test_edge_dates_agree(text: str) -> None:
         "Sun, 06 Dec 2026 21:01:30 +05:30",
         " Sun, 06 Dec 2026 21:01:30 GMT",
         "Sun Dec  6 21:01:30 2026",
+        "Sun, \u0660\u0666 Dec 2026 21:01:30 GMT",  # digits other than ASCII
         "",
     ],
 )
