@@ -67,6 +67,7 @@ from monitor.errors import (
     TransientFetchError,
     TransientHttpError,
 )
+from monitor.fetch.bodies import LARGE_BODY_BYTES, LargeBodies
 from monitor.fetch.decode import BodyTooLarge, BoundedDecoder, Codings, DecodeError
 from monitor.fetch.feedclient import FeedClient, make_client, proxied
 from monitor.fetch.guard import blocked_cause
@@ -99,8 +100,10 @@ async def fetch_feed(
     etag: str | None = None,
     last_modified: str | None = None,
     clock: Clock = utc_now,
+    large: LargeBodies | None = None,
 ) -> FetchResult:
-    """GET ``url`` once, conditionally; raise a FetchError subclass on failure."""
+    """GET ``url`` once, conditionally; raise a FetchError subclass on failure. ``large``:
+    the turns a body past :data:`~monitor.fetch.bodies.LARGE_BODY_BYTES` waits for."""
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
@@ -108,7 +111,7 @@ async def fetch_feed(
         headers["If-Modified-Since"] = last_modified
     try:
         async with asyncio.timeout(settings.timeout.total_seconds()):
-            return await _get(client, url, headers, settings, clock)
+            return await _get(client, url, headers, settings, clock, large)
     except TimeoutError as exc:
         raise FetchTimeout(
             url, f"no complete answer within {settings.timeout.total_seconds():g}s"
@@ -142,6 +145,7 @@ async def _get(
     headers: dict[str, str],
     settings: FetchSettings,
     clock: Clock,
+    large: LargeBodies | None,
 ) -> FetchResult:
     current = _parsed_url(url)
     permanent: str | None = None
@@ -166,7 +170,7 @@ async def _get(
                 continue
             if status != 200:
                 await _drain(response)
-            return await _answer(url, response, permanent, settings, clock)
+            return await _answer(url, response, permanent, settings, clock, large)
     raise RedirectRefused(url, f"more than {settings.max_redirects} redirects")
 
 
@@ -216,6 +220,7 @@ async def _answer(
     permanent: str | None,
     settings: FetchSettings,
     clock: Clock,
+    large: LargeBodies | None,
 ) -> FetchResult:
     status = response.status_code
     if status == 304:
@@ -241,12 +246,15 @@ async def _answer(
         raise PermanentHttpError(url, f"HTTP {status} {response.reason_phrase}", status)
     if status != 200:
         raise PermanentHttpError(url, f"unexpected HTTP {status} {response.reason_phrase}", status)
-    body = await read_body(url, response, settings)
+    body = await read_body(url, response, settings, large)
     return _result(url, response, body, permanent, clock)
 
 
-async def read_body(url: str, response: httpx.Response, settings: FetchSettings) -> bytes:
-    """The decoded body of ``response``, streamed and capped."""
+async def read_body(
+    url: str, response: httpx.Response, settings: FetchSettings, large: LargeBodies | None = None
+) -> bytes:
+    """The decoded body of ``response``, streamed and capped; past
+    :data:`~monitor.fetch.bodies.LARGE_BODY_BYTES` only on one of ``large``'s turns."""
     limit = settings.max_body_bytes
     too_large = f"body larger than fetch.max_body_bytes ({limit} bytes decoded)"
     try:
@@ -260,9 +268,15 @@ async def read_body(url: str, response: httpx.Response, settings: FetchSettings)
         raise FeedTooLarge(url, too_large)  # no need to download what will be refused
     decoder = BoundedDecoder(codings, limit)
     try:
-        async for raw in response.aiter_raw():
-            decoder.feed(raw)
-        decoder.close()
+        async with contextlib.AsyncExitStack() as turn:
+            waits = large is not None and limit > LARGE_BODY_BYTES
+            async for raw in response.aiter_raw():
+                decoder.feed(raw)
+                if waits and decoder.size > LARGE_BODY_BYTES:
+                    assert large is not None
+                    await turn.enter_async_context(large.turn())
+                    waits = False
+            decoder.close()
     except BodyTooLarge as exc:
         decoder.discard()  # the error outlives this frame in logs and tracebacks; 10 MB must not
         raise FeedTooLarge(url, too_large) from exc
@@ -420,7 +434,8 @@ class Fetcher:
 
     Use as ``async with Fetcher(settings) as fetcher: await fetcher.fetch(url, ...)``.
     ``peak_per_host`` and ``peak_total`` record the most requests that were in
-    flight at once, to each host and in all (for tests and benchmarks).
+    flight at once, to each host and in all, and :attr:`peak_large_bodies` the most
+    bodies past 1 MiB read at once (for tests and benchmarks).
 
     The downloads run on an event loop of their own, in a thread (unless a
     ``client`` bound to the caller's loop is given). The caller's loop also
@@ -454,10 +469,16 @@ class Fetcher:
         self._tls = TLSContext()  # one CA bundle for every host's client, loaded if needed
         self._io: _IOThread | None = None
         self._global: asyncio.Semaphore | None = None
+        self._large: LargeBodies | None = None
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._in_flight: Counter[str] = Counter()
         self.peak_per_host: Counter[str] = Counter()
         self.peak_total = 0
+
+    @property
+    def peak_large_bodies(self) -> int:
+        """The most bodies past 1 MiB read at once (:mod:`monitor.fetch.bodies`)."""
+        return 0 if self._large is None else self._large.peak
 
     async def __aenter__(self) -> Fetcher:
         if self._client is None:
@@ -532,6 +553,7 @@ class Fetcher:
         """On the I/O loop: wait for a slot of the host, then a global one, then download."""
         if self._global is None:  # created here: a semaphore belongs to the loop that uses it
             self._global = asyncio.Semaphore(self.settings.concurrency)
+            self._large = LargeBodies(self.settings.max_large_bodies)
         host = host_key(url)
         per_host = self._hosts.setdefault(
             host, asyncio.Semaphore(self.settings.per_host_concurrency)
@@ -546,7 +568,13 @@ class Fetcher:
                 try:
                     client = self._client_for(host)
                     return await fetch_feed(
-                        client, url, caps or self.settings, etag, last_modified, self.clock
+                        client,
+                        url,
+                        caps or self.settings,
+                        etag,
+                        last_modified,
+                        self.clock,
+                        self._large,
                     )
                 finally:
                     self._in_flight[host] -= 1

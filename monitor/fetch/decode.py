@@ -136,6 +136,11 @@ class BoundedDecoder:
     def body(self) -> bytes:
         return bytes(self._out)
 
+    @property
+    def size(self) -> int:
+        """Bytes decoded and held so far."""
+        return len(self._out)
+
     def discard(self) -> None:
         """Free what was decoded so far (an error's traceback would otherwise pin it)."""
         self._out = bytearray()

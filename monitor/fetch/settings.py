@@ -31,6 +31,11 @@ class FetchSettings(SettingsModel):
     """Time allowed to open the connection."""
     max_body_bytes: int = Field(default=10_000_000, gt=0)
     """Largest decoded feed body accepted; real news feeds stay far below 10 MB."""
+    max_large_bodies: int = Field(default=2, gt=0, le=1000)
+    """Bodies read at once past 1 MiB decoded (:mod:`monitor.fetch.bodies`); the others wait
+    their turn, within their deadline. A cycle's bodies then hold about ``concurrency`` MiB
+    plus this many times ``max_body_bytes``, not ``concurrency`` times ``max_body_bytes``
+    (a few feeds that stream without end, or decompress into too much, read at once)."""
     max_redirects: int = Field(default=5, ge=0, le=20)
     """Redirect hops followed before giving up."""
     concurrency: int = Field(default=20, gt=0, le=1000)
