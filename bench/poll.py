@@ -237,12 +237,14 @@ def polling(
 ) -> Iterator[tuple[list[str], set[str], str, Pipeline]]:
     """The farm started, a pipeline on a temporary SQLite file polling all of its feeds:
     (feed URLs, the healthy ones, the farm's stats URL, the pipeline). Stopped after."""
+    from monitor.allocator import tune_allocator
     from monitor.collector import collect_less
     from monitor.config import load_config
     from monitor.pipeline import Pipeline
     from monitor.store.store import Store
 
-    collect_less()  # as in `monitor run` and `monitor poll`
+    tune_allocator()  # as in `monitor run` and `monitor poll`
+    collect_less()
     farm, info = start_farm(args, faulty)
     try:
         urls, kinds = info["urls"], info["kinds"]

@@ -458,8 +458,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    from monitor.allocator import tune_allocator
     from monitor.words import counted
 
+    tune_allocator()  # first: before any thread takes an arena of its own
     with collector_paused():
         config = _config(args)
     feeds = config.feeds
@@ -870,6 +872,9 @@ def _html_path(requested: str, alert: str, alerts: int) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from monitor.allocator import tune_allocator
+
+    tune_allocator()  # first: before any thread takes an arena of its own
     config = _config(args)  # sets up logging before the daemon's modules load: some log then
     from monitor.schedule import Daemon
 
