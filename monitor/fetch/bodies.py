@@ -3,8 +3,8 @@
 A body is read into memory, up to ``fetch.max_body_bytes`` decoded (10 MB), and
 ``fetch.concurrency`` of them are read at once, so without a turn a few feeds that
 stream without end or decompress into too much can hold that many times the cap
-together (#14: in ``bench/poll.py``'s second cycle, four such bodies at once set the
-whole poller's peak memory). Past :data:`LARGE_BODY_BYTES` a body waits for one of
+together (#14: ``bench/poll.py``'s second cycle read four such bodies at once, 39 MB of
+them; the worst case is ``concurrency`` times the cap, 200 MB by default). Past :data:`LARGE_BODY_BYTES` a body waits for one of
 ``fetch.max_large_bodies`` turns before it reads on; a news feed stays well below it
 and never waits. A waiting body's deadline keeps running: a turn is not a way round it.
 """

@@ -269,13 +269,12 @@ async def read_body(
     decoder = BoundedDecoder(codings, limit)
     try:
         async with contextlib.AsyncExitStack() as turn:
-            waits = large is not None and limit > LARGE_BODY_BYTES
+            waiting_for = large if limit > LARGE_BODY_BYTES else None  # a turn, once large
             async for raw in response.aiter_raw():
                 decoder.feed(raw)
-                if waits and decoder.size > LARGE_BODY_BYTES:
-                    assert large is not None
-                    await turn.enter_async_context(large.turn())
-                    waits = False
+                if waiting_for is not None and decoder.size > LARGE_BODY_BYTES:
+                    await turn.enter_async_context(waiting_for.turn())
+                    waiting_for = None
             decoder.close()
     except BodyTooLarge as exc:
         decoder.discard()  # the error outlives this frame in logs and tracebacks; 10 MB must not
