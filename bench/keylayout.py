@@ -1,6 +1,6 @@
 """Where the near-duplicate lookup keys live: rows, as today, or one signature column per entry.
 
-    python bench/keylayout.py [--entries 55000] [--group 60] [--lookups 2000]
+    python bench/keylayout.py [--entries 55000] [--group 60] [--batch 10000] [--lookups 2000]
 
 #14 asks whether one compact signature per entry (one column; the candidate index held in
 memory, rebuilt from the column at start) beats the present layout, some forty to sixty
@@ -17,6 +17,9 @@ writer's groups on a cold cycle hold one to a few feeds), then read back and loo
   INSERT ... RETURNING), then its key rows sorted by key in one executemany.
 - **column**: each entry row carries its keys as one BLOB of signed 64-bit little-endian
   integers in a column added for the bench; no key rows.
+- **deferred**: the column, and every ``--batch`` entries the key rows of those entries,
+  read back from their signatures and inserted in one key-sorted batch (the rows layout
+  filled late: lookups stay in the database, only the newest batch is not in it yet).
 
 Printed per layout: CPU and wall time of the writes, bytes the process wrote (``wchar`` of
 ``/proc/self/io``: the WAL and the checkpoints), the database's size; the time and memory
@@ -104,21 +107,25 @@ def open_store(path: Path) -> Any:
 ENTRY_COLUMNS = ("key", "feed_id", "title", "summary", "content", "first_seen_at", "alertable")
 
 
-def write(layout: str, path: Path, items: Sequence[Any], group: int) -> tuple[Any, Written]:
-    """Store ``items`` in ``layout``, ``group`` entries to a commit, as the writer would."""
+def write(
+    layout: str, path: Path, items: Sequence[Any], group: int, batch: int
+) -> tuple[Any, Written]:
+    """Store ``items`` in ``layout``, ``group`` entries to a commit, as the writer would;
+    ``deferred`` also moves the signatures into key rows every ``batch`` entries."""
     engine = open_store(path)
+    signed = layout in ("column", "deferred")
     with engine.begin() as connection:
         raw = connection.connection.driver_connection
         raw.execute(
             "INSERT INTO feeds (url, name, active, consecutive_failures, created_at) "
             "VALUES ('http://farm.example/', 'farm', 1, 0, '2026-12-06 00:00:00.000000')"
         )
-        if layout == "column":
+        if signed:
             raw.execute("ALTER TABLE entries ADD COLUMN signature BLOB")
-    columns = (*ENTRY_COLUMNS, "fingerprint", *(("signature",) if layout == "column" else ()))
+    columns = (*ENTRY_COLUMNS, "fingerprint", *(("signature",) if signed else ()))
     row_marks = "(" + ", ".join("?" * len(columns)) + ")"
     now = "2026-12-06 12:00:00.000000"
-    key_rows = 0
+    key_rows = indexed = 0
     start_io, start_cpu, start = wchar(), time.process_time(), time.perf_counter()
     for first in range(0, len(items), group):
         chunk = items[first : first + group]
@@ -127,7 +134,7 @@ def write(layout: str, path: Path, items: Sequence[Any], group: int) -> tuple[An
             params: list[Any] = []
             for key, title, summary, keys, stored in chunk:
                 params += [key, 1, title, summary, "", now, 1, stored]
-                if layout == "column":
+                if signed:
                     params.append(np.asarray(keys, dtype="<i8").tobytes())
             sql = (
                 f"INSERT INTO entries ({', '.join(columns)}) VALUES "
@@ -137,12 +144,11 @@ def write(layout: str, path: Path, items: Sequence[Any], group: int) -> tuple[An
             ids = {key: entry_id for entry_id, key in raw.execute(sql, params)}
             if layout == "rows":
                 pairs = {(k, ids[item[0]]) for item in chunk for k in item[3]}
-                rows = sorted(pairs, key=lambda pair: pair[0])
-                key_rows += len(rows)
-                raw.executemany(
-                    "INSERT INTO dedup_keys (key, entry_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                    rows,
-                )
+                key_rows += _insert_keys(raw, pairs)
+        done = first + len(chunk)
+        if layout == "deferred" and (done - indexed >= batch or done == len(items)):
+            key_rows += _index_signatures(engine, indexed)
+            indexed = done
     cpu, wall, wrote = (
         time.process_time() - start_cpu,
         time.perf_counter() - start,
@@ -151,6 +157,30 @@ def write(layout: str, path: Path, items: Sequence[Any], group: int) -> tuple[An
     with engine.begin() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return engine, Written(layout, cpu, wall, wrote, path.stat().st_size, key_rows)
+
+
+def _insert_keys(raw: Any, pairs: set[tuple[int, int]]) -> int:
+    """``(key, entry id)`` rows in key order, in one executemany, as the store inserts them."""
+    rows = sorted(pairs, key=lambda pair: pair[0])
+    raw.executemany(
+        "INSERT INTO dedup_keys (key, entry_id) VALUES (?, ?) ON CONFLICT DO NOTHING", rows
+    )
+    return len(rows)
+
+
+def _index_signatures(engine: Any, after: int) -> int:
+    """The key rows of the entries after the ``after``-th, read back from their signatures
+    and inserted in one key-sorted batch: the deferred index's catching up."""
+    with engine.begin() as connection:
+        raw = connection.connection.driver_connection
+        pairs = {
+            (key, entry_id)
+            for entry_id, blob in raw.execute(
+                "SELECT id, signature FROM entries WHERE id > ?", (after,)
+            )
+            for key in np.frombuffer(blob, dtype="<i8").tolist()
+        }
+        return _insert_keys(raw, pairs)
 
 
 class ColumnSource:
@@ -234,7 +264,9 @@ def per_lookup(
     return (time.perf_counter() - start) / len(queries), found
 
 
-def measure(items: Sequence[Any], queries: Sequence[Sequence[int]], group: int) -> dict[str, Any]:
+def measure(
+    items: Sequence[Any], queries: Sequence[Sequence[int]], group: int, batch: int
+) -> dict[str, Any]:
     """Write, build and look up in each layout; stops if two structures disagree."""
     from sqlmodel import Session
 
@@ -247,8 +279,14 @@ def measure(items: Sequence[Any], queries: Sequence[Sequence[int]], group: int) 
     results: dict[str, Any] = {}
     found: dict[str, list[Any]] = {}
     with tempfile.TemporaryDirectory(prefix="keylayout-") as work:
+        engine, written = write("deferred", Path(work) / "deferred.db", items, group, batch)
+        results["written deferred"] = written
+        with Session(engine) as session:
+            database = DatabaseDedupIndex(session)
+            _, found["deferred"] = per_lookup(database.candidates, queries, limit, per_key)
+        engine.dispose()
         for layout in ("rows", "column"):
-            engine, written = write(layout, Path(work) / f"{layout}.db", items, group)
+            engine, written = write(layout, Path(work) / f"{layout}.db", items, group, batch)
             source = RowSource(engine) if layout == "rows" else ColumnSource(engine)
 
             def tailed(source: Any = source) -> TailedIndex:
@@ -272,6 +310,8 @@ def measure(items: Sequence[Any], queries: Sequence[Sequence[int]], group: int) 
                 lookup, found["sorted"] = per_lookup(arrays.candidates, queries, limit, per_key)
                 results["sorted arrays from the column"] = (sorted_s, sorted_bytes, lookup)
             engine.dispose()
+    if results["written deferred"].rows != results["written rows"].rows:
+        raise SystemExit("the deferred index holds other key rows than the rows layout")
     first = found["database"]
     for name, candidates in found.items():
         if candidates != first:
@@ -279,18 +319,21 @@ def measure(items: Sequence[Any], queries: Sequence[Sequence[int]], group: int) 
     return results
 
 
+LAYOUTS = ("rows", "column", "deferred")
+
+
 def report(results: dict[str, Any], entries_count: int, lookups: int) -> None:
     mb = 1e6
     print(
         f"\n{'layout':8} {'write CPU':>10} {'wall':>7} {'wrote':>9} {'database':>9} {'key rows':>10}"
     )
-    for layout in ("rows", "column"):
+    for layout in LAYOUTS:
         w = results[f"written {layout}"]
         print(
             f"{layout:8} {w.cpu:9.2f}s {w.wall:6.2f}s {w.wrote / mb:7.0f}MB {w.size / mb:7.1f}MB "
             f"{w.rows:10,}"
         )
-    for layout in ("rows", "column"):
+    for layout in LAYOUTS:
         w = results[f"written {layout}"]
         print(
             f"per entry, {layout}: {1e6 * w.cpu / entries_count:.0f} µs CPU, "
@@ -316,18 +359,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entries", type=int, default=55_000, help="fingerprinted entries")
     parser.add_argument("--group", type=int, default=60, help="entries per commit")
     parser.add_argument("--lookups", type=int, default=2_000)
+    parser.add_argument(
+        "--batch", type=int, default=10_000, help="entries a deferred index batch takes"
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     items = entries(args.entries)
     keys_per_entry = sum(len(item[3]) for item in items) / len(items)
     print(
         f"{len(items):,} farm entries fingerprinted in {time.perf_counter() - start:.1f} s, "
-        f"{keys_per_entry:.1f} lookup keys an entry; commits of {args.group} entries"
+        f"{keys_per_entry:.1f} lookup keys an entry; commits of {args.group} entries, "
+        f"deferred index batches of {args.batch}"
     )
     rng = np.random.default_rng(14)
     picked = rng.choice(len(items), size=min(args.lookups, len(items)), replace=False)
     queries = [items[i][3] for i in picked.tolist()]
-    report(measure(items, queries, args.group), len(items), len(queries))
+    report(measure(items, queries, args.group, args.batch), len(items), len(queries))
     return 0
 
 
