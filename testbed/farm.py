@@ -113,6 +113,9 @@ class FarmConfig:
     """Seconds between the bytes of a slow drip."""
     drip_seconds: float = 60.0
     """How long a slow drip goes on before the farm gives up on its own."""
+    endless_pause: float = 0.0
+    """Seconds between the 66 KB pieces of an endless body (0: as fast as the client
+    reads; a pause makes several endless bodies stream at the same time)."""
     retry_after: int = 120
     """Seconds a rate-limited feed asks the client to wait."""
     text: str = "news"
@@ -488,6 +491,8 @@ class Farm:
                 writer.write(chunk)
                 await writer.drain()
                 sent += len(chunk)
+                if self.config.endless_pause:
+                    await asyncio.sleep(self.config.endless_pause)
             return False
         if kind in ("gzip_bomb", "deflate_bomb", "stacked_bomb"):
             coding = {"gzip_bomb": "gzip", "deflate_bomb": "deflate", "stacked_bomb": "gzip, gzip"}

@@ -5,13 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import http.server
 import logging
-import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -203,39 +199,6 @@ def test_idle_hosts_connections_are_closed_beyond_the_concurrency() -> None:
     assert left <= 2
 
 
-class _Streaming(http.server.BaseHTTPRequestHandler):
-    """Answers any GET with a body that streams on in 64 KiB pieces, one every 5 ms: a feed
-    that never ends, slowly enough that several such bodies are read at the same time."""
-
-    protocol_version = "HTTP/1.0"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
-        self.end_headers()
-        piece = b"<item><title>again</title></item>" * 2000
-        with contextlib.suppress(OSError):  # the client hangs up at its cap
-            for _ in range(1000):
-                self.wfile.write(piece)
-                time.sleep(0.005)
-
-
-@contextlib.contextmanager
-def _streaming_server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Streaming)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 async def _read_all(settings: FetchSettings, urls: list[str]) -> tuple[int, list[str]]:
     async with Fetcher(settings) as fetcher:
 
@@ -247,6 +210,13 @@ async def _read_all(settings: FetchSettings, urls: list[str]) -> tuple[int, list
 
         outcomes = await asyncio.gather(*(one(url) for url in urls))
     return fetcher.peak_large_bodies, list(outcomes)
+
+
+# Four bodies that stream on without end, a piece every 5 ms: slowly enough that they are
+# read at the same time, unless the turns say otherwise; then four healthy feeds.
+_ENDLESS_BESIDE_HEALTHY = FarmConfig(
+    kinds=("endless",) * 4 + ("ok",) * 4, items=5, hosts=1, endless_pause=0.005
+)
 
 
 def _large_settings(turns: int) -> FetchSettings:
@@ -264,8 +234,8 @@ def test_bodies_past_a_mebibyte_take_turns_and_small_ones_never_wait(turns: int)
     """Four bodies that stream on without end, read at once, would hold four times
     ``max_body_bytes``; past 1 MiB they read ``fetch.max_large_bodies`` at a time, and are
     each still refused at the cap. Feeds beside them are read as usual."""
-    with _streaming_server() as endless, Farm(FarmConfig(feeds=4, items=5, hosts=1)) as farm:
-        urls = [f"{endless}/feed/{n}.xml" for n in range(4)] + farm.urls()
+    with Farm(_ENDLESS_BESIDE_HEALTHY) as farm:
+        urls = farm.urls()
         peak, outcomes = asyncio.run(_read_all(_large_settings(turns), urls))
     assert peak == turns
     for url, outcome in zip(urls[:4], outcomes, strict=False):
@@ -277,7 +247,6 @@ def test_with_a_turn_for_each_the_large_bodies_read_at_once() -> None:
     """What the turns are for: with as many turns as bodies, the endless bodies of
     :func:`test_bodies_past_a_mebibyte_take_turns_and_small_ones_never_wait` read at the
     same time (so its peaks of one and two are the turns' doing)."""
-    with _streaming_server() as endless:
-        urls = [f"{endless}/feed/{n}.xml" for n in range(4)]
-        peak, _ = asyncio.run(_read_all(_large_settings(4), urls))
+    with Farm(_ENDLESS_BESIDE_HEALTHY) as farm:
+        peak, _ = asyncio.run(_read_all(_large_settings(4), farm.urls()[:4]))
     assert peak == 4
