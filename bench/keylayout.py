@@ -59,7 +59,6 @@ ITEMS_PER_FEED = 30
 
 @dataclass(frozen=True)
 class Written:
-    layout: str
     cpu: float
     wall: float
     wrote: int
@@ -77,23 +76,33 @@ def wchar() -> int:
 
 
 def entries(count: int) -> list[tuple[str, str, str, tuple[int, ...], str]]:
-    """(key, title, summary, lookup keys, features JSON) of ``count`` farm items."""
+    """(identity key, title, summary, lookup keys, features JSON) of ``count`` farm items,
+    keyed and fingerprinted as the pipeline does it (:func:`monitor.dedup.keys.entry_key`,
+    :func:`monitor.dedup.features.fingerprint_entries`)."""
     from realnews import real_item
 
-    from monitor.dedup.features import Article, features_to_json, fingerprints
+    from monitor.dedup.features import features_to_json, fingerprint_entries
+    from monitor.dedup.keys import entry_key
+    from monitor.types import Entry
 
-    articles = []
+    items = []
     for n in range(count):
         feed, item = divmod(n, ITEMS_PER_FEED)
         title, summary = real_item(feed, item, ITEMS_PER_FEED)
         link = f"http://farm.example/{feed}/item/{item}"
-        articles.append(Article(title, summary, link, link, f"http://farm.example/{feed}.xml"))
-    found = []
-    for article, features in zip(articles, fingerprints(articles), strict=True):
-        stored = json.dumps(features_to_json(features), separators=(",", ":"))
-        assert article.link is not None
-        found.append((article.link, article.title, article.text, features.keys, stored))
-    return found
+        items.append(
+            Entry(f"http://farm.example/{feed}.xml", "farm", title, link, link, link, summary)
+        )
+    return [
+        (
+            entry_key(entry),
+            entry.title,
+            entry.summary,
+            features.keys,
+            json.dumps(features_to_json(features), separators=(",", ":")),
+        )
+        for entry, features in zip(items, fingerprint_entries(items), strict=True)
+    ]
 
 
 def open_store(path: Path) -> Any:
@@ -125,7 +134,8 @@ def write(
     columns = (*ENTRY_COLUMNS, "fingerprint", *(("signature",) if signed else ()))
     row_marks = "(" + ", ".join("?" * len(columns)) + ")"
     now = "2026-12-06 12:00:00.000000"
-    key_rows = indexed = 0
+    key_rows = indexed = 0  # key rows written; entries whose rows the deferred index holds
+    indexed_through = newest = 0  # ids: the deferred index's high-water mark, the newest entry
     start_io, start_cpu, start = wchar(), time.process_time(), time.perf_counter()
     for first in range(0, len(items), group):
         chunk = items[first : first + group]
@@ -142,13 +152,14 @@ def write(
                 + " ON CONFLICT (key) DO NOTHING RETURNING id, key"
             )
             ids = {key: entry_id for entry_id, key in raw.execute(sql, params)}
+            newest = max(ids.values(), default=newest)
             if layout == "rows":
                 pairs = {(k, ids[item[0]]) for item in chunk for k in item[3]}
                 key_rows += _insert_keys(raw, pairs)
         done = first + len(chunk)
         if layout == "deferred" and (done - indexed >= batch or done == len(items)):
-            key_rows += _index_signatures(engine, indexed)
-            indexed = done
+            key_rows += _index_signatures(engine, indexed_through)
+            indexed, indexed_through = done, newest
     cpu, wall, wrote = (
         time.process_time() - start_cpu,
         time.perf_counter() - start,
@@ -156,7 +167,7 @@ def write(
     )
     with engine.begin() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    return engine, Written(layout, cpu, wall, wrote, path.stat().st_size, key_rows)
+    return engine, Written(cpu, wall, wrote, path.stat().st_size, key_rows)
 
 
 def _insert_keys(raw: Any, pairs: set[tuple[int, int]]) -> int:
@@ -169,7 +180,7 @@ def _insert_keys(raw: Any, pairs: set[tuple[int, int]]) -> int:
 
 
 def _index_signatures(engine: Any, after: int) -> int:
-    """The key rows of the entries after the ``after``-th, read back from their signatures
+    """The key rows of the entries with ids above ``after``, read back from their signatures
     and inserted in one key-sorted batch: the deferred index's catching up."""
     with engine.begin() as connection:
         raw = connection.connection.driver_connection
