@@ -374,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
         "--batch", type=int, default=10_000, help="entries a deferred index batch takes"
     )
     args = parser.parse_args(argv)
+    for name in ("entries", "group", "batch", "lookups"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     start = time.perf_counter()
     items = entries(args.entries)
     keys_per_entry = sum(len(item[3]) for item in items) / len(items)
