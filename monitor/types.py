@@ -178,7 +178,9 @@ class Match:
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Validators built at the first digest, not at import: a poll builds none, and every
+    # command imports this module (#14: some 7 ms of start-up).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class DigestItem(_Frozen):
