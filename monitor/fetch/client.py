@@ -337,8 +337,10 @@ def _reason(exc: Exception) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=4096)
 def host_key(url: str) -> str:
-    """The host a feed's requests count against (lower-case name, without the port)."""
+    """The host a feed's requests count against (lower-case name, without the port); kept
+    for the feeds of a cycle, as :func:`_parsed_url` is, rather than split at every poll."""
     try:
         return (urlsplit(url).hostname or "").lower()
     except ValueError:

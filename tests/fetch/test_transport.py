@@ -588,3 +588,33 @@ def test_the_kernels_etimedout_is_a_network_error_not_a_timeout() -> None:
             await transport_read(connection, 5.0)
 
     asyncio.run(run())
+
+
+def test_a_header_the_caller_gives_replaces_the_clients_own_as_httpx_would() -> None:
+    """Conditional headers are added to the client's; a header the client already sends
+    (here Accept) is replaced, not sent twice: the head is the one httpx's client sends."""
+
+    async def not_modified(connection: int, index: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:  # fmt: skip
+        writer.write(b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n')
+        await writer.drain()
+        return True
+
+    def head(reference: bool) -> bytes:
+        async def client(url: str) -> list[FetchResult | FetchError]:
+            async with make_client(SETTINGS) as http:
+                if reference:
+                    http.direct = None
+                    http.http._transport = httpx.AsyncHTTPTransport()
+                extra = {"Accept": "text/xml", "If-None-Match": '"v1"'}
+                response = await http.send(httpx.URL(url), extra)
+                await response.aclose()
+                assert response.status_code == 304
+            return []
+
+        server, _ = run_against(not_modified, client)
+        return re.sub(rb"127\.0\.0\.1:\d+", b"127.0.0.1:port", server.received[0])
+
+    direct = head(False)
+    assert direct == head(True)
+    assert direct.lower().count(b"\r\naccept:") == 1
+    assert b"\r\nAccept: text/xml\r\n" in direct
