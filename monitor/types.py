@@ -69,9 +69,11 @@ class FetchResult:
     content: bytes
     """The decoded body; empty when ``status`` is 304."""
     etag: str | None
-    """The ``ETag`` validator to send as ``If-None-Match`` next time."""
+    """The ``ETag`` validator to send as ``If-None-Match`` next time: the server's bytes
+    read as Latin-1, one character a byte, so that they go back out unchanged."""
     last_modified: str | None
-    """The ``Last-Modified`` validator to send as ``If-Modified-Since`` next time."""
+    """The ``Last-Modified`` validator to send as ``If-Modified-Since`` next time (read as
+    ``etag`` is)."""
     content_type: str | None
     """The response's ``Content-Type`` header, used as an encoding hint."""
     fetched_at: datetime

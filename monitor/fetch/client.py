@@ -300,12 +300,22 @@ def _result(
         final_url=str(response.url),
         status=response.status_code,
         content=body,
-        etag=response.headers.get("ETag"),
-        last_modified=response.headers.get("Last-Modified"),
+        etag=_echoed(response, b"etag"),
+        last_modified=_echoed(response, b"last-modified"),
         content_type=response.headers.get("Content-Type"),
         fetched_at=clock(),
         permanent_redirect=permanent,
     )
+
+
+def _echoed(response: httpx.Response, name: bytes) -> str | None:
+    """A validator the next request sends back (ETag, Last-Modified), kept as the bytes the
+    server sent: decoded as Latin-1, which maps each byte to one character and back
+    (:func:`~monitor.fetch.feedclient.header_bytes`). An entity tag may hold any byte from
+    0x80 (RFC 9110, obs-text); httpx decodes such a header as UTF-8 when it can, and a
+    value kept that way could not go back out as the server wrote it."""
+    values = [value for key, value in response.headers.raw if key.lower() == name]
+    return b", ".join(values).decode("latin-1") if values else None
 
 
 def retry_after(

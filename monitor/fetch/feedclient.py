@@ -58,19 +58,17 @@ class FeedClient:
 
     async def send(self, url: httpx.URL, headers: dict[str, str]) -> httpx.Response:
         """GET ``url`` with ``headers`` on top of the client's; the answer streamed."""
+        given = [(name.encode("ascii"), header_bytes(value)) for name, value in headers.items()]
         if self.direct is None:
-            request = self.http.build_request("GET", url, headers=headers)
+            request = self.http.build_request("GET", url, headers=given)
             return await self.http.send(request, stream=True, follow_redirects=False)
-        if self._names.isdisjoint(name.lower().encode() for name in headers):
+        if self._names.isdisjoint(name.lower() for name, _ in given):
             # Nothing of ours to replace (a feed's conditional headers): one list, which the
-            # request reads once (a few µs a download, #14); ASCII, as httpx encodes a str.
-            merged: httpx.Headers | list[tuple[bytes, bytes]] = [
-                *self._headers,
-                *((name.encode("ascii"), value.encode("ascii")) for name, value in headers.items()),
-            ]
+            # request reads once (a few µs a download, #14).
+            merged: httpx.Headers | list[tuple[bytes, bytes]] = [*self._headers, *given]
         else:
             merged = httpx.Headers(self._headers)
-            merged.update(headers)
+            merged.update(given)
         request = httpx.Request("GET", url, headers=merged, extensions={"timeout": self._timeout})
         cookies = self.http.cookies
         if cookies:
@@ -137,6 +135,17 @@ def make_client(
         verify=tls.now() if through_proxy else True,
     )
     return FeedClient(http, direct)
+
+
+def header_bytes(value: str) -> bytes:
+    """A header value as it goes out: Latin-1, which gives back the bytes of a validator
+    the fetch kept (:func:`monitor.fetch.client._echoed`), ASCII ones unchanged; UTF-8 for
+    text no Latin-1 byte can hold (a validator kept before, as httpx had decoded it). httpx
+    itself would refuse anything outside ASCII, and the feed would fail at every poll."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
 
 
 def _basic(username: str, password: str) -> str:

@@ -24,6 +24,7 @@ import pytest
 from monitor.config import FetchSettings
 from monitor.errors import AddressBlocked, ConnectFailed, FetchError, TransientFetchError
 from monitor.fetch.client import Fetcher, fetch_feed, make_client
+from monitor.fetch.feedclient import header_bytes
 from monitor.fetch.transport import LeanTransport, _Connection
 from monitor.fetch.transport import _read as transport_read
 from monitor.types import FetchResult
@@ -618,3 +619,12 @@ def test_a_header_the_caller_gives_replaces_the_clients_own_as_httpx_would() -> 
     assert direct == head(True)
     assert direct.lower().count(b"\r\naccept:") == 1
     assert b"\r\nAccept: text/xml\r\n" in direct
+
+
+def test_a_kept_validator_goes_out_as_the_bytes_it_came_as() -> None:
+    """Validators are kept as the server's bytes read as Latin-1 and go back out so; one
+    kept before that as httpx decoded it (UTF-8), beyond Latin-1, goes out as UTF-8."""
+    assert header_bytes('"v1"') == b'"v1"'
+    assert header_bytes('"caf\xc3\xa9"') == b'"caf\xc3\xa9"'
+    assert header_bytes('"\xe9t\xe9"') == b'"\xe9t\xe9"'
+    assert header_bytes('"\u20ac1"') == '"\u20ac1"'.encode()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.pipeline import Pipeline
-from testbed.servers import HttpServer, Route
+from testbed.servers import HttpServer, Request, Route
 from tests.conftest import FROZEN_NOW
 from tests.support.feeds import Item, atom, rss
 
@@ -331,3 +331,37 @@ def test_parsed_feeds_waiting_for_the_writer_are_bounded_by_parse_ahead(
     assert [f.status for f in summary.feeds] == ["updated"] * 12
     assert 1 <= most <= 2
     assert waiting == 0
+
+
+# An entity tag may hold any byte from 0x80 (RFC 9110, obs-text). The server below writes
+# its headers as Latin-1, one byte a character: "caf\xc3\xa9" goes out as the UTF-8 bytes of
+# "café", "\xe9t\xe9" as two bytes that are not UTF-8, each sent back as it came.
+@pytest.mark.parametrize(
+    "tag", ['"caf\xc3\xa9"', '"\xe9t\xe9"'], ids=["utf8-bytes", "latin1-bytes"]
+)
+def test_an_entity_tag_outside_ascii_goes_back_to_the_server_byte_for_byte(
+    tag: str,
+    db_url: str,
+    http_server: HttpServer,
+    write_config: Callable[..., Path],
+    open_pipeline: Callable[..., Pipeline],
+) -> None:
+    body = rss(recent_items())
+
+    def respond(request: Request) -> tuple[int, dict[str, str], bytes]:
+        if request.headers.get("if-none-match") == tag:
+            return 304, {"ETag": tag}, b""
+        return 200, {"ETag": tag, "Content-Type": "application/rss+xml"}, body
+
+    url = http_server.add("/rss.xml", Route(responder=respond))
+    pipeline = open_pipeline(write_config(db_url, [url]))
+    first = asyncio.run(pipeline.poll())
+    assert [f.status for f in first.feeds] == ["updated"]
+    for _ in range(2):  # the validator kept in the database, read back, sent again
+        again = asyncio.run(pipeline.poll())
+        assert [(f.status, f.error) for f in again.feeds] == [("not_modified", None)]
+    assert [r.headers.get("if-none-match") for r in http_server.requests_to("/rss.xml")] == [
+        None,
+        tag,
+        tag,
+    ]
