@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Protocol
@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from monitor.dedup.seedfeed import SEED_FEED_URL, SEED_SOURCE
 from monitor.errors import StoreError
 from monitor.store.base import StoreBase, as_utc, chunked, table_of
+from monitor.store.binds import bind_processor
 from monitor.store.bounds import NO_TEXT
 from monitor.store.dedup_index import DatabaseDedupIndex
 from monitor.store.feeds import feed_id_at, insert_feed
@@ -32,7 +33,6 @@ from monitor.store.models import (
     EntryRow,
     FeedRow,
     MatchRow,
-    UTCDateTime,
 )
 from monitor.stories import story_leader
 from monitor.types import (
@@ -525,38 +525,7 @@ PostgreSQL's 65,535."""
 def _entry_processors(dialect: Dialect, columns: tuple[str, ...]) -> tuple[Any, ...]:
     """Each column's bind processor on ``dialect`` (None where values go as they are)."""
     table = table_of(EntryRow)
-    processors: list[Any] = []
-    for column in columns:
-        kind = table.c[column].type
-        general = kind.dialect_impl(dialect).bind_processor(dialect)
-        shortcut = (
-            isinstance(kind, UTCDateTime) and dialect.name == "sqlite" and _same_text(general)
-        )
-        processors.append(_sqlite_utc_text if shortcut else general)
-    return tuple(processors)
-
-
-def _sqlite_utc_text(value: datetime) -> str:
-    """An aware datetime as a UTC column stores it on SQLite: what the column type's own
-    processor makes of it (naive UTC, then SQLAlchemy's ``YYYY-MM-DD HH:MM:SS.ffffff``), in
-    one C call instead of three Python ones; a cold cycle binds two per entry."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-_PROBES = (
-    datetime(2026, 12, 6, 13, 5, 9, 120, tzinfo=UTC),
-    datetime(999, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
-    datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=14))),
-)
-
-
-def _same_text(general: Any) -> bool:
-    """Whether :func:`_sqlite_utc_text` writes what ``general`` (the column type's processor on
-    SQLite) writes: checked, not assumed, so a SQLAlchemy that stores dates otherwise keeps
-    its own processor."""
-    return general is not None and all(general(v) == _sqlite_utc_text(v) for v in _PROBES)
+    return tuple(bind_processor(table.c[column].type, dialect) for column in columns)
 
 
 @lru_cache(maxsize=64)

@@ -21,7 +21,8 @@ from sqlmodel import Session, col, select
 
 from monitor.errors import StoreError
 from monitor.store.base import StoreBase, chunked, table_of, upsert
-from monitor.store.bounds import fitting
+from monitor.store.binds import for_driver
+from monitor.store.bounds import NO_TEXT, fitting
 from monitor.store.models import (
     DeliveryRow,
     FeedNoticeRow,
@@ -290,7 +291,12 @@ class FeedsRepository(StoreBase):
                 return missing
             connection = session.connection()
             update = _record_poll_update(True, owner is not None, False, False, False, many=True)
-            done = connection.execute(update, plain).rowcount
+            # Straight to the driver: SQLAlchemy's handling of each row's parameters cost
+            # five times the UPDATE itself (#14: 48 against 7 µs a feed on SQLite).
+            statement = for_driver(update, connection.dialect)
+            done = connection.exec_driver_sql(
+                statement.sql, statement.rows(plain), execution_options={NO_TEXT: True}
+            ).rowcount
             urls = [params["u_url"] for params in plain]
             if done != len(plain):  # some are not in the database (or the driver cannot say)
                 known: set[str] = set()
