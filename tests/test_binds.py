@@ -3,15 +3,15 @@ the form the dialect's driver takes, by the column types' own processors."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.store.base import table_of
-from monitor.store.binds import for_driver
-from monitor.store.models import FeedRow
+from monitor.store.binds import for_driver, result_processor
+from monitor.store.models import FeedRow, UTCDateTime
 
 FEEDS = table_of(FeedRow)
 WHEN = datetime(2026, 12, 7, 9, 30, tzinfo=timezone(timedelta(hours=-5)))
@@ -71,3 +71,20 @@ def test_a_parameter_the_sql_names_twice_is_bound_once_and_placed_twice() -> Non
         "2026-12-07 14:30:00.000000",
         "https://a.example/feed.xml",
     )
+
+
+def test_a_utc_column_is_read_on_sqlite_as_its_type_reads_it() -> None:
+    dialect = sqlite.dialect()
+    fast = result_processor(UTCDateTime(), dialect)
+    general = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    assert fast is not None
+    assert fast is not general  # the shortcut
+    for text in (
+        "2026-12-07 14:30:00.000250",  # the store's own form
+        "2026-12-07 14:30:00",
+        "2026-12-07T14:30:00.5",
+        "2026-12-07 14:30:00+05:00",  # not the store's form: the type's own reading
+    ):
+        assert fast(text) == general(text), text
+    assert fast("2026-12-07 14:30:00.000250") == datetime(2026, 12, 7, 14, 30, 0, 250, tzinfo=UTC)
+    assert result_processor(UTCDateTime(), postgresql.psycopg.dialect()) is not None  # type: ignore[no-untyped-call]

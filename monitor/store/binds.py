@@ -61,6 +61,55 @@ def same_text(general: Processor | None) -> bool:
     return general is not None and all(general(v) == sqlite_utc_text(v) for v in _PROBES)
 
 
+def result_processor(kind: sa.types.TypeEngine[Any], dialect: Dialect) -> Processor | None:
+    """What SQLAlchemy does to a value of column type ``kind`` the driver hands back on
+    ``dialect`` (None: it is used as it comes)."""
+    general: Processor | None = kind.dialect_impl(dialect).result_processor(dialect, None)
+    if (
+        general is not None
+        and isinstance(kind, UTCDateTime)
+        and dialect.name == "sqlite"
+        and same_datetime(general)
+    ):
+        return _UTCText(general)
+    return general
+
+
+class _UTCText:
+    """A UTC column's text on SQLite read as the column type reads it, in one C call; text
+    of another form than the store writes goes to the type's own processor."""
+
+    __slots__ = ("general",)
+
+    def __init__(self, general: Processor) -> None:
+        self.general = general
+
+    def __call__(self, value: str) -> datetime:
+        try:
+            read = datetime.fromisoformat(value)
+        except ValueError:
+            read = None
+        if read is None or read.tzinfo is not None:  # not the store's own form
+            return self.general(value)  # type: ignore[no-any-return]
+        return read.replace(tzinfo=UTC)
+
+
+_TEXTS = (
+    "2026-12-06 13:05:09.000120",
+    "0999-01-02 08:34:05.000000",
+    "2024-02-29 09:59:59.999999",
+    "2026-12-07 02:00:00",
+)
+
+
+def same_datetime(general: Processor | None) -> bool:
+    """Whether ``datetime.fromisoformat`` reads the store's own text of a UTC column as
+    ``general`` (the column type's processor on SQLite) does: checked, not assumed."""
+    return general is not None and all(
+        general(text) == datetime.fromisoformat(text).replace(tzinfo=UTC) for text in _TEXTS
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class DriverStatement:
     """A statement compiled for one dialect, with what it takes to bind its rows."""

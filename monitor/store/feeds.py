@@ -8,6 +8,7 @@ and deliveries alike) released here.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -17,11 +18,12 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, select
 
 from monitor.errors import StoreError
 from monitor.store.base import StoreBase, chunked, table_of, upsert
-from monitor.store.binds import for_driver
+from monitor.store.binds import Processor, for_driver, result_processor
 from monitor.store.bounds import NO_TEXT, fitting
 from monitor.store.models import (
     DeliveryRow,
@@ -236,14 +238,28 @@ class FeedsRepository(StoreBase):
     def feed_states_for(self, urls: Sequence[str]) -> dict[str, FeedState]:
         """The states of the feeds at ``urls`` (those in the database), in a few queries."""
         found: dict[str, FeedState] = {}
-        feeds = table_of(FeedRow)
         with self.session() as session:
-            # The table's rows, not the model's objects: a poll that reads nothing else
-            # through the ORM never pays for setting up its mappers (some 30 ms a start).
+            # Straight from the driver, not the model's objects: a poll that reads nothing
+            # else through the ORM never pays for setting up its mappers (some 30 ms a
+            # start), and each value goes through its column type's processor alone
+            # (#14: 29 against 11 ms for 1,000 feeds on SQLite).
             connection = session.connection()
+            processors = _state_processors(connection.dialect)
+            mark = "%s" if self.backend == "postgresql" else "?"
             for chunk in chunked(urls):
-                rows = connection.execute(sa.select(feeds).where(feeds.c.url.in_(chunk)))
-                found.update((row.url, _feed_state(row)) for row in rows)
+                rows = connection.exec_driver_sql(
+                    f"SELECT {', '.join(_STATE_COLUMNS)} FROM {FeedRow.__tablename__} "
+                    f"WHERE url IN ({', '.join([mark] * len(chunk))})",
+                    tuple(chunk),
+                )
+                for row in rows:
+                    state = FeedState(
+                        *(
+                            value if value is None or process is None else process(value)
+                            for value, process in zip(row, processors, strict=True)
+                        )
+                    )
+                    found[state.url] = state
         return found
 
     def record_poll(self, url: str, record: PollRecord, owner: str | None = None) -> int:
@@ -614,6 +630,16 @@ def feed_row_at(session: Session, url: str) -> FeedRow:
     if row is None:
         raise StoreError(f"feed {url} is not in the database")
     return row
+
+
+_STATE_COLUMNS = tuple(field.name for field in dataclasses.fields(FeedState))
+"""The columns of a :class:`FeedState`, in the order of its fields (the same names)."""
+
+
+@lru_cache(maxsize=8)
+def _state_processors(dialect: Dialect) -> tuple[Processor | None, ...]:
+    feeds = table_of(FeedRow)
+    return tuple(result_processor(feeds.c[name].type, dialect) for name in _STATE_COLUMNS)
 
 
 def _feed_state(row: FeedRow | sa.Row[Any]) -> FeedState:

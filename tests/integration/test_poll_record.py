@@ -146,3 +146,43 @@ def test_record_poll_hands_back_the_feed_id_its_entries_are_stored_under(
             store.record_poll("https://gone.example/feed.xml", PollRecord(FROZEN_NOW, later))
     finally:
         store.close()
+
+
+def test_the_states_read_for_a_cycle_are_the_states_read_one_by_one(
+    db_url: str, write_config: Callable[..., Path]
+) -> None:
+    """``feed_states_for`` (the driver's rows, each value through its column type) gives
+    every feed the very state ``feed_state`` (the model's object) gives it: never polled,
+    failing, moved, gone, leased, parsed with a note, a validator outside ASCII."""
+    kinds = ("new", "failing", "moved", "gone", "leased", "parsed")
+    urls = [f"https://states.example/{kind}.xml" for kind in kinds]
+    store = Store.open(load_config(write_config(db_url, urls)).database)
+    later = FROZEN_NOW + timedelta(hours=1, microseconds=250)
+    try:
+        store.sync_feeds([(url, url.upper(), timedelta(minutes=30)) for url in urls])
+        store.record_poll(urls[1], PollRecord(FROZEN_NOW, later, "HTTP 500"))
+        store.record_poll(
+            urls[2], PollRecord(FROZEN_NOW, later, None, '"v1"', moved_to=urls[2] + "?moved")
+        )
+        store.record_poll(urls[3], PollRecord(FROZEN_NOW, later, "HTTP 410 Gone", gone=True))
+        store.claim_due_feeds("replica-1", later, later + timedelta(minutes=5), 1)
+        store.record_poll(
+            urls[5],
+            PollRecord(
+                FROZEN_NOW,
+                later,
+                None,
+                '"caf\xc3\xa9"',
+                "Sat, 21 Nov 2026 08:00:00 GMT",
+                body_hash="sha256:" + "0" * 64,
+                note="2 items cut",
+            ),
+        )
+        together = store.feed_states_for([*urls, "https://states.example/unknown.xml"])
+        assert together == {url: store.feed_state(url) for url in urls}
+        assert together[urls[5]].last_polled_at == FROZEN_NOW
+        assert together[urls[5]].next_poll_at == later
+        assert together[urls[3]].disabled_at is not None
+        assert [s.lease_owner for s in together.values()].count("replica-1") == 1
+    finally:
+        store.close()
