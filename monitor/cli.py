@@ -429,10 +429,11 @@ def _no_config(args: argparse.Namespace, path: str) -> str:
     )
 
 
-def _pipeline(config: Config, polling: bool = False) -> Pipeline:
+def _pipeline(config: Config, polling: bool = False, counted: bool = False) -> Pipeline:
+    """The config's pipeline, started; ``counted``: it records metrics (the daemon's)."""
     from monitor.pipeline import Pipeline
 
-    return Pipeline(config, _store(config)).start(polling)
+    return Pipeline(config, _store(config), counted=counted).start(polling)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -885,7 +886,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)  # sets up logging before the daemon's modules load: some log then
     from monitor.schedule import Daemon
 
-    pipeline = _pipeline(config)
+    pipeline = _pipeline(config, counted=True)  # its ops endpoint serves them
     collect_less()
 
     def reload() -> Pipeline:

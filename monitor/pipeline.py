@@ -72,7 +72,6 @@ from monitor.errors import (
 from monitor.fetch.client import Fetcher
 from monitor.fetch.policy import max_jitter, next_poll_at, with_retry_after
 from monitor.fetch.unchanged import body_hash
-from monitor.ops import metrics
 from monitor.ops.failpoints import failpoint
 from monitor.store.feeds import FeedState, PollRecord
 from monitor.store.outbox import Delivery
@@ -302,11 +301,16 @@ class Pipeline:
         store: Store,
         clock: Clock = utc_now,
         rng: random.Random | None = None,
+        counted: bool = True,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self.rng = rng or random.Random()
+        self.counted = counted
+        """Whether polls and deliveries are counted in :mod:`monitor.ops.metrics`: in the
+        daemon, which serves them; a one-shot command has no one to serve them to, and
+        does not import the Prometheus client (#14)."""
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.dedup = with_overrides(config.dedup)
         self._parsers: ParserPool | None = None
@@ -446,12 +450,15 @@ class Pipeline:
             # and its records hand over between threads half as often.
             outcomes = await fetcher.on_loop(every())
         summary = PollSummary(tuple(outcomes), started, self.clock())
-        for outcome in outcomes:
-            metrics.POLLS.labels(outcome.status).inc()
-            if outcome.status == "error":
-                metrics.FETCH_ERRORS.labels(outcome.error_kind).inc()
-            metrics.ENTRIES.labels("new").inc(outcome.new)
-            metrics.ENTRIES.labels("known").inc(max(0, outcome.seen - outcome.new))
+        if self.counted:
+            from monitor.ops import metrics
+
+            for outcome in outcomes:
+                metrics.POLLS.labels(outcome.status).inc()
+                if outcome.status == "error":
+                    metrics.FETCH_ERRORS.labels(outcome.error_kind).inc()
+                metrics.ENTRIES.labels("new").inc(outcome.new)
+                metrics.ENTRIES.labels("known").inc(max(0, outcome.seen - outcome.new))
         log.info(summary.line(), extra={POLL_RESULT: True})
         return summary
 
@@ -748,6 +755,10 @@ class Pipeline:
             for key, features in features_of.items():
                 if key in stored:
                     self._features.put(stored[key], features)
+            if not self.counted:
+                return
+            from monitor.ops import metrics
+
             for new in items:
                 for match in new.matches:
                     metrics.MATCHES.labels(match.watch).inc()
@@ -925,10 +936,13 @@ class Pipeline:
         from monitor.deliver.relay import relay
 
         outcomes = relay(self.store, self.config, deliveries, now, clock=self.clock)
-        for outcome in outcomes:
-            metrics.DELIVERIES.labels(outcome.channel, outcome.status).inc()
-            for waited in outcome.first_sight_waits():  # read with the claim, not again
-                metrics.FIRST_SIGHT_TO_DELIVERY.observe(waited)
+        if self.counted:
+            from monitor.ops import metrics
+
+            for outcome in outcomes:
+                metrics.DELIVERIES.labels(outcome.channel, outcome.status).inc()
+                for waited in outcome.first_sight_waits():  # read with the claim, not again
+                    metrics.FIRST_SIGHT_TO_DELIVERY.observe(waited)
         return outcomes
 
     def send_immediate(self) -> list[DigestSummary]:

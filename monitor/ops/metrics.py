@@ -1,8 +1,8 @@
 """Prometheus metrics of one process, on a registry of its own.
 
-Only the orchestrator (:mod:`monitor.pipeline`) and the daemon record them,
-from the value objects the stages return; the stages themselves stay free of
-metrics. Gauges of database state (pending deliveries) are read at scrape
+Only the orchestrator (:mod:`monitor.pipeline`, in the daemon: ``Pipeline.counted``) and
+the daemon record them, from the value objects the stages return; the stages themselves
+stay free of metrics. Gauges of database state (pending deliveries) are read at scrape
 time by :class:`LedgerCollector`, so every replica reports the shared truth.
 """
 

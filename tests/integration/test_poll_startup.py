@@ -46,6 +46,7 @@ NOT_LOADED = (
     "css_inline",
     "dateparser",
     "httpcore",  # feeds have their own transport (monitor.fetch.transport); webhooks use it
+    "prometheus_client",  # counters are kept by the daemon, which serves them
 )
 
 _POLL_AND_LIST = textwrap.dedent(
