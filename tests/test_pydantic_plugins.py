@@ -48,31 +48,24 @@ def installed_plugin(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return mark, {"PYTHONPATH": path, "MONITOR_TEST_PLUGIN_MARK": str(mark)}
 
 
-def _check(
-    write_config: Callable[..., Path], tmp_path: Path, env: dict[str, str], **more: str
+@pytest.mark.parametrize(
+    ("setting", "loaded"),
+    [(None, False), ("", True)],
+    ids=["unset: not loaded", "empty: loaded, as pydantic does"],
+)
+def test_the_command_loads_pydantic_plugins_only_when_the_environment_asks(
+    setting: str | None,
+    loaded: bool,
+    installed_plugin: tuple[Path, dict[str, str]],
+    write_config: Callable[..., Path],
+    tmp_path: Path,
 ) -> None:
+    mark, env = installed_plugin
     config = write_config(f"sqlite:///{tmp_path / 'monitor.db'}", ["http://127.0.0.1:9/feed.xml"])
     # The test's own environment says nothing of plugins: only what the test gives counts.
-    unset = () if "PYDANTIC_DISABLE_PLUGINS" in more else ("PYDANTIC_DISABLE_PLUGINS",)
-    result = monitor(config, "check", env={**env, **more}, drop_env=unset)
+    if setting is None:
+        result = monitor(config, "check", env=env, drop_env=("PYDANTIC_DISABLE_PLUGINS",))
+    else:
+        result = monitor(config, "check", env={**env, "PYDANTIC_DISABLE_PLUGINS": setting})
     assert result.returncode == 0, result.stderr
-
-
-def test_the_command_does_not_load_pydantic_plugins(
-    installed_plugin: tuple[Path, dict[str, str]],
-    write_config: Callable[..., Path],
-    tmp_path: Path,
-) -> None:
-    mark, env = installed_plugin
-    _check(write_config, tmp_path, env)
-    assert not mark.exists()
-
-
-def test_an_empty_setting_in_the_environment_lets_pydantic_load_them(
-    installed_plugin: tuple[Path, dict[str, str]],
-    write_config: Callable[..., Path],
-    tmp_path: Path,
-) -> None:
-    mark, env = installed_plugin
-    _check(write_config, tmp_path, env, PYDANTIC_DISABLE_PLUGINS="")
-    assert mark.read_text(encoding="utf-8") == "loaded"
+    assert mark.exists() is loaded

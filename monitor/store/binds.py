@@ -14,7 +14,7 @@ dialect), so the driver runs the very SQL the rest of the store would.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
@@ -110,6 +110,23 @@ def same_datetime(general: Processor | None) -> bool:
     )
 
 
+def bound(values: Iterable[Any], processors: Sequence[Processor | None]) -> list[Any]:
+    """One row's ``values`` as the driver takes them, each through its processor; text
+    loses NUL bytes, as :func:`~monitor.store.bounds.strip_nul_bytes` does for every other
+    statement (PostgreSQL refuses them)."""
+    row = list(values)
+    if len(row) != len(processors):
+        raise ValueError(f"{len(row)} values for {len(processors)} parameters")
+    for place, value in enumerate(row):  # in place: as fast as the loop written out
+        if value is not None:
+            if type(value) is str:
+                if "\x00" in value:
+                    row[place] = value.replace("\x00", "")
+            elif (process := processors[place]) is not None:
+                row[place] = process(value)
+    return row
+
+
 @dataclass(frozen=True, slots=True)
 class DriverStatement:
     """A statement compiled for one dialect, with what it takes to bind its rows."""
@@ -131,18 +148,10 @@ class DriverStatement:
         out: list[Any] = []
         positions = self.positions
         for values in given:
-            row = []
-            for name, process in zip(self.names, self.processors, strict=True):
-                value = values[name] if name in values else self.fixed[name]
-                if value is not None:
-                    if type(value) is str:
-                        # As strip_nul_bytes does for every other statement: PostgreSQL
-                        # refuses NUL bytes in text.
-                        if "\x00" in value:
-                            value = value.replace("\x00", "")
-                    elif process is not None:
-                        value = process(value)
-                row.append(value)
+            row = bound(
+                (values[name] if name in values else self.fixed[name] for name in self.names),
+                self.processors,
+            )
             if positions is None:
                 out.append(dict(zip(self.names, row, strict=True)))
             else:

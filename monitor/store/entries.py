@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from monitor.dedup.seedfeed import SEED_FEED_URL, SEED_SOURCE
 from monitor.errors import StoreError
 from monitor.store.base import StoreBase, as_utc, chunked, table_of
-from monitor.store.binds import bind_processor
+from monitor.store.binds import bind_processor, bound
 from monitor.store.bounds import NO_TEXT
 from monitor.store.dedup_index import DatabaseDedupIndex
 from monitor.store.feeds import feed_id_at, insert_feed
@@ -301,15 +301,7 @@ class EntriesRepository(StoreBase):
         for chunk in chunked(rows, _ENTRY_ROWS_PER_STATEMENT):
             params: list[Any] = []
             for row in chunk:
-                for column, process in zip(columns, processors, strict=True):
-                    value = row[column]
-                    if value is not None:
-                        if type(value) is str:
-                            if "\x00" in value:
-                                value = value.replace("\x00", "")
-                        elif process is not None:
-                            value = process(value)
-                    params.append(value)
+                params += bound(map(row.__getitem__, columns), processors)
             result = session.connection().exec_driver_sql(
                 _insert_entries_sql(self.backend, columns, len(chunk)),
                 tuple(params),
