@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The program; ``argv`` None means the process's own command line: then a command that
     has released everything it held ends the process at once (:func:`_leave`)."""
     # pydantic looks through every installed package's metadata for plugins at the first
-    # model it builds: about 25 ms of every command's start (#14), for plugins monitor
+    # model it builds: about 20 ms of every command's start (#14), for plugins monitor
     # has no use for. A value the environment sets (an empty one enables them) is kept.
     os.environ.setdefault(PYDANTIC_PLUGINS_VARIABLE, "__all__")
     with collector_paused():  # the parser imports the config's models
