@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from monitor.dedup.seedfeed import SEED_FEED_URL, SEED_SOURCE
 from monitor.errors import StoreError
 from monitor.store.base import StoreBase, as_utc, chunked, table_of
-from monitor.store.binds import bind_processor, bound
+from monitor.store.binds import bind_processor, bound, placeholders
 from monitor.store.bounds import NO_TEXT
 from monitor.store.dedup_index import DatabaseDedupIndex
 from monitor.store.feeds import feed_id_at, insert_feed
@@ -139,9 +139,9 @@ class EntriesRepository(StoreBase):
         rows = sorted({(key, entry_id) for entry_id, key in pairs}, key=itemgetter(0))
         if not rows:
             return
-        mark = "%s" if self.backend == "postgresql" else "?"
         session.connection().exec_driver_sql(
-            f"INSERT INTO {DedupKeyRow.__tablename__} (key, entry_id) VALUES ({mark}, {mark}) "
+            f"INSERT INTO {DedupKeyRow.__tablename__} (key, entry_id) "
+            f"VALUES ({placeholders(self.backend, 2)}) "
             "ON CONFLICT DO NOTHING",
             rows,
             execution_options={NO_TEXT: True},
@@ -151,7 +151,6 @@ class EntriesRepository(StoreBase):
         """Which of ``keys`` are already stored."""
         wanted = list(dict.fromkeys(keys))
         found: set[str] = set()
-        mark = "%s" if self.backend == "postgresql" else "?"
         with self.session() as session:
             # Straight to the driver: asked once per changed feed, in the writer thread.
             connection = session.connection()
@@ -160,7 +159,7 @@ class EntriesRepository(StoreBase):
                     key
                     for (key,) in connection.exec_driver_sql(
                         f"SELECT key FROM {EntryRow.__tablename__} "
-                        f"WHERE key IN ({', '.join([mark] * len(chunk))})",
+                        f"WHERE key IN ({placeholders(self.backend, len(chunk))})",
                         tuple(chunk),
                     )
                 )
@@ -522,8 +521,7 @@ def _entry_processors(dialect: Dialect, columns: tuple[str, ...]) -> tuple[Any, 
 
 @lru_cache(maxsize=64)
 def _insert_entries_sql(backend: str, columns: tuple[str, ...], rows: int) -> str:
-    mark = "%s" if backend == "postgresql" else "?"
-    values = "(" + ", ".join([mark] * len(columns)) + ")"
+    values = f"({placeholders(backend, len(columns))})"
     return (
         f"INSERT INTO {EntryRow.__tablename__} ({', '.join(columns)}) "
         f"VALUES {', '.join([values] * rows)} ON CONFLICT (key) DO NOTHING RETURNING id, key"

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from monitor.errors import StoreError
 from monitor.store.base import StoreBase, chunked, table_of, upsert
-from monitor.store.binds import Processor, for_driver, result_processor
+from monitor.store.binds import Processor, for_driver, placeholders, result_processor
 from monitor.store.bounds import NO_TEXT, fitting
 from monitor.store.models import (
     DeliveryRow,
@@ -245,11 +245,10 @@ class FeedsRepository(StoreBase):
             # (#14: 29 -> 17 ms for 1,000 feeds on SQLite).
             connection = session.connection()
             processors = _state_processors(connection.dialect)
-            mark = "%s" if self.backend == "postgresql" else "?"
             for chunk in chunked(urls):
                 rows = connection.exec_driver_sql(
                     f"SELECT {', '.join(_STATE_COLUMNS)} FROM {FeedRow.__tablename__} "
-                    f"WHERE url IN ({', '.join([mark] * len(chunk))})",
+                    f"WHERE url IN ({placeholders(self.backend, len(chunk))})",
                     tuple(chunk),
                 )
                 for row in rows:
