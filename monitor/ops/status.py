@@ -20,7 +20,8 @@ from rich.table import Table
 from monitor.ops.terminal import safe
 from monitor.redact import redact_urls, shown_target
 from monitor.store.entries import EntryReader, PendingItems
-from monitor.store.feeds import FeedReader, FeedState
+from monitor.store.feeds import FeedReader
+from monitor.store.feedstate import FeedState
 from monitor.store.outbox import Delivery, OutboxReader
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from monitor.store.models import UTCDateTime
+from monitor.store.sqlite import read_utc_text, sqlite_utc_text
 
 Processor = Callable[[Any], Any]
 
@@ -42,15 +43,6 @@ def bind_processor(kind: sa.types.TypeEngine[Any], dialect: Dialect) -> Processo
     if isinstance(kind, UTCDateTime) and dialect.name == "sqlite" and same_text(general):
         return sqlite_utc_text
     return general
-
-
-def sqlite_utc_text(value: datetime) -> str:
-    """An aware datetime as a UTC column stores it on SQLite: what the column type's own
-    processor makes of it (naive UTC, then SQLAlchemy's ``YYYY-MM-DD HH:MM:SS.ffffff``), in
-    one C call instead of three Python ones; a cold cycle binds two per entry."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 _PROBES = (
@@ -91,13 +83,10 @@ class _UTCText:
         self.general = general
 
     def __call__(self, value: str) -> datetime:
-        try:
-            read = datetime.fromisoformat(value)
-        except ValueError:
-            read = None
-        if read is None or read.tzinfo is not None:  # not the store's own form
+        read = read_utc_text(value)
+        if read is None:  # not the store's own form
             return self.general(value)  # type: ignore[no-any-return]
-        return read.replace(tzinfo=UTC)
+        return read
 
 
 _TEXTS = (

@@ -8,15 +8,12 @@ an advisory lock so replicas starting together do not race each other.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import logging
 import math
 import os
-import re
 import sqlite3
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,26 +23,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StoreError
 from monitor.store.bounds import strip_nul_bytes
+from monitor.store.revisions import MIGRATIONS, known_head
+from monitor.store.sqlite import SQLITE_BUSY_TIMEOUT_MS, sqlite_pragmas
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = (
-    30_000  # long enough for a digest transaction; short enough to notice a hang
-)
 _MIGRATION_LOCK_ID = 0x6D6F6E69  # "moni": one id for all monitor replicas
-# A checkpoint copies the WAL back into the database; every 10,000 pages (about
-# 40 MiB of WAL) instead of SQLite's 1,000, so that a page the index writes again
-# and again (dedup_keys takes ~40 rows per entry, at random places) is copied once
-# per checkpoint rather than ten times: a large first poll stores a third faster.
-SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
-# Page cache per connection (SQLite's default is 2 MiB): a group commit inserts some forty
-# dedup key rows per entry at random places, and 8 MiB instead costs about a fifth more CPU
-# in SQLite. It is held only while the connection is in use (:func:`_sqlite_release`).
-SQLITE_CACHE_KIB = 16_384
 
 
 def safe_url(url: str) -> str:
@@ -121,7 +107,7 @@ def _engine(url: str, connect_timeout: float, statement_timeout: float) -> Engin
         if file is not None:
             _create_private(file)
         engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", _sqlite_connected)
         sa.event.listen(engine, "checkin", _sqlite_release)
         return engine
     connect_args: dict[str, Any] = {}
@@ -167,15 +153,8 @@ def _create_private(file: Path) -> None:
         ) from exc
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
-    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-    cursor.close()
+def _sqlite_connected(dbapi_connection: Any, _record: Any) -> None:
+    sqlite_pragmas(dbapi_connection)
 
 
 def _sqlite_release(dbapi_connection: Any, _record: Any) -> None:
@@ -243,29 +222,6 @@ def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
-
-
-_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.M)
-
-
-@lru_cache(maxsize=1)
-def known_head() -> str | None:
-    """The newest migration, read from the migration files' ``revision`` and
-    ``down_revision`` lines without loading Alembic (a tenth of a second at every start);
-    None when the files do not name exactly one head, and Alembic then decides.
-    tests/integration/test_db_head.py checks that this agrees with :func:`head_revision`."""
-    revisions: set[str] = set()
-    revised: set[str] = set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        for name, text in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
-            try:
-                value = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                return None
-            names = [value] if isinstance(value, str) else list(value or ())
-            (revisions if name == "revision" else revised).update(names)
-    heads = revisions - revised
-    return heads.pop() if len(heads) == 1 else None
 
 
 def _at_head(connection: Connection) -> bool:

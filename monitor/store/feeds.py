@@ -8,7 +8,6 @@ and deliveries alike) released here.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -25,6 +24,13 @@ from monitor.errors import StoreError
 from monitor.store.base import StoreBase, chunked, table_of, upsert
 from monitor.store.binds import Processor, for_driver, placeholders, result_processor
 from monitor.store.bounds import NO_TEXT, fitting
+from monitor.store.feedstate import (
+    STATE_COLUMNS,
+    FeedListRow,
+    FeedState,
+    PollRecord,
+    plan_feed_list,
+)
 from monitor.store.models import (
     DeliveryRow,
     FeedNoticeRow,
@@ -36,52 +42,6 @@ from monitor.types import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedState:
-    """What the store remembers about one feed between polls."""
-
-    id: int
-    url: str
-    name: str
-    etag: str | None
-    last_modified: str | None
-    first_polled_at: datetime | None
-    last_polled_at: datetime | None
-    last_success_at: datetime | None
-    last_error: str | None
-    consecutive_failures: int
-    next_poll_at: datetime | None = None
-    fetch_url: str | None = None
-    """Where a permanent redirect moved the feed (fetch this instead of ``url``)."""
-    body_hash: str | None = None
-    disabled_at: datetime | None = None
-    broken_reported_at: datetime | None = None
-    lease_owner: str | None = None
-    last_note: str | None = None
-    """What the last parsed body lost to the caps, or what did not fit a column."""
-
-
-@dataclass(frozen=True, slots=True)
-class PollRecord:
-    """What one poll of one feed leaves behind."""
-
-    now: datetime
-    next_poll_at: datetime
-    """Due time of the next poll (interval, backoff and Retry-After already applied)."""
-    error: str | None = None
-    """None on success (200 or 304)."""
-    etag: str | None = None
-    last_modified: str | None = None
-    body_hash: str | None = None
-    """Hash of a body that was parsed (None: keep the stored one, e.g. after a 304)."""
-    moved_to: str | None = None
-    """A permanent redirect's target."""
-    gone: bool = False
-    """The publisher answered 410 Gone: disable the feed."""
-    note: str | None = None
-    """What the size caps cut from the parsed body (stored with a new body only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,71 +106,37 @@ class FeedsRepository(StoreBase):
         inserted in one statement, skipping any a replica starting beside it inserted.
         """
         wanted = {url: (name, interval) for url, name, interval in feeds}
-        # The latest due time an interval can have set; worked out once per interval.
-        latest = {
-            interval: interval + (jitter(interval) if jitter else timedelta(0))
-            for _, interval in wanted.values()
-        }
         feeds_table = table_of(FeedRow)
         with self.session() as session:
-            rows = {
-                row.url: row
-                for row in session.execute(
-                    sa.select(
-                        feeds_table.c.id,
-                        feeds_table.c.url,
-                        feeds_table.c.name,
-                        feeds_table.c.active,
-                        feeds_table.c.consecutive_failures,
-                        feeds_table.c.next_poll_at,
-                        feeds_table.c.last_polled_at,
-                        # A feed disabled (410 Gone) is not polled, so not parsed either.
-                        sa.and_(
-                            feeds_table.c.body_hash.is_(None),
-                            feeds_table.c.disabled_at.is_(None),
-                        ).label("unparsed"),
-                    )
-                )
-            }
-            new: list[tuple[str, str]] = []
-            unparsed = 0
-            for url, (name, interval) in wanted.items():
-                row = rows.get(url)
-                if row is None:
-                    new.append((url, name))
-                    continue
-                unparsed += bool(row.unparsed)
-                if row.name != name or not row.active:
-                    session.execute(
-                        sa.update(feeds_table)
-                        .where(feeds_table.c.id == row.id)
-                        .values(name=name, active=True)
-                    )
-                if (
-                    row.consecutive_failures == 0
-                    and row.next_poll_at is not None
-                    and row.last_polled_at is not None
-                    and row.next_poll_at > row.last_polled_at + latest[interval]
-                ):
-                    # Compare-and-set on the poll that was read: a newer one wins.
-                    session.execute(
-                        sa.update(feeds_table)
-                        .where(
-                            feeds_table.c.id == row.id,
-                            feeds_table.c.last_polled_at == row.last_polled_at,
-                            feeds_table.c.next_poll_at == row.next_poll_at,
-                            feeds_table.c.consecutive_failures == 0,
-                        )
-                        .values(next_poll_at=row.last_polled_at + interval)
-                    )
-            if new:
-                insert_feeds(session, self.backend, new, active=True)
-            gone = [row.id for url, row in rows.items() if url not in wanted and row.active]
-            if gone:
+            plan = plan_feed_list(wanted, _feed_list(session), jitter)
+            for feed_id, name in plan.renamed:
                 session.execute(
-                    sa.update(feeds_table).where(feeds_table.c.id.in_(gone)).values(active=False)
+                    sa.update(feeds_table)
+                    .where(feeds_table.c.id == feed_id)
+                    .values(name=name, active=True)
                 )
-        return unparsed + len(new)
+            for row, interval in plan.brought_forward:
+                assert row.last_polled_at is not None  # planned only for rows polled before
+                # Compare-and-set on the poll that was read: a newer one wins.
+                session.execute(
+                    sa.update(feeds_table)
+                    .where(
+                        feeds_table.c.id == row.id,
+                        feeds_table.c.last_polled_at == row.last_polled_at,
+                        feeds_table.c.next_poll_at == row.next_poll_at,
+                        feeds_table.c.consecutive_failures == 0,
+                    )
+                    .values(next_poll_at=row.last_polled_at + interval)
+                )
+            if plan.new:
+                insert_feeds(session, self.backend, list(plan.new), active=True)
+            if plan.gone:
+                session.execute(
+                    sa.update(feeds_table)
+                    .where(feeds_table.c.id.in_(plan.gone))
+                    .values(active=False)
+                )
+        return plan.unparsed
 
     def feed_state(self, url: str) -> FeedState:
         with self.session() as session:
@@ -247,7 +173,7 @@ class FeedsRepository(StoreBase):
             processors = _state_processors(connection.dialect)
             for chunk in chunked(urls):
                 rows = connection.exec_driver_sql(
-                    f"SELECT {', '.join(_STATE_COLUMNS)} FROM {FeedRow.__tablename__} "
+                    f"SELECT {', '.join(STATE_COLUMNS)} FROM {FeedRow.__tablename__} "
                     f"WHERE url IN ({placeholders(self.backend, len(chunk))})",
                     tuple(chunk),
                 )
@@ -529,11 +455,7 @@ def _unchanged(record: PollRecord) -> bool:
     """Whether :meth:`FeedsRepository.record_unchanged` stores ``record`` with the others:
     a success that read no new body, moved nothing, and whose validators fit."""
     return (
-        record.error is None
-        and record.body_hash is None
-        and record.moved_to is None
-        and not record.gone
-        and record.note is None
+        record.plain
         and fitting(record.etag, FeedRow, "etag", "ETag")[1] is None
         and fitting(record.last_modified, FeedRow, "last_modified", "Last-Modified")[1] is None
     )
@@ -616,6 +538,25 @@ _URLS_KNOWN = sa.select(table_of(FeedRow).c.url).where(
 )
 
 
+def _feed_list(session: Session) -> dict[str, FeedListRow]:
+    """The stored feeds as syncing the feed list reads them, by url."""
+    feeds = table_of(FeedRow)
+    rows = session.execute(
+        sa.select(
+            feeds.c.id,
+            feeds.c.url,
+            feeds.c.name,
+            feeds.c.active,
+            feeds.c.consecutive_failures,
+            feeds.c.next_poll_at,
+            feeds.c.last_polled_at,
+            # A feed disabled (410 Gone) is not polled, so not parsed either.
+            sa.and_(feeds.c.body_hash.is_(None), feeds.c.disabled_at.is_(None)).label("unparsed"),
+        )
+    )
+    return {row.url: FeedListRow(*row) for row in rows}
+
+
 def feed_id_at(session: Session, url: str) -> int:
     """The id of the feed at ``url``, read alone (a whole row is twenty columns to load)."""
     feeds = table_of(FeedRow)
@@ -632,14 +573,10 @@ def feed_row_at(session: Session, url: str) -> FeedRow:
     return row
 
 
-_STATE_COLUMNS = tuple(field.name for field in dataclasses.fields(FeedState))
-"""The columns of a :class:`FeedState`, in the order of its fields (the same names)."""
-
-
 @lru_cache(maxsize=8)
 def _state_processors(dialect: Dialect) -> tuple[Processor | None, ...]:
     feeds = table_of(FeedRow)
-    return tuple(result_processor(feeds.c[name].type, dialect) for name in _STATE_COLUMNS)
+    return tuple(result_processor(feeds.c[name].type, dialect) for name in STATE_COLUMNS)
 
 
 def _feed_state(row: FeedRow) -> FeedState:

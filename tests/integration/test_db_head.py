@@ -8,7 +8,8 @@ import textwrap
 
 import sqlalchemy as sa
 
-from monitor.store.db import create_engine, current_revision, head_revision, known_head, upgrade
+from monitor.store.db import create_engine, current_revision, head_revision, upgrade
+from monitor.store.revisions import known_head
 from monitor.store.store import Store
 
 

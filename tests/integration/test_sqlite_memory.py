@@ -8,7 +8,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from monitor.store.db import SQLITE_CACHE_KIB, create_engine
+from monitor.store.db import create_engine
+from monitor.store.sqlite import SQLITE_CACHE_KIB
 
 MIB = 1 << 20
 
