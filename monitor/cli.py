@@ -12,7 +12,7 @@ import gc
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,10 +31,11 @@ if TYPE_CHECKING:  # the heavy imports wait until a command needs them
     from rich.console import Console
 
     from monitor.config import Config, FeedConfig
-    from monitor.pipeline import Pipeline, PollSummary
+    from monitor.pipeline import FeedOutcome, Pipeline, PollSummary
     from monitor.rules import RuleSet, WatchSpec
     from monitor.rules.backtest import Hit
-    from monitor.store.feeds import FeedState
+    from monitor.store.express import ExpressFeeds
+    from monitor.store.feedstate import FeedState
     from monitor.store.store import Store
 
 Handler = Callable[[argparse.Namespace], int]
@@ -467,7 +468,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_poll(args: argparse.Namespace) -> int:
     from monitor.allocator import tune_allocator
-    from monitor.words import counted
+    from monitor.pipeline import poll_unchanged_first
 
     tune_allocator()  # first: before any thread takes an arena of its own
     with collector_paused():
@@ -484,22 +485,58 @@ def cmd_poll(args: argparse.Namespace) -> int:
             return 1
     if not args.feed:
         _start_parsers_ahead(config)
-    with collector_paused():  # the pipeline's modules, its rules and known articles
-        pipeline = _pipeline(config, polling=not args.feed)  # every feed: see Pipeline.start
-    # What start-up made lives until the process ends: the collections during the poll
-    # need not walk it again and again.
-    gc.freeze()
-    collect_less()  # and from here on, fewer collections
+    pipeline: Pipeline | None = None
+
+    def full() -> Pipeline:
+        nonlocal pipeline
+        if pipeline is not None:
+            return pipeline
+        with collector_paused():  # the pipeline's modules, its rules and known articles
+            pipeline = _pipeline(config, polling=not args.feed)  # every feed: Pipeline.start
+        # What start-up made lives until the process ends: the collections during the poll
+        # need not walk it again and again.
+        gc.freeze()
+        return pipeline
+
+    # A database whose feeds are all known and parsed before: unchanged feeds are recorded
+    # without opening the store (monitor.store.express); the pipeline opens if need be.
+    express = _express(config)
     try:
+        if express is None:
+            states = full().store.feed_states_for([feed.url for feed in feeds])
+        else:
+            store, states = express
+            gc.freeze()
+        collect_less()  # from here on, fewer collections
         # The feeds' states, read to honour the publishers, are those the poll starts from.
-        skipped, states = ({}, None) if args.force else _politely_skipped(pipeline.store, feeds)
-        summary = asyncio.run(
-            _poll_with_progress(pipeline, [f for f in feeds if f.url not in skipped], states)
-        )
+        skipped = {} if args.force else _politely_skipped(states)
+        chosen = [feed for feed in feeds if feed.url not in skipped]
+
+        async def poll(progress: Callable[[FeedOutcome], None] | None) -> PollSummary:
+            if express is None:
+                return await full().poll(chosen, progress=progress, states=states)
+            return await poll_unchanged_first(config, chosen, states, store, full, progress)
+
+        summary = asyncio.run(_poll_with_progress(poll, len(chosen)))
     finally:
-        pipeline.close()
+        if express is not None:
+            express[0].close()
+        if pipeline is not None:
+            pipeline.close()
         gc.unfreeze()
         args.quick_exit = True  # the database and the parser processes are closed: _leave
+    _print_poll(summary, feeds, skipped)
+    failed = len(summary.errors)
+    if failed and failed == len(summary.feeds):
+        return POLL_ALL_FAILED
+    return 1 if failed else 0
+
+
+def _print_poll(
+    summary: PollSummary, feeds: Sequence[FeedConfig], skipped: Mapping[str, str]
+) -> None:
+    from monitor.words import counted
+
     for outcome in summary.feeds:
         where = f"{outcome.name} ({redact_urls(outcome.url)})"
         if outcome.status == "error":
@@ -522,10 +559,6 @@ def cmd_poll(args: argparse.Namespace) -> int:
             summary.line() + (f", {len(skipped)} skipped (--force polls them)" if skipped else "")
         )
     )
-    failed = len(summary.errors)
-    if failed and failed == len(summary.feeds):
-        return POLL_ALL_FAILED
-    return 1 if failed else 0
 
 
 def _start_parsers_ahead(config: Config) -> None:
@@ -546,39 +579,54 @@ POLL_ALL_FAILED = 3
 machine, not the feeds, so cron and CI can tell an outage from a broken feed (1)."""
 
 
-def _politely_skipped(
-    store: Store, feeds: Sequence[FeedConfig]
-) -> tuple[dict[str, str], dict[str, FeedState]]:
+def _express(config: Config) -> tuple[ExpressFeeds, dict[str, FeedState]] | None:
+    """The store's feeds opened without SQLAlchemy, and their states, when the database is
+    a SQLite file whose schema is current and whose feeds are the config's, each parsed
+    before (:mod:`monitor.store.express`); None otherwise."""
+    from monitor.fetch.policy import max_jitter
+    from monitor.store.express import open_express
+
+    express = open_express(config.database)
+    if express is None:
+        return None
+    fetch = config.fetch
+    states = express.states_if_settled(
+        {feed.url: (feed.display_name, feed.interval) for feed in config.feeds},
+        jitter=lambda wait: max_jitter(wait, fetch),
+    )
+    if states is None:
+        express.close()
+        return None
+    return express, states
+
+
+def _politely_skipped(states: Mapping[str, FeedState]) -> dict[str, str]:
     """Feeds whose publisher said it is gone (410), or asked to wait (Retry-After) until a
-    time still ahead: a manual poll honours what the server asked, as the daemon does.
-    And the feeds' states it read, for the poll to start from."""
+    time still ahead: a manual poll honours what the server asked, as the daemon does."""
     from monitor.fetch.policy import manual_skip
 
     now = _now()
-    states = store.feed_states_for([feed.url for feed in feeds])
     skipped = {}
     for url, state in states.items():
         reason = manual_skip(state.disabled_at, state.last_error, state.next_poll_at, now)
         if reason:
             skipped[url] = reason
-    return skipped, states
+    return skipped
 
 
 async def _poll_with_progress(
-    pipeline: Pipeline,
-    feeds: Sequence[FeedConfig],
-    states: Mapping[str, FeedState] | None = None,
+    poll: Callable[[Callable[[FeedOutcome], None] | None], Awaitable[PollSummary]], feeds: int
 ) -> PollSummary:
     """A progress bar on a terminal; plain log lines (one per cycle and per failure) otherwise."""
     if not sys.stdout.isatty():
-        return await pipeline.poll(feeds, states=states)
+        return await poll(None)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, transient=True) as bar:
-        task = bar.add_task("poll", total=len(feeds))
+        task = bar.add_task("poll", total=feeds)
         with _logs_above(bar.console):
-            return await pipeline.poll(feeds, progress=lambda _: bar.advance(task), states=states)
+            return await poll(lambda _: bar.advance(task))
 
 
 @contextmanager

@@ -73,9 +73,7 @@ from monitor.fetch.client import Fetcher
 from monitor.fetch.policy import max_jitter, next_poll_at, with_retry_after
 from monitor.fetch.unchanged import body_hash
 from monitor.ops.failpoints import failpoint
-from monitor.store.feeds import FeedState, PollRecord
-from monitor.store.outbox import Delivery
-from monitor.store.store import Store
+from monitor.store.feedstate import FeedState, PollRecord
 from monitor.types import Digest, FetchResult, NewEntry, ParsedFeed
 from monitor.words import counted, noun
 from monitor.writer import Batched, Done, Writer
@@ -87,12 +85,16 @@ if TYPE_CHECKING:  # the senders (httpx clients, SMTP, templates) load when a di
     from monitor.dedup.pending import PendingStories
     from monitor.dedup.tailed import TailedIndex
     from monitor.deliver.relay import RelayOutcome
+    from monitor.fetch.settings import FetchSettings
     from monitor.fulltext import TeaserFilter
     from monitor.intake import IntakeSettings
     from monitor.parse.pool import ParserPool
     from monitor.prepare import PreparedEntry, RuleSource
     from monitor.rules import RuleSet, WatchSpec
     from monitor.store.dedup_index import DatabaseDedupIndex
+    from monitor.store.express import ExpressFeeds
+    from monitor.store.outbox import Delivery
+    from monitor.store.store import Store
 
 # A poll of unchanged feeds (every feed answering 304) parses, judges and fingerprints
 # nothing: the parsers, the intake decisions, the dedup indexes and the compiled rules are
@@ -214,6 +216,27 @@ def intake_settings(config: Config) -> IntakeSettings:
         skip_unmatched=dedup.skips_unmatched,
         alerts=tuple(AlertRoute(a.name, frozenset(a.watches)) for a in config.alerts),
     )
+
+
+def _due_again(
+    feed: FeedConfig, result: FetchResult, settings: FetchSettings, rng: random.Random
+) -> datetime:
+    """When a feed fetched whole (a 200 or a 304) is due again: the interval counts from its
+    own fetch, not from the batch's start, so a feed fetched late in a long batch does not
+    come due early."""
+    return next_poll_at(feed.interval, 0, None, result.fetched_at, settings, rng)
+
+
+async def _answer(
+    fetcher: Fetcher, state: FeedState, answer: FetchResult | Exception | None
+) -> FetchResult:
+    """A feed's fetch: ``answer``, when the express pass fetched it already (raised, when
+    that fetch failed), or the fetcher's."""
+    if answer is None:
+        return await fetcher.fetch(state.fetch_url or state.url, state.etag, state.last_modified)
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
 
 
 def feed_label(feed: FeedConfig) -> str:
@@ -384,18 +407,22 @@ class Pipeline:
         owner: str | None = None,
         progress: Callable[[FeedOutcome], None] | None = None,
         states: Mapping[str, FeedState] | None = None,
+        express: ExpressPass | None = None,
     ) -> PollSummary:
         """Poll ``feeds`` (default: all) once, within the global and per-host limits.
 
         ``owner`` is the replica that leased the feeds; its leases are released
         as each poll is recorded. ``states``: the feeds' states, when the caller has
         just read them (a feed not among them reads its own). ``progress`` is called
-        with each feed's outcome, from the downloads' thread.
+        with each feed's outcome, from the downloads' thread. ``express``: the express
+        pass this poll finishes (:func:`poll_express`): a feed it fetched takes its
+        answer instead of asking again, and the summary counts its feeds too.
         """
         if not self.started:
             raise RuntimeError("Pipeline.start() must run before the first poll")
         chosen = tuple(self.config.feeds if feeds is None else feeds)
-        started = self.clock()
+        started = self.clock() if express is None else express.started_at
+        answers = dict(express.fetched) if express is not None else {}
         # Database work runs in one writer thread (monitor.writer), in turn and with
         # group commits: the event loop stays free (the scheduler, the ops endpoint),
         # and a feed's entries are stored before the next feed's are judged against them.
@@ -428,7 +455,14 @@ class Pipeline:
                     async with in_flight:
                         state = known.get(feed.url)
                         outcome = await self._poll_feed(
-                            fetcher, feed, state, owner, writer, unchanged, parse_slots
+                            fetcher,
+                            feed,
+                            state,
+                            owner,
+                            writer,
+                            unchanged,
+                            parse_slots,
+                            answers.pop(feed.url, None),
                         )
                 except Exception as exc:  # a bug met on one feed must not stop the others
                     log.exception(
@@ -449,6 +483,8 @@ class Pipeline:
             # (the CPU work is in the parser workers and the writer), and there its fetches
             # and its records hand over between threads half as often.
             outcomes = await fetcher.on_loop(every())
+        if express is not None:
+            outcomes = [*express.outcomes, *outcomes]
         summary = PollSummary(tuple(outcomes), started, self.clock())
         if self.counted:
             from monitor.ops import metrics
@@ -471,11 +507,12 @@ class Pipeline:
         writer: Writer,
         unchanged: Batched[tuple[str, PollRecord], bool],
         parse_slots: asyncio.Semaphore,
+        answer: FetchResult | Exception | None = None,
     ) -> FeedOutcome:
         slot = _ParseSlot(parse_slots)
         try:
             return await self._poll_feed_holding(
-                fetcher, feed, state, owner, writer, unchanged, slot
+                fetcher, feed, state, owner, writer, unchanged, slot, answer
             )
         finally:
             slot.give_back()
@@ -489,7 +526,9 @@ class Pipeline:
         writer: Writer,
         unchanged: Batched[tuple[str, PollRecord], bool],
         slot: _ParseSlot,
+        answer: FetchResult | Exception | None,
     ) -> FeedOutcome:
+        # answer: the feed's fetch (or its error), when the express pass fetched it already.
         url = feed.url
         settings = self.config.fetch
 
@@ -500,14 +539,8 @@ class Pipeline:
             if state is None:  # not among the cycle's states: read it (or fail) alone
                 state = await in_writer(self.store.feed_state, url)
             try:
-                result = await fetcher.fetch(
-                    state.fetch_url or url, state.etag, state.last_modified
-                )
-                # The interval counts from this feed's own fetch, not from the batch's start:
-                # a feed fetched late in a long batch must not come due early.
-                due_again = next_poll_at(
-                    feed.interval, 0, None, result.fetched_at, settings, self.rng
-                )
+                result = await _answer(fetcher, state, answer)
+                due_again = _due_again(feed, result, settings, self.rng)
                 if result.not_modified:
                     record = PollRecord(
                         self.clock(), due_again, None, result.etag, result.last_modified
@@ -1005,3 +1038,118 @@ class Pipeline:
         )
         failpoint("after-build")
         return digest
+
+
+# --- the express pass of a one-shot poll ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExpressPass:
+    """What :func:`poll_express` did, and what it leaves to the full pipeline."""
+
+    outcomes: tuple[FeedOutcome, ...]
+    """The feeds it finished: each answered 304, and its poll record is stored."""
+    fetched: Mapping[str, FetchResult | Exception]
+    """Feeds it fetched whose answer needs the full pipeline (a body, an error, a record
+    it does not write), by URL: the answer, or the fetch's error."""
+    rest: tuple[FeedConfig, ...]
+    """The feeds the full pipeline is to poll: those of ``fetched``, and those not fetched
+    once that many answers waited (``fetch.parse_ahead``)."""
+    started_at: datetime
+
+
+async def poll_express(
+    config: Config,
+    feeds: Sequence[FeedConfig],
+    states: Mapping[str, FeedState],
+    store: ExpressFeeds,
+    clock: Clock = utc_now,
+    rng: random.Random | None = None,
+    progress: Callable[[FeedOutcome], None] | None = None,
+) -> ExpressPass:
+    """Fetch ``feeds`` and store the polls of those that answer 304, with nothing but the
+    fetcher and ``store`` (:mod:`monitor.store.express`): no SQLAlchemy, no models, no
+    writer thread. Everything else is left to :meth:`Pipeline.poll`, with the answers
+    already fetched (:class:`ExpressPass`), so no feed is asked twice; once
+    ``fetch.parse_ahead`` answers wait for it, the feeds not yet fetched are left to it
+    too, so that a cycle of changed feeds holds a few bodies, not all of them.
+
+    Every feed of ``feeds`` must have its state in ``states`` (as
+    :meth:`~monitor.store.express.ExpressFeeds.states_if_settled` reads them). The records
+    it stores are those :meth:`Pipeline.poll` would store: the same record of a 304
+    (:func:`_due_again`), written as the store writes it (tests/integration/test_express.py).
+    """
+    from monitor.store.express import fits
+
+    rng = rng or random.Random()
+    settings = config.fetch
+    started = clock()
+    finished: list[tuple[FeedConfig, FetchResult, PollRecord]] = []
+    fetched: dict[str, FetchResult | Exception] = {}
+    left: list[FeedConfig] = []
+    async with Fetcher(settings, clock) as fetcher:
+        in_flight = asyncio.Semaphore(2 * settings.concurrency)
+
+        async def one(feed: FeedConfig) -> None:
+            async with in_flight:
+                if len(fetched) >= settings.parse_ahead:
+                    left.append(feed)  # enough bodies wait: the full pipeline fetches the rest
+                    return
+                state = states[feed.url]
+                try:
+                    result = await fetcher.fetch(
+                        state.fetch_url or feed.url, state.etag, state.last_modified
+                    )
+                except Exception as exc:  # reported by the full pipeline, as its own would be
+                    fetched[feed.url] = exc
+                    return
+                if result.not_modified:
+                    due = _due_again(feed, result, settings, rng)
+                    record = PollRecord(clock(), due, None, result.etag, result.last_modified)
+                    if fits(record):
+                        finished.append((feed, result, record))
+                        return
+                fetched[feed.url] = result
+
+        async def every() -> None:
+            await asyncio.gather(*(one(feed) for feed in feeds))
+
+        await fetcher.on_loop(every())
+    try:
+        missing = set(store.record_unchanged([(feed.url, record) for feed, _, record in finished]))
+    except Exception as exc:  # the database refused: the full pipeline stores them, or says why
+        log.info("the express pass could not store its polls (%s); the store takes them", exc)
+        missing = {feed.url for feed, _, _ in finished}
+    outcomes = []
+    for feed, result, _ in finished:
+        if feed.url in missing:  # not in the database after all: the store says so
+            fetched[feed.url] = result
+            continue
+        outcome = FeedOutcome(feed.url, "not_modified", name=feed.display_name)
+        outcomes.append(outcome)
+        if progress is not None:
+            progress(outcome)
+    rest = tuple(feed for feed in feeds if feed.url in fetched or feed in left)
+    return ExpressPass(tuple(outcomes), fetched, rest, started)
+
+
+async def poll_unchanged_first(
+    config: Config,
+    feeds: Sequence[FeedConfig],
+    states: Mapping[str, FeedState],
+    store: ExpressFeeds,
+    full: Callable[[], Pipeline],
+    progress: Callable[[FeedOutcome], None] | None = None,
+) -> PollSummary:
+    """A one-shot poll of ``feeds`` (``monitor poll``): the express pass first
+    (:func:`poll_express`), then, only if it left feeds to poll, the full pipeline that
+    ``full`` opens and starts (its start-up loads SQLAlchemy and the models: a third of a
+    poll of 1,000 unchanged feeds, #14). One summary covers both."""
+    passed = await poll_express(config, feeds, states, store, progress=progress)
+    if not passed.rest:
+        summary = PollSummary(passed.outcomes, passed.started_at, utc_now())
+        log.info(summary.line(), extra={POLL_RESULT: True})
+        return summary
+    summary = await full().poll(passed.rest, progress=progress, express=passed)
+    order = {feed.url: place for place, feed in enumerate(feeds)}  # the feeds' own order
+    return replace(summary, feeds=tuple(sorted(summary.feeds, key=lambda o: order[o.url])))

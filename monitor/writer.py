@@ -32,9 +32,10 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from monitor.store.store import Store
+if TYPE_CHECKING:
+    from monitor.store.store import Store
 
 log = logging.getLogger(__name__)
 
