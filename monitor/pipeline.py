@@ -1048,7 +1048,8 @@ class ExpressPass:
     """What :func:`poll_express` did, and what it leaves to the full pipeline."""
 
     outcomes: tuple[FeedOutcome, ...]
-    """The feeds it finished: each answered 304, and its poll record is stored."""
+    """The feeds it finished: each answered 304 or the body stored already, and its poll
+    record is stored."""
     fetched: Mapping[str, FetchResult | Exception]
     """Feeds it fetched whose answer needs the full pipeline (a body, an error, a record
     it does not write), by URL: the answer, or the fetch's error."""
@@ -1067,9 +1068,9 @@ async def poll_express(
     rng: random.Random | None = None,
     progress: Callable[[FeedOutcome], None] | None = None,
 ) -> ExpressPass:
-    """Fetch ``feeds`` and store the polls of those that answer 304, with nothing but the
-    fetcher and ``store`` (:mod:`monitor.store.express`): no SQLAlchemy, no models, no
-    writer thread. Everything else is left to :meth:`Pipeline.poll`, with the answers
+    """Fetch ``feeds`` and store the polls of those that answer 304 (or the body stored
+    already), with nothing but the fetcher and ``store`` (:mod:`monitor.store.express`):
+    no SQLAlchemy, no models, no writer thread. Everything else is left to :meth:`Pipeline.poll`, with the answers
     already fetched (:class:`ExpressPass`), so no feed is asked twice; once
     ``fetch.parse_ahead`` answers wait for it, the feeds not yet fetched are left to it
     too, so that a cycle of changed feeds holds a few bodies, not all of them.
@@ -1103,9 +1104,14 @@ async def poll_express(
                 except Exception as exc:  # reported by the full pipeline, as its own would be
                     fetched[feed.url] = exc
                     return
-                if result.not_modified:
+                # A 304, or a body that hashes as the one stored and moved nothing (a server
+                # that ignores conditional GET): recorded as Pipeline.poll records them.
+                same = None
+                if not result.not_modified and result.permanent_redirect is None:
+                    same = body_hash(result.content)
+                if result.not_modified or same == state.body_hash:
                     due = _due_again(feed, result, settings, rng)
-                    record = PollRecord(clock(), due, None, result.etag, result.last_modified)
+                    record = PollRecord(clock(), due, None, result.etag, result.last_modified, same)
                     if fits(record):
                         finished.append((feed, result, record))
                         return

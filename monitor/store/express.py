@@ -65,14 +65,19 @@ ETAG_LENGTH = 1024
 LAST_MODIFIED_LENGTH = 200
 """``feeds.last_modified``'s length (a test holds it to the model's column)."""
 
-_UNCHANGED = (
+_SUCCESS = (
     "UPDATE feeds SET etag = ?, last_modified = ?, "
     "first_polled_at = coalesce(first_polled_at, ?), last_polled_at = ?, "
     "last_success_at = ?, last_error = NULL, consecutive_failures = 0, next_poll_at = ?, "
-    "lease_owner = NULL, lease_until = NULL, broken_reported_at = NULL WHERE url = ?"
+    "lease_owner = NULL, lease_until = NULL, broken_reported_at = NULL"
 )
-"""A successful poll that read no body, by a poll that leases nothing (``monitor poll``):
-as :meth:`~monitor.store.feeds.FeedsRepository.record_unchanged` writes it."""
+_UNCHANGED = f"{_SUCCESS} WHERE url = ?"
+"""A successful poll that read no body (a 304), by a poll that leases nothing (``monitor
+poll``), as :meth:`~monitor.store.feeds.FeedsRepository.record_unchanged` writes it."""
+_SAME_BODY = f"{_SUCCESS}, body_hash = ?, last_note = NULL WHERE url = ?"
+"""A successful poll whose body hashed as the one stored (a server that ignores conditional
+GET): as :meth:`~monitor.store.feeds.FeedsRepository.record_poll` writes it (the body's
+hash again, and no note, since nothing was cut)."""
 
 
 class NotExpress(Exception):
@@ -160,34 +165,37 @@ class ExpressFeeds:
         return found
 
     def record_unchanged(self, polls: Sequence[tuple[str, PollRecord]]) -> list[str]:
-        """Store successful polls that read no body and lease nothing, in one transaction;
-        returns the URLs of those not in the table (nothing is stored for them). Each
-        record must be :func:`fits`."""
+        """Store successful polls that parsed nothing (a 304, or the body stored already)
+        and lease nothing, in one transaction; returns the URLs of those not in the table
+        (nothing is stored for them). Each record must be :func:`fits`."""
         if not polls:
             return []
-        rows = []
+        unchanged: list[tuple[Any, ...]] = []
+        same_body: list[tuple[Any, ...]] = []
         for url, record in polls:
             if not fits(record):
                 raise ValueError(f"the poll of {url} is not one the express pass stores")
             now = sqlite_utc_text(record.now)
-            rows.append(
-                (
-                    _text(record.etag),
-                    _text(record.last_modified),
-                    now,
-                    now,
-                    now,
-                    sqlite_utc_text(record.next_poll_at),
-                    url,
-                )
+            row = (
+                _text(record.etag),
+                _text(record.last_modified),
+                now,
+                now,
+                now,
+                sqlite_utc_text(record.next_poll_at),
             )
+            if record.body_hash is None:
+                unchanged.append((*row, url))
+            else:
+                same_body.append((*row, record.body_hash, url))
         urls = [url for url, _ in polls]
         connection = self.connection
         connection.execute("BEGIN IMMEDIATE")
         try:
-            done = connection.executemany(_UNCHANGED, rows).rowcount
+            done = connection.executemany(_UNCHANGED, unchanged).rowcount
+            done += connection.executemany(_SAME_BODY, same_body).rowcount
             missing: list[str] = []
-            if done != len(rows):  # some are not in the table
+            if done != len(polls):  # some are not in the table
                 known: set[str] = set()
                 for chunk in _chunks(urls):
                     known.update(
@@ -234,10 +242,10 @@ class ExpressFeeds:
 
 
 def fits(record: PollRecord) -> bool:
-    """Whether the express pass stores ``record``: a success that read no new body, moved
-    nothing, noted nothing, and whose validators fit their columns (anything else is
-    stored by the full store, as :meth:`~monitor.store.feeds.FeedsRepository.record_poll`
-    stores it)."""
+    """Whether the express pass stores ``record``: a success that moved nothing, noted
+    nothing, and whose validators fit their columns; its ``body_hash``, if any, is that of
+    a body stored already (anything else is stored by the full store, as
+    :meth:`~monitor.store.feeds.FeedsRepository.record_poll` stores it)."""
     return (
         record.plain
         and (record.etag is None or len(record.etag) <= ETAG_LENGTH)

@@ -456,6 +456,7 @@ def _unchanged(record: PollRecord) -> bool:
     a success that read no new body, moved nothing, and whose validators fit."""
     return (
         record.plain
+        and record.body_hash is None
         and fitting(record.etag, FeedRow, "etag", "ETag")[1] is None
         and fitting(record.last_modified, FeedRow, "last_modified", "Last-Modified")[1] is None
     )

@@ -65,15 +65,9 @@ class PollRecord:
 
     @property
     def plain(self) -> bool:
-        """A success that read no new body, moved nothing, disabled nothing and noted
-        nothing (a 304): the poll most cycles record, many to a statement."""
-        return (
-            self.error is None
-            and self.body_hash is None
-            and self.moved_to is None
-            and not self.gone
-            and self.note is None
-        )
+        """A success that moved nothing, disabled nothing and noted nothing: with no body
+        read (a 304), the poll most cycles record, many to a statement."""
+        return self.error is None and self.moved_to is None and not self.gone and self.note is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import closing
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from monitor.store.express import (
     ExpressFeeds,
     open_express,
 )
-from monitor.store.feedstate import PollRecord
+from monitor.store.feedstate import FeedState, PollRecord
 from monitor.store.models import FeedRow
 from monitor.store.store import Store
 from testbed.servers import HttpServer, Route
@@ -141,6 +142,9 @@ def test_polls_recorded_by_the_express_pass_leave_the_rows_the_store_leaves(
         (feed, PollRecord(later, later + INTERVAL, None, f'"{n}\x00"', f"day {n}"))
         for n, feed in enumerate([*urls, "https://rows.example/unknown.xml"])
     ]
+    # A server that ignores conditional GET, sending the body stored already.
+    polls[0] = (urls[0], replace(polls[0][1], etag=None, body_hash="sha256:0"))
+    polls[1] = (urls[1], replace(polls[1][1], body_hash="sha256:0"))
     express = _express(url)
     try:
         assert express.record_unchanged(polls) == ["https://rows.example/unknown.xml"]
@@ -219,6 +223,14 @@ def test_the_express_pass_is_for_a_sqlite_file_only(tmp_path: Path, database: st
     assert open_express(database.replace("{tmp}", str(tmp_path))) is None
 
 
+def _states(db_url: str, feeds: list[str]) -> dict[str, FeedState]:
+    store = Store.open(db_url)
+    try:
+        return store.feed_states_for(feeds)
+    finally:
+        store.close()
+
+
 _POLL_AND_LIST = textwrap.dedent(
     """
     import sys
@@ -232,9 +244,15 @@ _POLL_AND_LIST = textwrap.dedent(
 def test_a_poll_of_unchanged_feeds_on_sqlite_loads_neither_sqlalchemy_nor_the_models(
     db_url: str, http_server: HttpServer, write_config: Callable[..., Path]
 ) -> None:
-    feeds = [http_server.add(f"/{n}.xml", Route(body=rss(_items(str(n), 2)))) for n in range(3)]
+    """Feeds that answer 304, and one whose server ignores conditional GET and sends the
+    same body again."""
+    feeds = [http_server.add(f"/{n}.xml", Route(body=rss(_items(str(n), 2)))) for n in range(2)]
+    feeds.append(
+        http_server.add("/2.xml", Route(body=rss(_items("2", 2)), etag=False, last_modified=None))
+    )
     config = write_config(db_url, feeds)
     assert monitor(config, "poll").returncode == 0
+    before = _states(db_url, feeds)
     heavy = ("sqlalchemy", "sqlmodel", "monitor.store.models", "monitor.store.store", "psycopg")
     second = subprocess.run(
         [sys.executable, "-c", _POLL_AND_LIST, str(config), *heavy],
@@ -253,6 +271,11 @@ def test_a_poll_of_unchanged_feeds_on_sqlite_loads_neither_sqlalchemy_nor_the_mo
         assert loaded[:5] == ["loaded:", "0", "sqlalchemy", "sqlmodel", "monitor.store.models"]
     for n in range(3):
         assert len(http_server.requests_to(f"/{n}.xml")) == 2
+    assert not http_server.requests_to("/2.xml")[-1].headers.get("if-none-match")
+    after = _states(db_url, feeds)
+    for feed in feeds:  # each poll recorded, the body's hash kept
+        assert after[feed].last_polled_at > before[feed].last_polled_at  # type: ignore[operator]
+        assert after[feed].body_hash == before[feed].body_hash is not None
 
 
 def test_a_poll_hands_what_changed_or_failed_to_the_pipeline_asking_each_feed_once(
@@ -281,11 +304,7 @@ def test_a_poll_hands_what_changed_or_failed_to_the_pipeline_asking_each_feed_on
     assert lines[-1].endswith("1 new entry, 1 matched, 0 duplicates, 1 unchanged, 1 failed")
     for path in paths:
         assert len(http_server.requests_to(path)) == 2, path
-    store = Store.open(db_url)
-    try:
-        states = store.feed_states_for(feeds)
-    finally:
-        store.close()
+    states = _states(db_url, feeds)
     assert states[feeds[2]].consecutive_failures == 1
     assert states[feeds[0]].last_polled_at == states[feeds[0]].last_success_at
     assert states[feeds[0]].last_polled_at is not None
