@@ -524,7 +524,9 @@ def cmd_poll(args: argparse.Namespace) -> int:
         if pipeline is not None:
             pipeline.close()
         gc.unfreeze()
-        args.quick_exit = True  # the database and the parser processes are closed: _leave
+    # The database and the parser processes are closed: _leave. (Not after an error: a
+    # pipeline that failed to start leaves its store to be closed as the process ends.)
+    args.quick_exit = True
     _print_poll(summary, feeds, skipped)
     failed = len(summary.errors)
     if failed and failed == len(summary.feeds):

@@ -1057,6 +1057,9 @@ class ExpressPass:
     """The feeds the full pipeline is to poll: those of ``fetched``, and those not fetched
     once that many answers waited (``fetch.parse_ahead``)."""
     started_at: datetime
+    shown: frozenset[str] = frozenset()
+    """Feeds of ``rest`` whose progress was reported already (they answered 304, but their
+    records went to the full pipeline after all)."""
 
 
 async def poll_express(
@@ -1070,10 +1073,11 @@ async def poll_express(
 ) -> ExpressPass:
     """Fetch ``feeds`` and store the polls of those that answer 304 (or the body stored
     already), with nothing but the fetcher and ``store`` (:mod:`monitor.store.express`):
-    no SQLAlchemy, no models, no writer thread. Everything else is left to :meth:`Pipeline.poll`, with the answers
-    already fetched (:class:`ExpressPass`), so no feed is asked twice; once
-    ``fetch.parse_ahead`` answers wait for it, the feeds not yet fetched are left to it
-    too, so that a cycle of changed feeds holds a few bodies, not all of them.
+    no SQLAlchemy, no models, no writer thread. Everything else is left to
+    :meth:`Pipeline.poll`, with the answers already fetched (:class:`ExpressPass`), so no
+    feed is asked twice; once ``fetch.parse_ahead`` answers wait for it, the feeds not yet
+    fetched are left to it too, so that a cycle of changed feeds holds a few bodies, not
+    all of them.
 
     Every feed of ``feeds`` must have its state in ``states`` (as
     :meth:`~monitor.store.express.ExpressFeeds.states_if_settled` reads them). The records
@@ -1087,14 +1091,14 @@ async def poll_express(
     started = clock()
     finished: list[tuple[FeedConfig, FetchResult, PollRecord]] = []
     fetched: dict[str, FetchResult | Exception] = {}
-    left: list[FeedConfig] = []
+    left: set[str] = set()
     async with Fetcher(settings, clock) as fetcher:
         in_flight = asyncio.Semaphore(2 * settings.concurrency)
 
         async def one(feed: FeedConfig) -> None:
             async with in_flight:
                 if len(fetched) >= settings.parse_ahead:
-                    left.append(feed)  # enough bodies wait: the full pipeline fetches the rest
+                    left.add(feed.url)  # enough bodies wait: the full pipeline fetches the rest
                     return
                 state = states[feed.url]
                 try:
@@ -1109,11 +1113,13 @@ async def poll_express(
                 same = None
                 if not result.not_modified and result.permanent_redirect is None:
                     same = body_hash(result.content)
-                if result.not_modified or same == state.body_hash:
+                if result.not_modified or (same is not None and same == state.body_hash):
                     due = _due_again(feed, result, settings, rng)
                     record = PollRecord(clock(), due, None, result.etag, result.last_modified, same)
                     if fits(record):
                         finished.append((feed, result, record))
+                        if progress is not None:  # as it answers (stored at the pass's end)
+                            progress(FeedOutcome(feed.url, "not_modified", name=feed.display_name))
                         return
                 fetched[feed.url] = result
 
@@ -1131,12 +1137,9 @@ async def poll_express(
         if feed.url in missing:  # not in the database after all: the store says so
             fetched[feed.url] = result
             continue
-        outcome = FeedOutcome(feed.url, "not_modified", name=feed.display_name)
-        outcomes.append(outcome)
-        if progress is not None:
-            progress(outcome)
-    rest = tuple(feed for feed in feeds if feed.url in fetched or feed in left)
-    return ExpressPass(tuple(outcomes), fetched, rest, started)
+        outcomes.append(FeedOutcome(feed.url, "not_modified", name=feed.display_name))
+    rest = tuple(feed for feed in feeds if feed.url in fetched or feed.url in left)
+    return ExpressPass(tuple(outcomes), fetched, rest, started, frozenset(missing))
 
 
 async def poll_unchanged_first(
@@ -1156,6 +1159,13 @@ async def poll_unchanged_first(
         summary = PollSummary(passed.outcomes, passed.started_at, utc_now())
         log.info(summary.line(), extra={POLL_RESULT: True})
         return summary
+    if progress is not None and passed.shown:
+        shown, report = passed.shown, progress
+
+        def progress(outcome: FeedOutcome) -> None:  # each feed counted once
+            if outcome.url not in shown:
+                report(outcome)
+
     summary = await full().poll(passed.rest, progress=progress, express=passed)
     order = {feed.url: place for place, feed in enumerate(feeds)}  # the feeds' own order
     return replace(summary, feeds=tuple(sorted(summary.feeds, key=lambda o: order[o.url])))
