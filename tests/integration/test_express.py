@@ -395,3 +395,35 @@ def test_on_a_terminal_the_bar_counts_both_passes_and_the_summary_shows_once(
     assert "  unchanged  Feed 0" in lines, screen
     assert "  ok         Feed 1: 3 items, 1 new, 1 matched, 0 duplicates" in lines, screen
     assert not [line for line in lines if "Traceback" in line or "error" in line.lower()], screen
+
+
+def test_a_poll_of_named_feeds_takes_the_express_pass_for_them_alone(
+    db_url: str, http_server: HttpServer, write_config: Callable[..., Path]
+) -> None:
+    feeds = [http_server.add(f"/{n}.xml", Route(body=rss(_items(str(n), 1)))) for n in range(3)]
+    config = write_config(db_url, feeds)
+    assert monitor(config, "poll").returncode == 0
+
+    named = monitor(config, "poll", "--feed", "Feed 1")
+
+    assert named.returncode == 0, named.stderr
+    assert named.stdout.splitlines()[0] == "  unchanged  Feed 1", named.stdout
+    assert named.stdout.splitlines()[-1].startswith("poll: 1 feed in "), named.stdout
+    assert [len(http_server.requests_to(f"/{n}.xml")) for n in range(3)] == [1, 2, 1]
+
+
+def test_a_gone_feed_polled_again_by_force_and_moved_is_read_not_taken_for_unchanged(
+    db_url: str, http_server: HttpServer, write_config: Callable[..., Path]
+) -> None:
+    """A feed disabled by a 410 has no body stored; polled again with ``--force``, its
+    answer through a permanent redirect is a new body (not one "hashing as the one
+    stored"), and the pipeline reads it."""
+    new = http_server.add("/new.xml", Route(body=rss(_items("new", 2))))
+    old = http_server.add("/old.xml", Route(status=410, body=b"gone"))
+    config = write_config(db_url, [old])
+    assert monitor(config, "poll").returncode == 3  # its one feed, all it polled, failed: gone
+    http_server.add("/old.xml", Route(responder=lambda _: (301, {"Location": new}, b"")))
+
+    forced = monitor(config, "poll", "--force")
+
+    assert "  ok         Feed 0: 2 items, 2 new, " in forced.stdout, forced.stdout + forced.stderr
