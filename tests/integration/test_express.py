@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sqlite3
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -35,7 +33,7 @@ from monitor.store.models import FeedRow
 from monitor.store.store import Store
 from testbed.servers import HttpServer, Route
 from tests.conftest import FROZEN_NOW
-from tests.support.cli import monitor, monitor_on_terminal
+from tests.support.cli import monitor, monitor_on_terminal, python
 from tests.support.feeds import Item, rss
 
 INTERVAL = timedelta(minutes=15)
@@ -254,13 +252,7 @@ def test_a_poll_of_unchanged_feeds_on_sqlite_loads_neither_sqlalchemy_nor_the_mo
     assert monitor(config, "poll").returncode == 0
     before = _states(db_url, feeds)
     heavy = ("sqlalchemy", "sqlmodel", "monitor.store.models", "monitor.store.store", "psycopg")
-    second = subprocess.run(
-        [sys.executable, "-c", _POLL_AND_LIST, str(config), *heavy],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    second = python(_POLL_AND_LIST, str(config), *heavy)
     assert second.returncode == 0, second.stderr
     assert second.stdout.count("  unchanged  Feed ") == 3, second.stdout
     assert "3 unchanged, 0 failed" in second.stdout, second.stdout

@@ -5,8 +5,6 @@ row through the ORM."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from datetime import timedelta
@@ -20,7 +18,7 @@ from monitor.store.feeds import PollRecord
 from monitor.store.store import Store
 from testbed.servers import HttpServer, Route
 from tests.conftest import FROZEN_NOW, REPO
-from tests.support.cli import monitor
+from tests.support.cli import monitor, python
 from tests.support.feeds import Item, rss
 
 # Loaded only to parse, fingerprint, judge, send or render: a poll where every feed
@@ -86,13 +84,7 @@ def test_a_poll_of_unchanged_feeds_loads_nothing_it_does_not_run(
     first = monitor(config, "poll")  # stores the entry and the known articles
     assert first.returncode == 0, first.stderr
 
-    second = subprocess.run(
-        [sys.executable, "-c", _POLL_AND_LIST, str(config), *NOT_LOADED],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    second = python(_POLL_AND_LIST, str(config), *NOT_LOADED)
 
     assert second.returncode == 0, second.stderr
     assert "  unchanged  Feed 0" in second.stdout, second.stdout
@@ -179,24 +171,12 @@ def test_only_a_poll_starts_the_parser_processes_for_feeds_never_parsed(
     config = write_config(db_url, [feed])
 
     def run(command: str) -> list[str]:
-        done = subprocess.run(
-            [sys.executable, "-c", _RUN_AND_LIST, str(config), command, "monitor.parse.pool"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = python(_RUN_AND_LIST, str(config), command, "monitor.parse.pool")
         assert done.returncode == 0, done.stderr
         return done.stdout.splitlines()[-1].split()
 
     def start(mode: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-c", _START_AND_LIST, str(config), mode],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = python(_START_AND_LIST, str(config), mode)
         assert done.returncode == 0, done.stderr
         return done.stdout.splitlines()[-1]
 

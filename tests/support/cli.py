@@ -78,3 +78,15 @@ def monitor_on_terminal(
     screen = _ANSI.sub("", b"".join(chunks).decode("utf-8", "replace"))
     lines = [line.rsplit("\r", 1)[-1] for line in screen.replace("\r\n", "\n").split("\n")]
     return code, [line for line in lines if line.strip()]
+
+
+def python(script: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``python -c SCRIPT ARGS`` with this interpreter: a test's own program around monitor's
+    code (what a command loaded, say), run as a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
