@@ -21,7 +21,8 @@ from sqlmodel import Field, SQLModel, col, select
 
 from monitor.fields import MAX_URL_CHARS
 from monitor.fulltext import ArticlePage
-from monitor.store.base import Sessions, chunked, table_of, upsert
+from monitor.store.base import Sessions, table_of, upsert
+from monitor.store.lists import chunked
 from monitor.store.models import UTCDateTime
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, Self, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -120,20 +120,6 @@ def as_utc(value: datetime) -> datetime:
 def table_of(model: type[Any]) -> sa.Table:
     """A model's Core table (for statements that load no rows)."""
     return cast(sa.Table, model.__table__)
-
-
-_T = TypeVar("_T")
-
-IN_LIST_SIZE = 500
-"""Values per ``IN (...)`` list, and rows per multi-row statement, unless a caller says
-otherwise: a statement stays well under SQLite's cap on its parameters (32,766 since
-3.32) even where it holds a list more than once, and its text short."""
-
-
-def chunked(items: Sequence[_T], size: int = IN_LIST_SIZE) -> Iterator[Sequence[_T]]:
-    """``items`` in consecutive slices of at most ``size``, in order."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def upsert(backend: str, table: sa.Table) -> postgresql.Insert | sqlite.Insert:

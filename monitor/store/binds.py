@@ -30,12 +30,6 @@ from monitor.store.sqlite import read_utc_text, sqlite_utc_text
 Processor = Callable[[Any], Any]
 
 
-def placeholders(backend: str, count: int = 1) -> str:
-    """``count`` parameters, comma-separated, as SQL written for the driver marks them:
-    psycopg's ``%s``, sqlite3's ``?``."""
-    return ", ".join(["%s" if backend == "postgresql" else "?"] * count)
-
-
 def bind_processor(kind: sa.types.TypeEngine[Any], dialect: Dialect) -> Processor | None:
     """What SQLAlchemy does to a value of column type ``kind`` before the driver gets it
     on ``dialect`` (None: the value goes as it is)."""

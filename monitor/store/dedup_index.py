@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from monitor.dedup.seedfeed import SEED_FEED_URL
-from monitor.store.base import chunked
+from monitor.store.lists import chunked
 from monitor.store.models import AlertItemRow, DedupKeyRow, EntryRow, FeedRow
 
 if TYPE_CHECKING:

@@ -22,11 +22,12 @@ from sqlmodel import Session, col, select
 
 from monitor.dedup.seedfeed import SEED_FEED_URL, SEED_SOURCE
 from monitor.errors import StoreError
-from monitor.store.base import StoreBase, as_utc, chunked, table_of
-from monitor.store.binds import bind_processor, bound, placeholders
+from monitor.store.base import StoreBase, as_utc, table_of
+from monitor.store.binds import bind_processor, bound
 from monitor.store.bounds import NO_TEXT
 from monitor.store.dedup_index import DatabaseDedupIndex
 from monitor.store.feeds import feed_id_at, insert_feed
+from monitor.store.lists import chunked, placeholders
 from monitor.store.models import (
     AlertItemRow,
     DedupKeyRow,

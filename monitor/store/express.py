@@ -24,7 +24,7 @@ them to the store's: the same states read, the same rows left by a poll's record
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +36,7 @@ from monitor.store.feedstate import (
     PollRecord,
     plan_feed_list,
 )
+from monitor.store.lists import chunked, placeholders
 from monitor.store.peek import sqlite_path
 from monitor.store.revisions import known_head
 from monitor.store.sqlite import (
@@ -44,9 +45,6 @@ from monitor.store.sqlite import (
     sqlite_pragmas,
     sqlite_utc_text,
 )
-
-_CHUNK = 500
-"""URLs per ``IN (...)`` list (as :data:`monitor.store.base.IN_LIST_SIZE`)."""
 
 _DATES = frozenset(
     {
@@ -149,10 +147,10 @@ class ExpressFeeds:
         """The states of the feeds at ``urls`` that the table holds."""
         found: dict[str, FeedState] = {}
         dated = [name in _DATES for name in STATE_COLUMNS]
-        for chunk in _chunks(urls):
+        for chunk in chunked(urls):
             sql = (
                 f"SELECT {', '.join(STATE_COLUMNS)} FROM feeds "
-                f"WHERE url IN ({', '.join('?' * len(chunk))})"
+                f"WHERE url IN ({placeholders('sqlite', len(chunk))})"
             )
             with closing(self.connection.execute(sql, tuple(chunk))) as rows:
                 for row in rows:
@@ -197,20 +195,20 @@ class ExpressFeeds:
             missing: list[str] = []
             if done != len(polls):  # some are not in the table
                 known: set[str] = set()
-                for chunk in _chunks(urls):
+                for chunk in chunked(urls):
                     known.update(
                         url
                         for (url,) in connection.execute(
-                            f"SELECT url FROM feeds WHERE url IN ({', '.join('?' * len(chunk))})",
+                            f"SELECT url FROM feeds WHERE url IN ({placeholders('sqlite', len(chunk))})",
                             tuple(chunk),
                         )
                     )
                 missing = [url for url in urls if url not in known]
             # Recovered feeds: a new failure streak is news again.
-            for chunk in _chunks(urls):
+            for chunk in chunked(urls):
                 connection.execute(
                     "DELETE FROM feed_notices WHERE feed_id IN (SELECT id FROM feeds "
-                    f"WHERE url IN ({', '.join('?' * len(chunk))}) AND disabled_at IS NULL)",
+                    f"WHERE url IN ({placeholders('sqlite', len(chunk))}) AND disabled_at IS NULL)",
                     tuple(chunk),
                 )
             connection.execute("COMMIT")
@@ -265,8 +263,3 @@ def _date(value: Any) -> datetime | None:
 def _text(value: str | None) -> str | None:
     # As every statement of the store binds text (monitor.store.bounds.strip_nul_bytes).
     return value.replace("\x00", "") if value is not None and "\x00" in value else value
-
-
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]

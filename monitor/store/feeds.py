@@ -21,8 +21,8 @@ from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, select
 
 from monitor.errors import StoreError
-from monitor.store.base import StoreBase, chunked, table_of, upsert
-from monitor.store.binds import Processor, for_driver, placeholders, result_processor
+from monitor.store.base import StoreBase, table_of, upsert
+from monitor.store.binds import Processor, for_driver, result_processor
 from monitor.store.bounds import NO_TEXT, fitting
 from monitor.store.feedstate import (
     STATE_COLUMNS,
@@ -31,6 +31,7 @@ from monitor.store.feedstate import (
     PollRecord,
     plan_feed_list,
 )
+from monitor.store.lists import chunked, placeholders
 from monitor.store.models import (
     DeliveryRow,
     FeedNoticeRow,

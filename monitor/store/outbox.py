@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from monitor.errors import StoreError
-from monitor.store.base import StoreBase, chunked, table_of
+from monitor.store.base import StoreBase, table_of
+from monitor.store.lists import chunked
 from monitor.store.models import (
     FAILED,
     PENDING,
