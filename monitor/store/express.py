@@ -31,6 +31,7 @@ from typing import Any
 
 from monitor.store.feedstate import (
     STATE_COLUMNS,
+    STATE_DATES,
     FeedListRow,
     FeedState,
     PollRecord,
@@ -45,18 +46,6 @@ from monitor.store.sqlite import (
     sqlite_pragmas,
     sqlite_utc_text,
 )
-
-_DATES = frozenset(
-    {
-        "first_polled_at",
-        "last_polled_at",
-        "last_success_at",
-        "next_poll_at",
-        "disabled_at",
-        "broken_reported_at",
-    }
-)
-"""The UTC date columns among those read here."""
 
 ETAG_LENGTH = 1024
 """``feeds.etag``'s length (a test holds it to the model's column)."""
@@ -146,7 +135,6 @@ class ExpressFeeds:
     def states(self, urls: Sequence[str]) -> dict[str, FeedState]:
         """The states of the feeds at ``urls`` that the table holds."""
         found: dict[str, FeedState] = {}
-        dated = [name in _DATES for name in STATE_COLUMNS]
         for chunk in chunked(urls):
             sql = (
                 f"SELECT {', '.join(STATE_COLUMNS)} FROM feeds "
@@ -156,7 +144,7 @@ class ExpressFeeds:
                 for row in rows:
                     values: list[Any] = [
                         _date(value) if is_date else value
-                        for value, is_date in zip(row, dated, strict=True)
+                        for value, is_date in zip(row, STATE_DATES, strict=True)
                     ]
                     state = FeedState(*values)
                     found[state.url] = state

@@ -41,6 +41,8 @@ class FeedState:
 STATE_COLUMNS = tuple(field.name for field in dataclasses.fields(FeedState))
 """The columns of a :class:`FeedState` in the ``feeds`` table, in the order of its fields
 (the same names)."""
+STATE_DATES = tuple("datetime" in str(field.type) for field in dataclasses.fields(FeedState))
+"""Which of :data:`STATE_COLUMNS` hold a UTC date, by the fields' own types."""
 
 
 @dataclass(frozen=True, slots=True)
