@@ -1166,6 +1166,7 @@ async def poll_unchanged_first(
             if outcome.url not in shown:
                 report(outcome)
 
-    summary = await full().poll(passed.rest, progress=progress, express=passed)
+    # The states the pass started from stand for the feeds it leaves: it wrote none of theirs.
+    summary = await full().poll(passed.rest, progress=progress, states=states, express=passed)
     order = {feed.url: place for place, feed in enumerate(feeds)}  # the feeds' own order
     return replace(summary, feeds=tuple(sorted(summary.feeds, key=lambda o: order[o.url])))
