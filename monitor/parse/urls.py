@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 # Query parameters that only say who sent the click, never which page it is.
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_", "itm_", "_hs", "vero_", "oly_")
@@ -174,9 +174,17 @@ def _is_absolute_http(value: str) -> bool:
     return lowered.startswith(("http://", "https://")) and len(lowered) > len("https://x.y")
 
 
-def _unwrap_once(url: str) -> str | None:
-    """The URL one wrapper in, or None when ``url`` is not a wrapper we can read."""
-    parts = urlsplit(url)
+def _unwrap_once(url: str, parts: SplitResult) -> str | None:
+    """The URL one wrapper in, or None when ``url`` (split as ``parts``) is not a wrapper we
+    can read."""
+    query = parts.query
+    if not query:
+        # Without a query only the AMP viewer and cache paths wrap (href.li's target is its
+        # query). Their hosts are in the netloc as written, only lower-cased: a link
+        # naming neither skips the host's parsing (most links, every cycle).
+        netloc = parts.netloc.lower()
+        if "google.com" not in netloc and "ampproject.org" not in netloc:
+            return None
     host = (parts.hostname or "").lower()
     key = strip_host_variants(host)
     path = parts.path
@@ -188,15 +196,8 @@ def _unwrap_once(url: str) -> str | None:
 
     if key == "href.li":
         # The whole query string is the target.
-        target = unquote(parts.query)
+        target = unquote(query)
         return target if _is_absolute_http(target) else None
-    params = parse_qsl(parts.query, keep_blank_values=True)
-    if not params:
-        return None
-    values: dict[str, str] = {}
-    for name, value in params:
-        values.setdefault(name.lower(), value)
-
     last_segment = path.rstrip("/").rsplit("/", 1)[-1].lower()
     if key in _WRAPPER_HOSTS:
         # google.com/search?q=… is a search, not a redirect: only /url redirects.
@@ -206,12 +207,28 @@ def _unwrap_once(url: str) -> str | None:
     elif last_segment in _REDIRECT_SEGMENTS:
         names = _TARGET_PARAMS
     else:
-        return None
+        return None  # before reading the query: most links with one are no wrapper
+    values: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        values.setdefault(name.lower(), value)
     for name in names:
         value = values.get(name, "")
         if _is_absolute_http(value):
             return value.strip()
     return None
+
+
+def _unwrapped(url: str) -> tuple[str, SplitResult]:
+    """:func:`unwrap_redirect` of ``url``, and the result split (read once, for both)."""
+    current = url.strip()
+    parts = urlsplit(current)
+    for _ in range(_MAX_UNWRAP):
+        inner = _unwrap_once(current, parts)
+        if inner is None:
+            break
+        current = inner
+        parts = urlsplit(current)
+    return current, parts
 
 
 def unwrap_redirect(url: str) -> str:
@@ -220,13 +237,7 @@ def unwrap_redirect(url: str) -> str:
     Returns ``url`` unchanged when it is not such a wrapper (including Google
     News article links, which can only be resolved by fetching them).
     """
-    current = url.strip()
-    for _ in range(_MAX_UNWRAP):
-        inner = _unwrap_once(current)
-        if inner is None:
-            break
-        current = inner
-    return current
+    return _unwrapped(url)[0]
 
 
 def strip_host_variants(host: str) -> str:
@@ -236,6 +247,8 @@ def strip_host_variants(host: str) -> str:
     (``m.tv`` stays ``m.tv``).
     """
     host = host.lower().rstrip(".")
+    if not host.startswith(_VARIANT_HOST_PREFIXES):
+        return host  # most hosts: no prefix to look at again
     changed = True
     while changed:
         changed = False
@@ -249,6 +262,8 @@ def strip_host_variants(host: str) -> str:
 
 def _strip_amp_path(path: str) -> str:
     """Drop ``amp`` path segments and ``.amp`` suffixes from a URL path."""
+    if "amp" not in path.lower():
+        return path if path.startswith("/") else "/" + path  # as the split and join leave it
     segments = [segment for segment in path.split("/") if segment.lower() != "amp"]
     if segments:
         last = segments[-1]
@@ -278,8 +293,7 @@ def canonical_url(url: str) -> str:
     raw = url.strip()
     if raw.startswith("//"):
         raw = "https:" + raw
-    unwrapped = unwrap_redirect(raw)
-    parts = urlsplit(unwrapped)
+    parts = _unwrapped(raw)[1]
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         return raw
@@ -296,12 +310,17 @@ def canonical_url(url: str) -> str:
         # The opaque id is the whole identity; oc=, hl=, gl=, ceid= only pick
         # the reader's edition, and /rss/articles/ and /articles/ are one page.
         return f"https://news.google.com/articles/{match['id']}"
-    query = sorted(
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not is_tracking_param(k) and not is_amp_param(k, v)
-    )
-    return urlunsplit(("https", netloc, path, urlencode(query, doseq=True), ""))
+    query = ""
+    if parts.query:
+        query = urlencode(
+            sorted(
+                (k, v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                if not is_tracking_param(k) and not is_amp_param(k, v)
+            ),
+            doseq=True,
+        )
+    return urlunsplit(("https", netloc, path, query, ""))
 
 
 def same_article_url(a: str, b: str) -> bool:

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+import re
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.parse import urls
 from monitor.parse.urls import (
     canonical_url,
     is_amp_param,
+    is_tracking_param,
     same_article_url,
     strip_host_variants,
     strip_tracking,
     unwrap_redirect,
     url_fragment,
 )
+from tests.conftest import SHARED
 
+REALFEEDS = SHARED / "realfeeds"
 ARTICLE = "https://globeledger.ca/politics/article-canada-mexico-trade-talks"
 
 
@@ -151,3 +156,128 @@ def test_canonical_url_is_idempotent(
     url = f"{scheme}://{host}{path}?" + "&".join(f"{k}={v}" for k, v in query.items())
     once = canonical_url(url)
     assert canonical_url(once) == once
+
+
+# --- the quick exits of canonical_url against the plain reading ------------------------
+# canonical_url skips the host's and the query's parsing where they cannot matter (a link
+# with no query on no AMP host, a query on a host that wraps nothing). The reference
+# below reads every link in full, in the module's documented order; both must agree.
+
+
+def _reference_unwrap_once(url: str) -> str | None:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    key = strip_host_variants(host)
+    viewer = re.match(r"^/amp/(?P<secure>s/)?(?P<rest>[^/]+\..+)$", parts.path)
+    if key == "google.com" and viewer:
+        return ("https://" if viewer["secure"] else "http://") + viewer["rest"]
+    cache = re.match(r"^/(?:c|v|i|wp)/(?P<secure>s/)?(?P<rest>[^/]+\..+)$", parts.path)
+    if host.endswith(".cdn.ampproject.org") and cache:
+        return ("https://" if cache["secure"] else "http://") + cache["rest"]
+    if key == "href.li":
+        target = unquote(parts.query)
+        return target if _absolute(target) else None
+    values: dict[str, str] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        values.setdefault(name.lower(), value)
+    if not values:
+        return None
+    last = parts.path.rstrip("/").rsplit("/", 1)[-1].lower()
+    if key in urls._WRAPPER_HOSTS:
+        if key == "google.com" and last != "url":
+            return None
+        names = urls._WRAPPER_HOSTS[key]
+    elif last in urls._REDIRECT_SEGMENTS:
+        names = urls._TARGET_PARAMS
+    else:
+        return None
+    found = [values[name] for name in names if _absolute(values.get(name, ""))]
+    return found[0].strip() if found else None
+
+
+def _absolute(value: str) -> bool:
+    lowered = value.strip().lower()
+    return lowered.startswith(("http://", "https://")) and len(lowered) > len("https://x.y")
+
+
+def _reference_canonical(url: str) -> str:
+    raw = url.strip()
+    if raw.startswith("//"):
+        raw = "https:" + raw
+    current = raw
+    for _ in range(4):
+        inner = _reference_unwrap_once(current)
+        if inner is None:
+            break
+        current = inner
+    parts = urlsplit(current)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        return raw
+    host = strip_host_variants(parts.hostname or "")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, {"http": 80, "https": 443}[scheme]) else f"{host}:{port}"
+    segments = [s for s in (parts.path or "/").split("/") if s.lower() != "amp"]
+    if segments and segments[-1].lower().endswith(".amp"):
+        segments[-1] = segments[-1][: -len(".amp")]
+    elif segments and ".amp." in segments[-1].lower():
+        at = segments[-1].lower().rindex(".amp.")
+        segments[-1] = segments[-1][:at] + segments[-1][at + len(".amp") :]
+    path = "/".join(segments)
+    path = path if path.startswith("/") else "/" + path
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    if host == "news.google.com" and (found := urls._GOOGLE_NEWS_ARTICLE.match(path)):
+        return f"https://news.google.com/articles/{found['id']}"
+    query = sorted(
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not is_tracking_param(k) and not is_amp_param(k, v)
+    )
+    return urlunsplit(("https", netloc, path, urlencode(query, doseq=True), ""))
+
+
+def _reads_alike(url: str) -> None:
+    try:
+        expected: str | type[Exception] = _reference_canonical(url)
+    except ValueError as exc:  # an unreadable address (a broken IPv6 host) fails both ways
+        expected = type(exc)
+    try:
+        got: str | type[Exception] = canonical_url(url)
+    except ValueError as exc:
+        got = type(exc)
+    assert got == expected, url
+
+
+_PIECES = [
+    "http://", "https://", "//", "HTTPS://WWW.", "http://m.", "https://amp.", "example.org",
+    "https://www.google.com/", "https://x-y.cdn.ampproject.org/c/s/", "https://href.li/?",
+    "https://l.facebook.com/l.php?u=", "/redirect?url=", "/amp/", ".amp.html", "/AMP/",
+    "?utm_source=x&b=2&a=1", "?amp=1", "#top", ":443", ":8080", "?q=", "&", "?", "%20",
+    "https%3A%2F%2Fsite.ca%2Fa", "/url?q=https://news.site.ca/a", "[::1]", "www.m.", "/c/s/",
+    "https://news.google.com/rss/articles/CBMi?oc=5",
+]  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=6))
+def test_canonical_url_reads_as_the_plain_reading_does(pieces: list[str]) -> None:
+    _reads_alike("".join(pieces))
+
+
+def test_canonical_url_of_real_feed_links_reads_as_the_plain_reading_does() -> None:
+    if not REALFEEDS.is_dir():
+        pytest.skip(f"{REALFEEDS} is absent (CI always has it)")
+    links = {
+        found.decode("utf-8", "replace")
+        for path in REALFEEDS.iterdir()
+        for found in re.findall(
+            rb'(?:href="|<link>|<guid[^>]*>|url=")([^"<]{4,300})', path.read_bytes()
+        )
+    }
+    assert len(links) > 10_000
+    for link in links:
+        _reads_alike(link)
