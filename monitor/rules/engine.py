@@ -52,7 +52,7 @@ from monitor.rules.evaluate import (
     spans_of,
     to_spans,
 )
-from monitor.rules.fields import BODY_FIELDS, FIELD_ORDER, scope_fields
+from monitor.rules.fields import BODY_FIELDS, FIELD_ORDER, field_text, scope_fields
 from monitor.rules.focus import hits_focus, node_focus, place
 from monitor.rules.frozen import new, slot_setters
 from monitor.rules.grammar import QuerySyntaxError
@@ -317,10 +317,13 @@ class RuleSet:
         The same matches as the fired verdicts of :meth:`judge` (a test holds
         them equal), without writing out why the others were stopped.
         """
+        fields = self._haystack_fields
+        if not self._index.may_match([field_text(entry, name) for name in fields]):
+            return []
         context = Context(FoldedEntry(entry))
         matches: list[Match] = []
         programs, settings = self._programs, self._settings
-        vocabularies = context.doc.vocabularies(self._haystack_fields)
+        vocabularies = context.doc.vocabularies(fields)
         for position in self._index.candidates_of(chain.from_iterable(vocabularies)):
             found = _fire(programs[position], context, settings)
             if found is not None:
@@ -329,9 +332,12 @@ class RuleSet:
 
     def judge(self, entry: Entry) -> list[Verdict]:
         """One :class:`Verdict` per watch whose query matched ``entry``, fired or stopped, in watch order."""
+        fields = self._haystack_fields
+        if not self._index.may_match([field_text(entry, name) for name in fields]):
+            return []
         context = Context(FoldedEntry(entry))
         verdicts: list[Verdict] = []
-        words = context.doc.words(self._haystack_fields)
+        words = context.doc.words(fields)
         for position in self._index.candidates_of(words):
             found = _judge(self._rules[position], context, self._settings)
             if found is not None:

@@ -205,6 +205,28 @@ def _stand_in(char: str) -> str:
     return " " if char.isspace() else "!"
 
 
+# ASCII characters that are neither a token's (letters, digits) nor a space.
+_NOT_TOKEN_ASCII = bytes(c for c in range(128) if not chr(c).isalnum() and not chr(c).isspace())
+
+
+def bare_text(text: str) -> str | None:
+    """``text`` lower-cased, with every character deleted that is neither a token's nor a
+    space; ``None`` when a token holds a character that is not ASCII (it would need
+    folding).
+
+    Every word :class:`FoldedField` finds in ``text``, joined ones included, is a
+    substring of the result: a token is a run of letters and digits, which the deletions
+    leave whole, and a join is one such deleted character between two tokens. So a word
+    absent from the bare text is absent from the field (:meth:`RuleIndex.may_match
+    <monitor.rules.index.RuleIndex.may_match>`), and finding that costs no scan.
+    """
+    if not text.isascii():
+        if any(_stand_in(char) == "a" for char in set(_NON_ASCII_RE.findall(text))):
+            return None
+        text = text.encode("ascii", "ignore").decode("ascii")  # typographic marks, spaces
+    return text.lower().encode("ascii").translate(None, _NOT_TOKEN_ASCII).decode("ascii")
+
+
 def _stand_in_char(found: re.Match[str]) -> str:
     return _stand_in(found.group())
 

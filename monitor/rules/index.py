@@ -26,6 +26,12 @@ were found (see :class:`RuleIndex`). "Selective" is judged without corpus
 statistics: fewer keys first, then longer keys. Rules without requirements
 (compilation rejects such queries, so only hand-built node trees can have
 them) are always candidates.
+
+Before any of that, :meth:`RuleIndex.may_match` looks for the keys as plain
+substrings of the raw texts, lower-cased and stripped of punctuation
+(:func:`~monitor.rules.fold.bare_text`): a superset of the keys the words hold,
+found without working the words out. Most entries of real feeds match no
+watch, and most of them stop there.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from operator import or_
 
 import ahocorasick
 
+from monitor.rules.fold import bare_text
 from monitor.rules.nodes import And, LoosePhrase, Near, Node, Not, Or, Term
 
 Clause = frozenset[str]
@@ -161,7 +168,7 @@ class RuleIndex:
     state afterwards is that memo of word masks.
     """
 
-    __slots__ = ("_always", "_full", "_width", "_words")
+    __slots__ = ("_always", "_full", "_pieces", "_width", "_words")
 
     def __init__(self, rule_requirements: Sequence[tuple[Clause, ...]]) -> None:
         # Per key: rules for which finding it is enough (their only clause),
@@ -196,6 +203,17 @@ class RuleIndex:
         # Exact keys (" word ") by their word.
         exact = {key[1:-1]: mask for key, mask in packed.items() if key.endswith(" ")}
         self._words = _WordMasks(exact, automaton)
+        # Every key as bare text, exact and prefix keys alike, for may_match.
+        pieces: dict[str, int] = {}
+        for key, mask in packed.items():
+            piece = key.strip()
+            pieces[piece] = pieces.get(piece, 0) | mask
+        self._pieces: ahocorasick.Automaton | None = None
+        if pieces:
+            self._pieces = ahocorasick.Automaton()
+            for piece, mask in pieces.items():
+                self._pieces.add_word(piece, mask)
+            self._pieces.make_automaton()
 
     def candidates(self, haystack: str) -> list[int]:
         """Positions of the rules that may match an entry with this haystack, ascending.
@@ -204,6 +222,39 @@ class RuleIndex:
         :meth:`FoldedEntry.haystack <monitor.rules.document.FoldedEntry.haystack>`).
         """
         return self.candidates_of(set(haystack.split()))
+
+    def may_match(self, texts: Iterable[str]) -> bool:
+        """False only when no rule can be a candidate for an entry whose searched fields
+        hold ``texts`` (raw, before any folding): most entries match no watch, and this
+        answers for them before their words are worked out (:meth:`text_candidates`)."""
+        mask = self._text_mask(texts)
+        return mask is None or bool(mask)
+
+    def text_candidates(self, texts: Iterable[str]) -> list[int] | None:
+        """Positions of the rules that may match an entry whose searched fields hold
+        ``texts``: a superset of :meth:`candidates_of` its words, read off the raw texts;
+        ``None`` when a text has a letter that needs folding (the words decide).
+
+        Each key is looked for as a substring of each text's :func:`bare_text`. A key
+        that is one of the entry's words, or begins one, is such a substring, so the keys
+        found are a superset of those the words hold, and so are the candidates (more
+        keys never make fewer).
+        """
+        mask = self._text_mask(texts)
+        return None if mask is None else _positions(mask)
+
+    def _text_mask(self, texts: Iterable[str]) -> int | None:
+        pieces = self._pieces
+        found = 0
+        for text in texts:
+            bare = bare_text(text)
+            if bare is None:
+                return None
+            if pieces is not None:
+                for _end, mask in pieces.iter(bare):
+                    found |= mask
+        width = self._width
+        return (found | (found >> width) & (found >> (2 * width))) & self._full | self._always
 
     def candidates_of(self, words: Iterable[str]) -> list[int]:
         """Positions of the rules that may match an entry holding these edge words, ascending.

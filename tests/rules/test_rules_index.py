@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.rules import WatchSpec, compile_query, compile_watches
 from monitor.rules.document import FoldedEntry
@@ -238,3 +240,93 @@ def test_to_spans_keeps_the_longest_term_of_hits_sharing_a_place() -> None:
         settled = settle(hits)
         assert [FIELD_ORDER[hit[0]] for hit in settled] == [span.field for span in spans]
         assert score_hits(settled).hex() == score_listed(spans).hex()
+
+
+# --- may_match: the raw-text check before any folding -----------------------------------
+# Sound means: when may_match says no, the words say no too (no candidate). The words
+# below put every kind of character next to the keys: accents and combining marks (they
+# need folding: may_match must defer), typographic quotes, dashes and spaces (not token
+# characters: they may join words or part them), ASCII punctuation and controls.
+
+_KEYED_INDEX = RuleIndex(
+    [
+        (frozenset({" canada "}),),
+        (frozenset({" mexico ", " mex"}), frozenset({" tariff"})),
+        (frozenset({" us ", " u "}), frozenset({" trade "})),
+        (frozenset({" tmec ", " mec "}),),
+        (frozenset({" etatsunis "}), frozenset({" canadas "})),
+        (frozenset({" canadaus ", " usmexico "}),),  # joined words alone
+    ]
+)
+_PIECES = [
+    "Canada", "canadas", "Canada\u2019s", "CANADA", "Mexico", "México", "Mexique", "Mex",
+    "tariffs", "U.S.", "US", "u", "s", "T-MEC", "T\u2011MEC", "tmec", "mec", "trade",
+    "États-Unis", "Etats", "unis", "e\u0301tats", "talks", "the", "x", "",
+]  # fmt: skip
+_GLUE = [" ", " ", ".", "-", "'", "\u2019", "\u2014", "\u00a0", "\u201c", "\x00", "_", "&", "\n"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(_PIECES), st.sampled_from(_GLUE)), max_size=10))
+@settings(max_examples=3000, deadline=None)
+def test_may_match_never_says_no_where_the_words_say_yes(parts: list[tuple[str, str]]) -> None:
+    text = "".join(piece + glue for piece, glue in parts)
+    half = len(parts) // 2
+    title = "".join(piece + glue for piece, glue in parts[:half])
+    words = FoldedEntry(entry(title, text)).words(FIELD_ORDER)
+    wanted = _KEYED_INDEX.candidates_of(words)
+    found = _KEYED_INDEX.text_candidates([title, text])
+    assert found is None or set(wanted) <= set(found), (wanted, found)
+    assert _KEYED_INDEX.may_match([title, text]) == (found is None or bool(found))
+
+
+def test_may_match_answers_from_the_raw_text() -> None:
+    index = _KEYED_INDEX
+    assert not index.may_match(["Steel prices rose", "Ottawa said so."])
+    assert index.may_match(["Canada\u2019s steel", ""])  # the word itself
+    assert index.may_match(["", "New U.S. trade rules"])  # a joined word, checked too
+    assert not index.may_match(["New U.S. rules", ""])  # the trigger without its check
+    assert index.may_match(["Accord T\u2011MEC", ""])  # joined across a typographic hyphen
+    # A letter that folds (é, a combining mark) leaves the answer to the words.
+    assert index.may_match(["Les États-Unis", ""])
+    assert index.may_match(["Cafe\u0301 talk", ""])
+    # Substrings may say yes where the words say no: allowed, never the other way.
+    assert index.may_match(["A mechanism", ""])
+    assert index.text_candidates(["Canada-US talks", ""]) == [0, 5]
+    assert index.text_candidates(["Les États-Unis", ""]) is None
+    assert RuleIndex([]).may_match(["Canada"]) is False
+    assert RuleIndex([(frozenset({" a "}),), ()]).may_match([""])  # a rule without keys
+    assert RuleIndex([(frozenset({" a "}),), ()]).text_candidates(["A b"]) == [0, 1]
+
+
+def test_may_match_on_real_news_with_the_shipped_watches() -> None:
+    from monitor.config import load_config
+    from monitor.parse.feed import parse_feed
+    from monitor.pipeline import compile_rules
+    from monitor.rules.fields import field_text
+    from tests.conftest import REPO, SHARED
+
+    corpus = SHARED / "realfeeds"
+    if not corpus.is_dir():
+        pytest.skip(f"{corpus} is absent (CI always has it)")
+    rules = compile_rules(load_config(REPO / "config" / "monitor.yaml", env={}))
+    index, fields = rules._index, rules._haystack_fields
+    said_no = seen = 0
+    for path in sorted(corpus.iterdir()):
+        if path.suffix != ".xml":
+            continue
+        try:
+            parsed = parse_feed(path.read_bytes(), f"https://feeds.example/{path.name}", "x")
+        except Exception:  # a feed the parser refuses has no entries to check
+            continue
+        for item in parsed.entries:
+            seen += 1
+            texts = [field_text(item, name) for name in fields]
+            found = index.text_candidates(texts)
+            wanted = index.candidates_of(FoldedEntry(item).words(fields))
+            assert found is None or set(wanted) <= set(found), item.title
+            if not index.may_match(texts):
+                said_no += 1
+                assert rules.match_unindexed(item) == [], item.title
+    # It answers no for most real entries (the point of asking it first).
+    assert seen > 5000
+    assert said_no > seen // 2, (said_no, seen)
