@@ -205,26 +205,32 @@ def _stand_in(char: str) -> str:
     return " " if char.isspace() else "!"
 
 
-# ASCII characters that are neither a token's (letters, digits) nor a space.
+# ASCII characters that are neither a token's (letters, digits) nor a space: deleted from
+# bare text. In spaced text, every character that is not a token's is a space (" ").
 _NOT_TOKEN_ASCII = bytes(c for c in range(128) if not chr(c).isalnum() and not chr(c).isspace())
+_NOT_TOKEN_OR_SPACE = bytes(c for c in range(128) if not chr(c).isalnum())
+_SPACED = bytes.maketrans(_NOT_TOKEN_OR_SPACE, b" " * len(_NOT_TOKEN_OR_SPACE))
 
 
-def bare_text(text: str) -> str | None:
-    """``text`` lower-cased, with every character deleted that is neither a token's nor a
-    space; ``None`` when a token holds a character that is not ASCII (it would need
-    folding).
+def bare_texts(text: str) -> tuple[str, str] | None:
+    """``text`` lower-cased twice over: *bare*, every character deleted that is neither a
+    token's nor a space, and *spaced*, each such character a space, between two spaces;
+    ``None`` when a token holds a character that is not ASCII (it would need folding).
 
     Every word :class:`FoldedField` finds in ``text``, joined ones included, is a
-    substring of the result: a token is a run of letters and digits, which the deletions
-    leave whole, and a join is one such deleted character between two tokens. So a word
-    absent from the bare text is absent from the field (:meth:`RuleIndex.may_match
+    substring of the bare text: a token is a run of letters and digits, which the
+    deletions leave whole, and a join is one such deleted character between two tokens.
+    Every token stands between two spaces in the spaced text. So a word absent from
+    them is absent from the field (:meth:`RuleIndex.may_match
     <monitor.rules.index.RuleIndex.may_match>`), and finding that costs no scan.
     """
     if not text.isascii():
         if any(_stand_in(char) == "a" for char in set(_NON_ASCII_RE.findall(text))):
             return None
-        text = text.encode("ascii", "ignore").decode("ascii")  # typographic marks, spaces
-    return text.lower().encode("ascii").translate(None, _NOT_TOKEN_ASCII).decode("ascii")
+        text = text.encode("ascii", "replace").decode("ascii")  # "?": not a token's
+    lowered = text.lower().encode("ascii")
+    bare = lowered.translate(None, _NOT_TOKEN_ASCII).decode("ascii")
+    return bare, " " + lowered.translate(_SPACED).decode("ascii") + " "
 
 
 def _stand_in_char(found: re.Match[str]) -> str:

@@ -29,7 +29,7 @@ them) are always candidates.
 
 Before any of that, :meth:`RuleIndex.may_match` looks for the keys as plain
 substrings of the raw texts, lower-cased and stripped of punctuation
-(:func:`~monitor.rules.fold.bare_text`): a superset of the keys the words hold,
+(:func:`~monitor.rules.fold.bare_texts`): a superset of the keys the words hold,
 found without working the words out. Most entries of real feeds match no
 watch, and most of them stop there.
 """
@@ -38,11 +38,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import reduce
-from operator import or_
+from operator import itemgetter, or_
 
 import ahocorasick
 
-from monitor.rules.fold import bare_text
+from monitor.rules.fold import bare_texts
 from monitor.rules.nodes import And, LoosePhrase, Near, Node, Not, Or, Term
 
 Clause = frozenset[str]
@@ -168,7 +168,7 @@ class RuleIndex:
     state afterwards is that memo of word masks.
     """
 
-    __slots__ = ("_always", "_full", "_pieces", "_width", "_words")
+    __slots__ = ("_always", "_full", "_letters", "_pieces", "_width", "_words")
 
     def __init__(self, rule_requirements: Sequence[tuple[Clause, ...]]) -> None:
         # Per key: rules for which finding it is enough (their only clause),
@@ -203,11 +203,18 @@ class RuleIndex:
         # Exact keys (" word ") by their word.
         exact = {key[1:-1]: mask for key, mask in packed.items() if key.endswith(" ")}
         self._words = _WordMasks(exact, automaton)
-        # Every key as bare text, exact and prefix keys alike, for may_match.
+        # Every key as bare text, exact and prefix keys alike, for may_match; keys of one
+        # character ("u" of "U.S.") are looked for in the spaced text instead, at a word's
+        # start: in the bare text they would be met in most words.
         pieces: dict[str, int] = {}
+        letters: dict[str, int] = {}
         for key, mask in packed.items():
             piece = key.strip()
-            pieces[piece] = pieces.get(piece, 0) | mask
+            if len(piece) == 1:  # " u " a word, " u" a word's start
+                letters[key] = letters.get(key, 0) | mask
+            else:
+                pieces[piece] = pieces.get(piece, 0) | mask
+        self._letters = tuple(letters.items())
         self._pieces: ahocorasick.Automaton | None = None
         if pieces:
             self._pieces = ahocorasick.Automaton()
@@ -235,23 +242,27 @@ class RuleIndex:
         ``texts``: a superset of :meth:`candidates_of` its words, read off the raw texts;
         ``None`` when a text has a letter that needs folding (the words decide).
 
-        Each key is looked for as a substring of each text's :func:`bare_text`. A key
-        that is one of the entry's words, or begins one, is such a substring, so the keys
-        found are a superset of those the words hold, and so are the candidates (more
-        keys never make fewer).
+        Each key is looked for as a substring of each text's bare form (:func:`bare_texts`),
+        a key of one character at a word's start in its spaced form. A key that is one of
+        the entry's words, or begins one, is found so, so the keys found are a superset of
+        those the words hold, and so are the candidates (more keys never make fewer).
         """
         mask = self._text_mask(texts)
         return None if mask is None else _positions(mask)
 
     def _text_mask(self, texts: Iterable[str]) -> int | None:
-        pieces = self._pieces
+        pieces, letters = self._pieces, self._letters
         found = 0
         for text in texts:
-            bare = bare_text(text)
-            if bare is None:
+            views = bare_texts(text)
+            if views is None:
                 return None
+            bare, spaced = views
             if pieces is not None:
-                for _end, mask in pieces.iter(bare):
+                # In C: many keys are met more than once in a text.
+                found = reduce(or_, map(itemgetter(1), pieces.iter(bare)), found)
+            for needle, mask in letters:
+                if needle in spaced:
                     found |= mask
         width = self._width
         return (found | (found >> width) & (found >> (2 * width))) & self._full | self._always

@@ -256,6 +256,7 @@ _KEYED_INDEX = RuleIndex(
         (frozenset({" tmec ", " mec "}),),
         (frozenset({" etatsunis "}), frozenset({" canadas "})),
         (frozenset({" canadaus ", " usmexico "}),),  # joined words alone
+        (frozenset({" x "}), frozenset({" s"})),  # keys of one character
     ]
 )
 _PIECES = [
@@ -263,7 +264,22 @@ _PIECES = [
     "tariffs", "U.S.", "US", "u", "s", "T-MEC", "T\u2011MEC", "tmec", "mec", "trade",
     "États-Unis", "Etats", "unis", "e\u0301tats", "talks", "the", "x", "",
 ]  # fmt: skip
-_GLUE = [" ", " ", ".", "-", "'", "\u2019", "\u2014", "\u00a0", "\u201c", "\x00", "_", "&", "\n"]
+_GLUE = [
+    " ",
+    " ",
+    ".",
+    "-",
+    "'",
+    "\u2019",
+    "\u2014",
+    "\u00a0",
+    "\u201c",
+    "\x00",
+    "_",
+    "&",
+    "\n",
+    "\t",
+]
 
 
 @given(st.lists(st.tuples(st.sampled_from(_PIECES), st.sampled_from(_GLUE)), max_size=10))
@@ -292,6 +308,8 @@ def test_may_match_answers_from_the_raw_text() -> None:
     # Substrings may say yes where the words say no: allowed, never the other way.
     assert index.may_match(["A mechanism", ""])
     assert index.text_candidates(["Canada-US talks", ""]) == [0, 5]
+    assert index.text_candidates(["Box\tx\nsays", ""]) == [6]  # one-character keys: words
+    assert index.text_candidates(["Box\tx\nuses", ""]) == []
     assert index.text_candidates(["Les États-Unis", ""]) is None
     assert RuleIndex([]).may_match(["Canada"]) is False
     assert RuleIndex([(frozenset({" a "}),), ()]).may_match([""])  # a rule without keys
