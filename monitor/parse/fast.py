@@ -168,6 +168,9 @@ _RFC822 = re.compile(
 )
 
 
+# Kept: a feed's body, each time it changes, holds mostly the items (and dates) it held
+# before, and a struct_time cannot be changed.
+@functools.lru_cache(maxsize=4096)
 def _date(text: str) -> time.struct_time | None:
     """feedparser's ``_parse_date(text)``, worked out directly for a plain RFC 822 date.
 
