@@ -442,7 +442,13 @@ def _record_one(session: Session, url: str, record: PollRecord, owner: str | Non
         "u_moved": moved,
         "u_note": note,
     }
-    updated = session.execute(update, params).one_or_none()
+    # Straight to the driver, as record_unchanged does: a cold cycle records every feed
+    # this way, and SQLAlchemy's handling of the statement cost more than running it.
+    connection = session.connection()
+    statement = for_driver(update, connection.dialect)
+    updated = connection.exec_driver_sql(
+        statement.sql, statement.rows([params])[0], execution_options={NO_TEXT: True}
+    ).one_or_none()
     if updated is None:
         return None
     feed_id, disabled_at, noticed = updated
