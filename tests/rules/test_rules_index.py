@@ -348,3 +348,71 @@ def test_may_match_on_real_news_with_the_shipped_watches() -> None:
     # It answers no for most real entries (the point of asking it first).
     assert seen > 5000
     assert said_no > seen // 2, (said_no, seen)
+
+
+# --- when the raw-text check is asked: only the speed depends on it ---------------------
+
+
+def _asked(check: object, stops: list[bool]) -> list[bool]:
+    """Feed the gate one entry per item of ``stops`` (whether the check would say no)."""
+    from monitor.rules.engine import _CheckWorth
+
+    assert isinstance(check, _CheckWorth)
+    asked = []
+    for stop in stops:
+        asking = check.ask()
+        asked.append(asking)
+        if asking and stop:
+            check.stopped()
+    return asked
+
+
+def test_the_check_stays_on_while_it_stops_entries() -> None:
+    from monitor.rules.engine import _CHECK_WINDOW, _CheckWorth
+
+    check = _CheckWorth()
+    # One entry in three stopped is worth the check's cost: it is asked about every entry.
+    assert all(_asked(check, [i % 3 == 0 for i in range(5 * _CHECK_WINDOW)]))
+
+
+def test_the_check_samples_while_it_stops_few_and_comes_back_when_it_pays() -> None:
+    from monitor.rules.engine import _CHECK_SAMPLE, _CHECK_WINDOW, _CheckWorth
+
+    check = _CheckWorth()
+    # A window where it stops nothing: the next window only samples.
+    assert all(_asked(check, [False] * (_CHECK_WINDOW - 1)))
+    sampled = _asked(check, [False] * _CHECK_WINDOW)
+    assert sum(sampled) == _CHECK_WINDOW // _CHECK_SAMPLE
+    # The mix turns: the samples see it, and the check is asked about every entry again.
+    _asked(check, [True] * _CHECK_WINDOW)
+    assert all(_asked(check, [True] * _CHECK_WINDOW))
+
+
+def test_a_match_is_the_same_whichever_way_the_check_was_asked() -> None:
+    rules = compile_watches(
+        [WatchSpec(name="trade", query="(Canada OR Mexico) NEAR/4 tariff*")], aliases=ALIASES
+    )
+    rng = random.Random(7)
+    words = [
+        "Canada",
+        "Mexico",
+        "tariffs",
+        "tariff",
+        "steel",
+        "Ottawa",
+        "talks",
+        "the",
+        "said",
+        "on",
+    ]
+    # First entries the check cannot stop (each holds a key), so it is left off; then a
+    # mix with entries it would stop, so it comes back.
+    keyed = [entry("Canada " + " ".join(rng.choice(words) for _ in range(8))) for _ in range(2000)]
+    mixed = [entry(" ".join(rng.choice(words) for _ in range(8))) for _ in range(2000)]
+    mixed += [entry("Steel prices rose in Ohio") for _ in range(2000)]
+    rng.shuffle(mixed)
+    states = set()
+    for item in keyed + mixed:
+        assert rules.match(item) == rules.match_unindexed(item)
+        states.add(rules._check._on)
+    assert states == {True, False}
