@@ -267,6 +267,42 @@ class Replicas:
         return failed
 
 
+class CpuSamples:
+    """The replicas' CPU time read every ``step`` seconds in a thread, so that the CPU
+    of any span can be told afterwards: a cycle of three replicas can end before the
+    warm-up does, and the span it took is known only then."""
+
+    def __init__(self, replicas: Replicas, step: float = 0.2) -> None:
+        self._replicas, self._step = replicas, step
+        self._samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cpu-samples", daemon=True)
+
+    def __enter__(self) -> CpuSamples:
+        self._samples.append((time.monotonic(), self._replicas.cpu_seconds()))
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._samples.append((time.monotonic(), self._replicas.cpu_seconds()))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._step):
+            self._samples.append((time.monotonic(), self._replicas.cpu_seconds()))
+
+    def at(self, moment: float) -> float:
+        """CPU seconds used by ``moment``, read between the samples on either side."""
+        samples = self._samples
+        if moment <= samples[0][0]:
+            return samples[0][1]
+        for (t0, c0), (t1, c1) in itertools.pairwise(samples):
+            if moment <= t1:
+                return c0 + (c1 - c0) * (moment - t0) / max(t1 - t0, 1e-9)
+        return samples[-1][1]
+
+
 @dataclass
 class Result:
     replicas: int
@@ -297,24 +333,31 @@ def throughput(
     write_config(path, database, urls, [LONG_INTERVAL] * len(urls))
     launched = time.monotonic()
     requests, conditional = farm.requests(), farm.conditional
-    with Replicas(path, replicas) as running:
+    with Replicas(path, replicas) as running, CpuSamples(running) as cpu:
         up = time.monotonic()
         wait_until(lambda: bool(farm.firsts_after(launched)), 60)
         start = max(min(farm.firsts_after(launched)) + WARMUP, up)
         end = start + args.seconds
         time.sleep(max(0.0, start - time.monotonic()))
-        cpu, began = running.cpu_seconds(), time.monotonic()
+        began = time.monotonic()
         complete = wait_until(
             lambda: len(farm.firsts_after(launched)) >= len(urls), end - time.monotonic()
         )
-        cpu, ended = running.cpu_seconds() - cpu, time.monotonic()
+        ended = time.monotonic()
         requests, conditional = farm.requests() - requests, farm.conditional - conditional
         firsts = farm.firsts_after(launched)
         result.failed = running.failed_polls()
+    if complete:
+        # CPU up to the cycle's last request; a cycle that ended within the warm-up
+        # is measured over its own span.
+        ended = max(firsts)
+        if ended <= began:
+            began = min(firsts)
+    spent = cpu.at(ended) - cpu.at(began)
     result.fetched = len(firsts)
     result.conditional = conditional / max(1, requests)
-    result.cores = cpu / (ended - began)
-    result.per_cpu_second = sum(1 for x in firsts if began <= x < ended) / max(cpu, 1e-9)
+    result.cores = spent / max(ended - began, 1e-9)
+    result.per_cpu_second = sum(1 for x in firsts if began <= x <= ended) / max(spent, 1e-9)
     for n, stamps in sorted(farm.times_between(launched, time.monotonic()).items()):
         for a, b in itertools.pairwise(stamps):  # every feed is due once in this phase
             result.doubles.append(f"feed {n} twice {b - a:.2f}s apart (interval 1h)")
