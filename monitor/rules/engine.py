@@ -316,9 +316,9 @@ class _CheckWorth:
         self._stopped += 1
 
 
-_CHECK_WINDOW = 512
+_CHECK_WINDOW = 2048
 _CHECK_WORTH = 0.25
-_CHECK_SAMPLE = 16
+_CHECK_SAMPLE = 64
 
 
 class RuleSet:
