@@ -168,9 +168,6 @@ _RFC822 = re.compile(
 )
 
 
-# Kept: a feed's body, each time it changes, holds mostly the items (and dates) it held
-# before, and a struct_time cannot be changed.
-@functools.lru_cache(maxsize=4096)
 def _date(text: str) -> time.struct_time | None:
     """feedparser's ``_parse_date(text)``, worked out directly for a plain RFC 822 date.
 
@@ -179,9 +176,29 @@ def _date(text: str) -> time.struct_time | None:
     four-digit year, time, and a zone of GMT, UT, UTC, Z (none) or ``+hhmm``/``-hhmm``.
     Anything else, or a date that does not exist, goes through feedparser's handlers.
     """
+    known = _PLAIN_DATES.get(text)
+    if known is not None:
+        return known
     match = _RFC822.fullmatch(text)
-    if match is None:
+    found = None if match is None else _plain_date(match)
+    if found is None:
+        # Not kept: feedparser fills a missing year or day from today's date.
         return _parse_date(text)  # type: ignore[no-any-return]
+    if len(_PLAIN_DATES) >= _PLAIN_DATES_LIMIT:
+        _PLAIN_DATES.clear()
+    _PLAIN_DATES[text] = found
+    return found
+
+
+# Plain RFC 822 dates read, kept: a feed's body, each time it changes, holds mostly the
+# items (and dates) it held before; such a date depends on its text alone, and a
+# struct_time cannot be changed.
+_PLAIN_DATES: dict[str, time.struct_time] = {}
+_PLAIN_DATES_LIMIT = 4096
+
+
+def _plain_date(match: re.Match[str]) -> time.struct_time | None:
+    """The date :data:`_RFC822` matched, or None when no such date exists."""
     day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
     try:
         stamp = datetime.datetime(
@@ -192,7 +209,7 @@ def _date(text: str) -> time.struct_time | None:
             stamp = stamp + offset if sign == "-" else stamp - offset
         return stamp.utctimetuple()
     except (OverflowError, ValueError):
-        return _parse_date(text)  # type: ignore[no-any-return]
+        return None
 
 
 @functools.lru_cache(maxsize=64)

@@ -78,3 +78,40 @@ def test_edge_dates_agree(text: str) -> None:
 def test_other_shapes_go_to_feedparser(text: str) -> None:
     assert not _RFC822.fullmatch(text)
     assert _date(text) == _parse_date(text)
+
+
+def test_a_date_read_from_the_clock_is_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """feedparser fills a date without a year from today's: the fast path must not keep
+    the first answer it got for such a text (a parser process runs for months)."""
+    import time
+    from typing import Any
+
+    from feedparser.datetimes import iso8601
+
+    first = _date("--03-12")
+    assert first is not None
+    later = time.gmtime(time.time() + 5 * 366 * 86400)
+
+    class Later:
+        """feedparser's ISO 8601 handler's clock, five years on (the rest of ``time``)."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(time, name)
+
+        @staticmethod
+        def gmtime(*_: object) -> time.struct_time:
+            return later
+
+    monkeypatch.setattr(iso8601, "time", Later())
+    again = _date("--03-12")
+    assert again is not None
+    assert again.tm_year == later.tm_year != first.tm_year
+
+
+def test_a_plain_date_is_read_once_and_kept() -> None:
+    from monitor.parse import fast
+
+    text = "Mon, 07 Dec 2026 10:11:12 +0100"
+    assert _date(text) == _parse_date(text)
+    assert fast._PLAIN_DATES[text] == _parse_date(text)
+    assert "--03-12" not in fast._PLAIN_DATES
