@@ -45,9 +45,10 @@ class FetchSettings(SettingsModel):
     entries are committed, so with too few the parser processes wait on the writer's commits
     (#14: 8 made a cold cycle of bench/peers.py about 8 % slower and bench/poll.py's first
     cycle about 7 %), and the writer's groups are smaller: each commit writes out the index
-    pages its entries touched, so fewer, larger commits write fewer pages (32 against 16 made
-    bench/poll.py's first cycle about 8 % faster). More only holds parsed entries in memory
-    (fetched bodies wait unparsed instead): bench/poll.py's peak grew about 12 MB from 16 to 32."""
+    pages its entries touched, so fewer, larger commits write fewer pages (32 against 16,
+    with the writer's groups allowed a second, made bench/poll.py's first cycle about 8 %
+    faster). More only holds parsed entries in memory (fetched bodies wait unparsed
+    instead): bench/poll.py's peak grew about 12 MB from 16 to 32."""
     user_agent: str = (
         "monitor/0.1 (+https://github.com/monitor-news/monitor; self-hosted news monitor)"
     )

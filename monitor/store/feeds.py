@@ -444,6 +444,9 @@ def _record_one(session: Session, url: str, record: PollRecord, owner: str | Non
     }
     # Straight to the driver, as record_unchanged does: a cold cycle records every feed
     # this way, and SQLAlchemy's handling of the statement cost more than running it.
+    # Rows the session holds unwritten go first, as session.execute would send them: the
+    # statement reads the feed's notices (nothing pending costs next to nothing).
+    session.flush()
     connection = session.connection()
     statement = for_driver(update, connection.dialect)
     updated = connection.exec_driver_sql(
