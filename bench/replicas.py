@@ -270,7 +270,8 @@ class Replicas:
 class CpuSamples:
     """The replicas' CPU time read every ``step`` seconds in a thread, so that the CPU
     of any span can be told afterwards: a cycle of three replicas can end before the
-    warm-up does, and the span it took is known only then."""
+    warm-up does, and the span it took is known only then. Enter it before the replicas
+    start and leave it after they stop."""
 
     def __init__(self, replicas: Replicas, step: float = 0.2) -> None:
         self._replicas, self._step = replicas, step
@@ -284,9 +285,9 @@ class CpuSamples:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # No last sample: the replicas have stopped by now, and their CPU with them.
         self._stop.set()
         self._thread.join()
-        self._samples.append((time.monotonic(), self._replicas.cpu_seconds()))
 
     def _run(self) -> None:
         while not self._stop.wait(self._step):
@@ -333,7 +334,9 @@ def throughput(
     write_config(path, database, urls, [LONG_INTERVAL] * len(urls))
     launched = time.monotonic()
     requests, conditional = farm.requests(), farm.conditional
-    with Replicas(path, replicas) as running, CpuSamples(running) as cpu:
+    running = Replicas(path, replicas)
+    # Sampled from before the replicas start (none yet: 0 s), so any span is covered.
+    with CpuSamples(running) as cpu, running:
         up = time.monotonic()
         wait_until(lambda: bool(farm.firsts_after(launched)), 60)
         start = max(min(farm.firsts_after(launched)) + WARMUP, up)
