@@ -352,17 +352,26 @@ class RuleSet:
         """The watches, in the order they were given."""
         return tuple(rule.spec for rule in self._rules)
 
+    def _stops_early(self, entry: Entry) -> bool:
+        """Whether the raw-text check, when :class:`_CheckWorth` says to ask it, finds
+        that no watch can match ``entry`` (so its words need not be worked out)."""
+        check = self._check
+        if not check.ask():
+            return False
+        if self._index.may_match([field_text(entry, name) for name in self._haystack_fields]):
+            return False
+        check.stopped()
+        return True
+
     def match(self, entry: Entry) -> list[Match]:
         """One :class:`Match` per watch that fired on ``entry``, in watch order.
 
         The same matches as the fired verdicts of :meth:`judge` (a test holds
         them equal), without writing out why the others were stopped.
         """
-        fields = self._haystack_fields
-        check = self._check
-        if check.ask() and not self._index.may_match([field_text(entry, name) for name in fields]):
-            check.stopped()
+        if self._stops_early(entry):
             return []
+        fields = self._haystack_fields
         context = Context(FoldedEntry(entry))
         matches: list[Match] = []
         programs, settings = self._programs, self._settings
@@ -375,11 +384,9 @@ class RuleSet:
 
     def judge(self, entry: Entry) -> list[Verdict]:
         """One :class:`Verdict` per watch whose query matched ``entry``, fired or stopped, in watch order."""
-        fields = self._haystack_fields
-        check = self._check
-        if check.ask() and not self._index.may_match([field_text(entry, name) for name in fields]):
-            check.stopped()
+        if self._stops_early(entry):
             return []
+        fields = self._haystack_fields
         context = Context(FoldedEntry(entry))
         verdicts: list[Verdict] = []
         words = context.doc.words(fields)

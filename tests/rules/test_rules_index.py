@@ -405,8 +405,8 @@ def test_a_match_is_the_same_whichever_way_the_check_was_asked() -> None:
         "said",
         "on",
     ]
-    # First entries the check cannot stop (each holds a key), so it is left off; then a
-    # mix with entries it would stop, so it comes back.
+    # First entries the check seldom stops (each holds "Canada", most a tariff word too),
+    # so it is left off; then a mix with many entries it stops, so it comes back.
     keyed = [entry("Canada " + " ".join(rng.choice(words) for _ in range(8))) for _ in range(2000)]
     mixed = [entry(" ".join(rng.choice(words) for _ in range(8))) for _ in range(2000)]
     mixed += [entry("Steel prices rose in Ohio") for _ in range(2000)]
