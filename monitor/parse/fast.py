@@ -174,31 +174,21 @@ def _date(text: str) -> time.struct_time | None:
     Such a date fails the W3C handler feedparser tries first (no four-character first
     word that is a number), and its RFC 822 handler reads it as done here: day, month,
     four-digit year, time, and a zone of GMT, UT, UTC, Z (none) or ``+hhmm``/``-hhmm``.
-    Anything else, or a date that does not exist, goes through feedparser's handlers.
+    Anything else, or a date that does not exist, goes through feedparser's handlers,
+    every time: they fill a missing year or day from today's date.
     """
-    known = _PLAIN_DATES.get(text)
-    if known is not None:
-        return known
+    return _plain_date(text) or _parse_date(text)  # a struct_time is never false
+
+
+# Kept: a feed's body, each time it changes, holds mostly the items (and dates) it held
+# before; a plain date depends on its text alone, and a struct_time cannot be changed.
+@functools.lru_cache(maxsize=4096)
+def _plain_date(text: str) -> time.struct_time | None:
+    """The plain RFC 822 date ``text`` writes (:data:`_RFC822`), or None when it is not
+    one or no such date exists."""
     match = _RFC822.fullmatch(text)
-    found = None if match is None else _plain_date(match)
-    if found is None:
-        # Not kept: feedparser fills a missing year or day from today's date.
-        return _parse_date(text)  # type: ignore[no-any-return]
-    if len(_PLAIN_DATES) >= _PLAIN_DATES_LIMIT:
-        _PLAIN_DATES.clear()
-    _PLAIN_DATES[text] = found
-    return found
-
-
-# Plain RFC 822 dates read, kept: a feed's body, each time it changes, holds mostly the
-# items (and dates) it held before; such a date depends on its text alone, and a
-# struct_time cannot be changed.
-_PLAIN_DATES: dict[str, time.struct_time] = {}
-_PLAIN_DATES_LIMIT = 4096
-
-
-def _plain_date(match: re.Match[str]) -> time.struct_time | None:
-    """The date :data:`_RFC822` matched, or None when no such date exists."""
+    if match is None:
+        return None
     day, month, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
     try:
         stamp = datetime.datetime(

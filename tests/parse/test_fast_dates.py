@@ -109,9 +109,11 @@ def test_a_date_read_from_the_clock_is_read_again(monkeypatch: pytest.MonkeyPatc
 
 
 def test_a_plain_date_is_read_once_and_kept() -> None:
-    from monitor.parse import fast
+    from monitor.parse.fast import _plain_date
 
     text = "Mon, 07 Dec 2026 10:11:12 +0100"
     assert _date(text) == _parse_date(text)
-    assert fast._PLAIN_DATES[text] == _parse_date(text)
-    assert "--03-12" not in fast._PLAIN_DATES
+    hits = _plain_date.cache_info().hits
+    assert _date(text) == _parse_date(text)
+    assert _plain_date.cache_info().hits == hits + 1  # the kept answer
+    assert _plain_date("--03-12") is None  # not kept: feedparser reads it every time
