@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain
 from types import MappingProxyType
 
@@ -61,73 +61,20 @@ from monitor.rules.index import Clause, RuleIndex, leaf_scopes, requirements
 from monitor.rules.nodes import And, Node, Not
 from monitor.rules.score import score_hits, score_listed
 from monitor.rules.settings import DEFAULT_RULE_SETTINGS, RuleSettings
+from monitor.rules.values import Stop, Verdict, WatchSpec
 from monitor.types import Entry, Match, Span
 
+__all__ = [
+    "CompiledQuery",
+    "RuleSet",
+    "Stop",
+    "Verdict",
+    "WatchSpec",
+    "compile_query",
+    "compile_watches",
+]
+
 NO_ALIASES: Aliases = MappingProxyType({})
-
-
-@dataclass(frozen=True, slots=True)
-class WatchSpec:
-    """A watch as the configuration declares it."""
-
-    name: str
-    query: str
-    exclude: str | None = None
-    """A query; an entry matching it is dropped for this watch."""
-    min_score: float = 0.0
-    """Matches scoring below this are dropped (see :mod:`monitor.rules.score`)."""
-    min_focus: float = 0.0
-    """Matches less focused than this are dropped (see :mod:`monitor.rules.focus`)."""
-    guards: tuple[str, ...] = ()
-    """Names of topic guards (shipped, :data:`monitor.rules.guards.GUARDS`, or the config's)
-    that may veto a match."""
-
-
-@dataclass(frozen=True, slots=True)
-class Stop:
-    """Why a watch whose query matched did not fire."""
-
-    rule: str
-    """``min_score``, ``min_focus``, ``exclude`` or ``guard``."""
-    detail: str
-    """The reason in words, with the figures or terms that decided it."""
-    guard: str = ""
-    """The guard's name, when a guard stopped it."""
-    figures: str = field(default="", compare=False)
-    """What decided, in short (``focus 0.20 < 0.5``); the same facts as ``detail``."""
-
-    def __str__(self) -> str:
-        return f"{self.rule}: {self.detail}"
-
-    @property
-    def label(self) -> str:
-        """The rule that stopped it, a guard by name: ``min_focus``, ``guard sport``."""
-        return f"guard {self.guard}" if self.guard else self.rule
-
-    @property
-    def summary(self) -> str:
-        """One line: ``guard health (its focus 0.80 ≥ the watch's 0.60)``."""
-        return f"{self.label} ({self.figures})" if self.figures else self.label
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What became of one watch whose query matched an entry."""
-
-    match: Match
-    """The match, with its score and spans, whether or not it fired."""
-    focus: float
-    """Its focus (0 to 1; see :mod:`monitor.rules.focus`)."""
-    stopped: Stop | None = None
-    """The rule that stopped it; ``None`` when the watch fired."""
-
-    @property
-    def watch(self) -> str:
-        return self.match.watch
-
-    @property
-    def fired(self) -> bool:
-        return self.stopped is None
 
 
 @dataclass(frozen=True, slots=True)
