@@ -145,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Self-hosted news monitoring: poll feeds, match watch rules, send digests.",
         parents=[common],
     )
+    parser.add_argument(
+        "--version",
+        action=_Version,
+        nargs=0,
+        help="print monitor's version and how it runs the rule engine (compiled or pure Python)",
+    )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
@@ -205,6 +211,18 @@ def build_parser() -> argparse.ArgumentParser:
     _seed_commands(command, common)
     _db_commands(command, common)
     return parser
+
+
+class _Version(argparse.Action):
+    """``--version``, worked out only when asked: which build runs the rule engine."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        from importlib.metadata import version
+
+        from monitor.rules import native
+
+        print(f"monitor {version('monitor')}; rule engine: {native.choose()}")
+        parser.exit()
 
 
 def _feed_commands(command: CommandMaker, common: argparse.ArgumentParser) -> None:

@@ -25,10 +25,16 @@ The modules, in pipeline order: ``grammar`` (lark grammar, error mapping) ->
 ``document`` (fold each field once) -> ``evaluate`` (hits) -> ``score`` and
 ``focus`` -> ``guards``; ``aliases`` (alias members, names in context) and
 ``forms`` (what ``word+`` expands to) serve the compiler;
-``engine`` ties them together.
+``engine`` ties them together; ``values`` holds what crosses processes (watch specs
+in, verdicts out). ``native`` decides, before any of them is imported,
+whether this process runs the build's compiled copies of the per-entry modules.
 """
 
 from __future__ import annotations
+
+from monitor.rules import native
+
+native.choose()
 
 from monitor.rules.aliases import InContext
 from monitor.rules.engine import (

@@ -72,6 +72,13 @@ def test_a_fresh_non_editable_install_runs_the_cli_on_the_shipped_config(tmp_pat
     assert "poll" in helped.stdout
     assert "run" in helped.stdout
 
+    # With a C compiler at hand (the Dockerfile's build stage installs gcc), the install
+    # compiles the rule engine (setup.py), and the installed CLI runs it.
+    version = run([monitor, "--version"], work, env)
+    assert version.returncode == 0, version.stderr
+    if shutil.which(env.get("CC", "cc").split()[0]) is not None:
+        assert version.stdout.endswith("rule engine: compiled (mypyc)\n"), version.stdout
+
     checked = run([monitor, "--config", str(REPO / "config" / "monitor.yaml"), "check"], work, env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.startswith("ok: ")

@@ -1,0 +1,123 @@
+"""Which rule-engine modules the build compiles with mypyc, and whether this process runs them.
+
+``setup.py`` compiles :data:`NATIVE_MODULES` to C extensions when a C compiler is at
+hand (the matcher's per-entry path: folding, the index, evaluation, scoring). An
+extension sits beside its source, and Python imports it in preference to the ``.py``.
+That is only right while the source is the one it was built from, so the build writes
+each source's digest (:data:`DIGESTS`), and before any of these modules is imported
+:func:`choose` checks them:
+
+* every source as built -> the compiled modules run;
+* any source edited since (a developer's working tree) -> the sources run, all of
+  them: compiled modules call each other directly, so a mix would run stale code;
+* ``MONITOR_PURE_PYTHON=1`` -> the sources run (the reference, for tests and for
+  telling a compiled-code fault from a logic one).
+
+Results never depend on the choice (``tests/rules/test_native.py`` holds the two
+equal); only the speed does. This file is also read by ``setup.py`` as a plain script
+(it imports nothing from ``monitor``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+NATIVE_MODULES = (
+    "fold",
+    "document",
+    "fields",
+    "index",
+    "evaluate",
+    "score",
+    "focus",
+    "engine",
+)
+"""Modules of :mod:`monitor.rules` that the build compiles, as one group."""
+
+DIGESTS = "_native_sources.txt"
+"""Written by the build beside the modules: ``name sha256`` of each compiled source, or
+``pure <why>`` when the installer asked for pure Python."""
+
+PURE_ENV = "MONITOR_PURE_PYTHON"
+
+_HERE = Path(__file__).resolve().parent
+
+
+def source_digest(root: Path, name: str) -> str:
+    """The SHA-256 of ``monitor/rules/<name>.py`` under ``root`` (the project or the
+    installed package's parent)."""
+    return hashlib.sha256((root / "monitor" / "rules" / f"{name}.py").read_bytes()).hexdigest()
+
+
+def _compiled(name: str) -> bool:
+    """Whether an extension module for ``name`` sits beside its source."""
+    return any(
+        (_HERE / f"{name}{suffix}").exists() for suffix in importlib.machinery.EXTENSION_SUFFIXES
+    )
+
+
+def _why_pure() -> str | None:
+    """Why the sources must run instead of the compiled modules; ``None`` when they need not
+    (compiled and fresh, or nothing compiled at all)."""
+    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+        return f"{PURE_ENV} is set"
+    if not any(_compiled(name) for name in NATIVE_MODULES):
+        return None
+    try:
+        recorded = dict(
+            line.split(maxsplit=1)
+            for line in (_HERE / DIGESTS).read_text().splitlines()
+            if line.strip()
+        )
+    except (OSError, ValueError):
+        return f"{DIGESTS} is missing or unreadable"
+    if "pure" in recorded:  # an earlier build's extensions, left in the tree
+        return "installed as pure Python"
+    root = _HERE.parent.parent
+    for name in NATIVE_MODULES:
+        if not _compiled(name):
+            return f"{name} was not compiled"
+        if recorded.get(name) != source_digest(root, name):
+            return f"monitor/rules/{name}.py changed since it was compiled"
+    return None
+
+
+class _Sources(importlib.abc.MetaPathFinder):
+    """Finds the ``.py`` source of each compiled module, ahead of the extension."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self._paths = {f"monitor.rules.{name}": _HERE / f"{name}.py" for name in names}
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None = None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        source = self._paths.get(fullname)
+        if source is None:
+            return None
+        return importlib.util.spec_from_file_location(fullname, source)
+
+
+@cache
+def choose() -> str:
+    """Decide, once a process and before the modules are imported, whether the compiled
+    modules run. Returns how this process runs the rule engine (``monitor --version``
+    prints it)."""
+    why = _why_pure()
+    if why is not None:
+        sys.meta_path.insert(0, _Sources(NATIVE_MODULES))
+        return f"pure Python ({why})"
+    if _compiled(NATIVE_MODULES[0]):
+        return "compiled (mypyc)"
+    return "pure Python (not compiled when installed: no C compiler or mypyc)"
