@@ -8,8 +8,9 @@ each source's digest (:data:`DIGESTS`), and before any of these modules is impor
 :func:`choose` checks them:
 
 * every source as built -> the compiled modules run;
-* any source edited since (a developer's working tree) -> the sources run, all of
-  them: compiled modules call each other directly, so a mix would run stale code;
+* any source edited since (a developer's working tree), the compiled modules' own or
+  one they take types from, or the build unfinished -> the sources run, all of them:
+  compiled modules call each other directly, so a mix would run stale code;
 * ``MONITOR_PURE_PYTHON=1`` -> the sources run (the reference, for tests and for
   telling a compiled-code fault from a logic one).
 
@@ -44,7 +45,9 @@ NATIVE_MODULES = (
 """Modules of :mod:`monitor.rules` that the build compiles, as one group."""
 
 DIGESTS = "_native_sources.txt"
-"""Written by the build beside the modules: ``name sha256`` of each compiled source, or
+"""Written by the build beside the modules once every extension is built, one fact a line:
+``group <module>`` (mypyc's runtime library, which the compiled modules load) and
+``source <path> <sha256>`` for each module the build compiled or took types from; or
 ``pure <why>`` when the installer asked for pure Python."""
 
 PURE_ENV = "MONITOR_PURE_PYTHON"
@@ -52,10 +55,9 @@ PURE_ENV = "MONITOR_PURE_PYTHON"
 _HERE = Path(__file__).resolve().parent
 
 
-def source_digest(root: Path, name: str) -> str:
-    """The SHA-256 of ``monitor/rules/<name>.py`` under ``root`` (the project or the
-    installed package's parent)."""
-    return hashlib.sha256((root / "monitor" / "rules" / f"{name}.py").read_bytes()).hexdigest()
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a source file, as the build records it."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _compiled(name: str) -> bool:
@@ -65,29 +67,40 @@ def _compiled(name: str) -> bool:
     )
 
 
+def _unchanged(root: Path, path: str, digest: str) -> bool:
+    try:
+        return file_digest(root / path) == digest
+    except OSError:  # gone, or shipped as bytecode only
+        return False
+
+
 def _why_pure() -> str | None:
     """Why the sources must run instead of the compiled modules; ``None`` when they need not
-    (compiled and fresh, or nothing compiled at all)."""
+    (compiled and current, or nothing compiled at all)."""
     if os.environ.get(PURE_ENV, "") not in ("", "0"):
         return f"{PURE_ENV} is set"
     if not any(_compiled(name) for name in NATIVE_MODULES):
         return None
     try:
-        recorded = dict(
-            line.split(maxsplit=1)
-            for line in (_HERE / DIGESTS).read_text().splitlines()
-            if line.strip()
-        )
-    except (OSError, ValueError):
-        return f"{DIGESTS} is missing or unreadable"
-    if "pure" in recorded:  # an earlier build's extensions, left in the tree
+        facts = [line.split() for line in (_HERE / DIGESTS).read_text().splitlines()]
+    except OSError:
+        return f"{DIGESTS} is missing: the last build did not finish"
+    if any(fact[:1] == ["pure"] for fact in facts):  # an earlier build's extensions, left over
         return "installed as pure Python"
-    root = _HERE.parent.parent
     for name in NATIVE_MODULES:
         if not _compiled(name):
             return f"{name} was not compiled"
-        if recorded.get(name) != source_digest(root, name):
-            return f"monitor/rules/{name}.py changed since it was compiled"
+    groups = [fact[1] for fact in facts if fact[0] == "group" and len(fact) == 2]
+    sources = [fact[1:] for fact in facts if fact[0] == "source" and len(fact) == 3]
+    if not groups or not sources:
+        return f"{DIGESTS} does not say what was compiled"
+    for group in groups:
+        if importlib.util.find_spec(group) is None:
+            return f"mypyc's runtime library {group} is missing"
+    root = _HERE.parent.parent
+    for path, digest in sources:
+        if not _unchanged(root, path, digest):
+            return f"{path} changed since it was compiled"
     return None
 
 

@@ -4,7 +4,9 @@ the parser workers, which compile their own rule sets from it, and :class:`Stop`
 
 Kept out of the modules the build compiles (:mod:`monitor.rules.native`): a frozen
 dataclass compiled by mypyc cannot be unpickled (its ``__setstate__`` meets the frozen
-``__setattr__``), and these must pickle as any value does.
+``__setattr__``), and these must pickle as any value does. What stays in the engine
+(:class:`~monitor.rules.engine.CompiledQuery`, the compiled rules) is made and used
+within one process: compiled, it neither pickles nor deep-copies.
 """
 
 from __future__ import annotations
