@@ -16,7 +16,6 @@ extension of this build is there, so that a failed build never vouches for older
 from __future__ import annotations
 
 import ast
-import os
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from setuptools.command.build_ext import build_ext
 HERE = Path(__file__).resolve().parent
 RULES = HERE / "monitor" / "rules"
 sys.path.insert(0, str(RULES))
-from native import DIGESTS, NATIVE_MODULES, PURE_ENV, file_digest  # noqa: E402  (beside the modules)
+from native import DIGESTS, NATIVE_MODULES, PURE_ENV, file_digest, pure_asked  # noqa: E402  (beside the modules)
 
 sys.path.pop(0)
 
@@ -91,7 +90,7 @@ class _BuildRuleEngine(build_ext):
         super().finalize_options()
 
     def _mypyc_extensions(self) -> list[object]:
-        if os.environ.get(PURE_ENV, "") not in ("", "0"):
+        if pure_asked():
             _warn(f"{PURE_ENV} is set")
             return []
         try:
@@ -121,7 +120,7 @@ class _BuildRuleEngine(build_ext):
     def run(self) -> None:
         for place in _records(self):
             place.unlink(missing_ok=True)
-        if os.environ.get(PURE_ENV, "") not in ("", "0"):
+        if pure_asked():
             # Extensions of an earlier build left in the tree must not run.
             _record(self, [f"pure {PURE_ENV} was set at install"])
         started = time.time()

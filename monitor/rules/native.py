@@ -55,6 +55,11 @@ PURE_ENV = "MONITOR_PURE_PYTHON"
 _HERE = Path(__file__).resolve().parent
 
 
+def pure_asked() -> bool:
+    """Whether :data:`PURE_ENV` asks for the sources (the build reads it too)."""
+    return os.environ.get(PURE_ENV, "") not in ("", "0")
+
+
 def file_digest(path: Path) -> str:
     """The SHA-256 of a source file, as the build records it."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -77,12 +82,13 @@ def _unchanged(root: Path, path: str, digest: str) -> bool:
 def _why_pure() -> str | None:
     """Why the sources must run instead of the compiled modules; ``None`` when they need not
     (compiled and current, or nothing compiled at all)."""
-    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+    if pure_asked():
         return f"{PURE_ENV} is set"
     if not any(_compiled(name) for name in NATIVE_MODULES):
         return None
     try:
-        facts = [line.split() for line in (_HERE / DIGESTS).read_text().splitlines()]
+        lines = (_HERE / DIGESTS).read_text().splitlines()
+        facts = [fact for line in lines if (fact := line.split())]
     except OSError:
         return f"{DIGESTS} is missing: the last build did not finish"
     if any(fact[:1] == ["pure"] for fact in facts):  # an earlier build's extensions, left over

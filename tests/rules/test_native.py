@@ -202,6 +202,12 @@ def test_an_unfinished_build_runs_python(built: Path) -> None:
     assert native._why_pure() == f"{native.DIGESTS} is missing: the last build did not finish"
 
 
+def test_blank_lines_in_the_record_are_skipped(built: Path) -> None:
+    record = built / native.DIGESTS
+    record.write_text("\n" + record.read_text().replace("\n", "\n\n"))
+    assert native._why_pure() is None
+
+
 def test_a_record_without_sources_runs_python(built: Path) -> None:
     (built / native.DIGESTS).write_text(f"group {GROUP}\n")
     assert native._why_pure() == f"{native.DIGESTS} does not say what was compiled"
