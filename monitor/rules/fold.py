@@ -45,7 +45,6 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable
 from functools import lru_cache
-from operator import add
 from typing import Any
 
 MAX_JOIN = 3
@@ -269,10 +268,12 @@ def _marked_stand_in_char(found: re.Match[str]) -> str:
     return _marked_stand_in(found.group())
 
 
-def _mixed_scan(source: str) -> tuple[list[str], list[int], str, list[int], bool] | None:
+def _mixed_scan(
+    source: str,
+) -> tuple[list[str], list[int], str, list[int], list[int], bool] | None:
     """:func:`_scan` of a lower-cased text that is not ASCII: its words and joins, the
-    text with only its tokens left (each where it stands, ASCII), the tokens' starts,
-    and whether every token is ASCII; ``None`` when the text holds a combining mark
+    text with only its tokens left (each where it stands, ASCII), the tokens' starts and
+    ends, and whether every token is ASCII; ``None`` when the text holds a combining mark
     (tests hold it equal to :func:`_scan`).
 
     Each character that is not ASCII is replaced by an ASCII one of its kind, ``A``
@@ -284,17 +285,16 @@ def _mixed_scan(source: str) -> tuple[list[str], list[int], str, list[int], bool
     if "B" in marked:
         return None
     words, joins, plain = _ascii_scan(marked)
-    starts = _token_starts(plain)
+    starts, ends = _token_bounds(plain)
     at = plain.find("A")
     if at < 0:
-        return words, joins, plain, starts, True
+        return words, joins, plain, starts, ends, True
     while at >= 0:
         position = bisect_right(starts, at) - 1
-        start = starts[position]
-        end = start + len(words[position])
-        words[position] = fold_word(source[start:end])
+        end = ends[position]
+        words[position] = fold_word(source[starts[position] : end])
         at = plain.find("A", end)
-    return words, joins, plain, starts, False
+    return words, joins, plain, starts, ends, False
 
 
 _MIXED_SHARE = 100
@@ -309,13 +309,27 @@ def _mostly_ascii(source: str) -> bool:
     return (len(source.encode("utf-8")) - len(source)) * _MIXED_SHARE <= len(source) * 2
 
 
-def _token_starts(plain: str) -> list[int]:
-    """Where each token of ``plain`` (tokens and single spaces only) starts, in C."""
-    pieces = plain.split(" ")
-    # Piece k starts after the k pieces before it and the k spaces between them.
-    starts = map(add, itertools.accumulate(map(len, pieces), initial=0), itertools.count())
-    # Empty pieces (runs of spaces) are falsy: compress keeps the tokens' starts.
-    return list(itertools.compress(starts, pieces))
+def _token_bounds(plain: str) -> tuple[list[int], list[int]]:
+    """Where each token of ``plain`` (tokens and spaces only) starts, and where it ends.
+
+    One str.find a token: compiled, this loop beats any chain of C iterators
+    over the pieces of a split (each piece, run of spaces included, is a new
+    string there, and every step a new integer).
+    """
+    starts: list[int] = []
+    ends: list[int] = []
+    size = len(plain)
+    at = 0
+    while at < size:
+        if plain[at] == " ":
+            at += 1
+            continue
+        starts.append(at)
+        at = plain.find(" ", at)
+        if at < 0:
+            at = size
+        ends.append(at)
+    return starts, ends
 
 
 class FoldedField:
@@ -364,12 +378,13 @@ class FoldedField:
         source, lowered = _scan_source(text)
         plain: str | None = None
         starts: list[int] | None = None
+        ends: list[int] | None = None
         ascii_tokens = False
         if lowered and source.isascii():
             words, joins, plain = _ascii_scan(source)
             ascii_tokens = True
         elif lowered and _mostly_ascii(source) and (mixed := _mixed_scan(source)) is not None:
-            words, joins, plain, starts, ascii_tokens = mixed
+            words, joins, plain, starts, ends, ascii_tokens = mixed
         else:
             words, joins = _scan(text)
         self.words = words
@@ -407,7 +422,7 @@ class FoldedField:
         self._marks: bytes | None = None
         self._spaced: str | None = None
         self._starts = starts
-        self._ends: list[int] | None = None
+        self._ends = ends
         self._offsets: list[tuple[int, int]] | None = None
         self.hits: dict[Any, Any] | None = None
         """For a field shared between entries (a feed's name, a language tag, see
@@ -423,18 +438,21 @@ class FoldedField:
 
     def starts(self) -> list[int]:
         """The character offset where each token starts in the original text."""
-        if self._starts is None:
-            self._starts = _token_starts(self._token_plain())
-        return self._starts
+        starts = self._starts
+        if starts is None:
+            # The stand-in tokens are where the original ones are, and as long.
+            starts, self._ends = _token_bounds(self._token_plain())
+            self._starts = starts
+        return starts
 
     def ends(self) -> list[int]:
         """The character offset where each token ends in the original text."""
-        if self._ends is None:
-            # ASCII tokens are as long as their folded words; otherwise the
-            # stand-in tokens are as long as the original ones.
-            tokens = self.words if self.ascii else self._token_plain().split()
-            self._ends = list(map(add, self.starts(), map(len, tokens)))
-        return self._ends
+        ends = self._ends
+        if ends is None:
+            self.starts()
+            ends = self._ends
+            assert ends is not None  # starts() found both
+        return ends
 
     def offsets(self) -> list[tuple[int, int]]:
         """``(start, end)`` character offsets of every token, in the original text."""
