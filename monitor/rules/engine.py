@@ -34,7 +34,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from types import MappingProxyType
 
 from monitor.errors import RuleError
@@ -238,20 +237,24 @@ class _CheckWorth:
     Learnt in windows of :data:`_CHECK_WINDOW` entries: used in the next window when it
     stopped at least :data:`_CHECK_WORTH` of those it was asked about in the last, and
     otherwise still asked about one entry in :data:`_CHECK_SAMPLE`, to notice the mix
-    change. Only the speed depends on it: a match is the same either way.
+    change. The first window is only :data:`_CHECK_FIRST_WINDOW` entries: asking about
+    every entry costs the most where the check stops none, so it is learnt soon. Only
+    the speed depends on it: a match is the same either way.
     """
 
-    __slots__ = ("_asked", "_on", "_seen", "_stopped")
+    __slots__ = ("_asked", "_on", "_seen", "_stopped", "_window")
 
     def __init__(self) -> None:
         self._on = True
+        self._window = _CHECK_FIRST_WINDOW
         self._seen = self._asked = self._stopped = 0
 
     def ask(self) -> bool:
         """Whether to check this entry's raw text first."""
         self._seen += 1
-        if self._seen >= _CHECK_WINDOW:
+        if self._seen >= self._window:
             self._on = self._stopped >= self._asked * _CHECK_WORTH
+            self._window = _CHECK_WINDOW
             self._seen = self._asked = self._stopped = 0
         if self._on or self._seen % _CHECK_SAMPLE == 0:
             self._asked += 1
@@ -264,6 +267,7 @@ class _CheckWorth:
 
 
 _CHECK_WINDOW = 2048
+_CHECK_FIRST_WINDOW = 128
 _CHECK_WORTH = 0.25
 _CHECK_SAMPLE = 64
 
@@ -323,7 +327,7 @@ class RuleSet:
         matches: list[Match] = []
         programs, settings = self._programs, self._settings
         vocabularies = context.doc.vocabularies(fields)
-        for position in self._index.candidates_of(chain.from_iterable(vocabularies)):
+        for position in self._index.candidates_in(vocabularies):
             found = _fire(programs[position], context, settings)
             if found is not None:
                 matches.append(found)

@@ -272,8 +272,19 @@ class RuleIndex:
 
         A word may come more than once (OR-ing its keys again changes nothing).
         """
-        # Most words hold no key: filter() drops their zeros before any OR.
-        found = reduce(or_, filter(None, map(self._words.__getitem__, words)), 0)
+        return self.candidates_in((words,))
+
+    def candidates_in(self, vocabularies: Iterable[Iterable[str]]) -> list[int]:
+        """:meth:`candidates_of` the words of all these collections (an entry's fields)."""
+        # A plain loop: compiled, it beats reduce() over filter() over map() in C,
+        # which pays a call through a bound method and an argument tuple a word.
+        masks = self._words
+        found = 0
+        for words in vocabularies:
+            for word in words:
+                mask = masks[word]
+                if mask:  # most words hold no key
+                    found |= mask
         width = self._width
         triggered = (found >> width) & (found >> (2 * width))
         return _positions((found | triggered) & self._full | self._always)

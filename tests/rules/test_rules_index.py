@@ -375,12 +375,24 @@ def test_the_check_stays_on_while_it_stops_entries() -> None:
     assert all(_asked(check, [i % 3 == 0 for i in range(5 * _CHECK_WINDOW)]))
 
 
-def test_the_check_samples_while_it_stops_few_and_comes_back_when_it_pays() -> None:
-    from monitor.rules.engine import _CHECK_SAMPLE, _CHECK_WINDOW, _CheckWorth
+def test_the_first_window_is_short() -> None:
+    from monitor.rules.engine import _CHECK_FIRST_WINDOW, _CHECK_SAMPLE, _CheckWorth
 
     check = _CheckWorth()
-    # A window where it stops nothing: the next window only samples.
-    assert all(_asked(check, [False] * (_CHECK_WINDOW - 1)))
+    # Every entry is asked about at first; when that stops none, the check is off soon.
+    assert all(_asked(check, [False] * (_CHECK_FIRST_WINDOW - 1)))
+    later = _asked(check, [False] * 4 * _CHECK_SAMPLE)
+    assert sum(later) == 4
+
+
+def test_the_check_samples_while_it_stops_few_and_comes_back_when_it_pays() -> None:
+    from monitor.rules.engine import _CHECK_FIRST_WINDOW, _CHECK_SAMPLE, _CHECK_WINDOW, _CheckWorth
+
+    check = _CheckWorth()
+    # A first window where it stops most, then one where it stops nothing: the next
+    # window only samples.
+    assert all(_asked(check, [True] * (_CHECK_FIRST_WINDOW - 1)))
+    assert all(_asked(check, [False] * _CHECK_WINDOW))
     sampled = _asked(check, [False] * _CHECK_WINDOW)
     assert sum(sampled) == _CHECK_WINDOW // _CHECK_SAMPLE
     # The mix turns: the samples see it, and the check is asked about every entry again.
