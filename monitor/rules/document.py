@@ -9,19 +9,20 @@ looks at (``url`` when no watch uses ``url:``) is not folded at all.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 from monitor.rules.fields import FIELD_RANK, body_fields, field_text, scope_fields
 from monitor.rules.fold import FoldedField
 from monitor.types import Entry
 
-_UNSEEN = FoldedField("", "")
+_UNSEEN: Final = FoldedField("", "")
 """Marks a field not looked at yet (``None`` means the entry leaves it empty)."""
 
-_SHARED_FIELDS = frozenset(("source", "lang"))
+_SHARED_FIELDS: Final = frozenset(("source", "lang"))
 """Fields whose text repeats from entry to entry (a feed's name, a language tag)."""
 
-_SHARED_LIMIT = 4096
-_shared: dict[tuple[str, str], FoldedField] = {}
+_SHARED_LIMIT: Final = 4096
+_shared: Final[dict[tuple[str, str], FoldedField]] = {}
 """Folded fields of :data:`_SHARED_FIELDS` by name and text, shared by every entry.
 
 A :class:`FoldedField` is a function of its text (its lazily filled parts

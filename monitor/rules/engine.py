@@ -35,6 +35,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Final
 
 from monitor.errors import RuleError
 from monitor.rules.aliases import Aliases
@@ -53,7 +54,7 @@ from monitor.rules.evaluate import (
 )
 from monitor.rules.fields import BODY_FIELDS, FIELD_ORDER, field_text, scope_fields
 from monitor.rules.focus import hits_focus, node_focus, place
-from monitor.rules.frozen import new, slot_setters
+from monitor.rules.frozen import blank, slot_setters
 from monitor.rules.grammar import QuerySyntaxError
 from monitor.rules.guards import GUARDS
 from monitor.rules.index import Clause, RuleIndex, leaf_scopes, requirements
@@ -266,10 +267,10 @@ class _CheckWorth:
         self._stopped += 1
 
 
-_CHECK_WINDOW = 2048
-_CHECK_FIRST_WINDOW = 128
-_CHECK_WORTH = 0.25
-_CHECK_SAMPLE = 64
+_CHECK_WINDOW: Final = 2048
+_CHECK_FIRST_WINDOW: Final = 128
+_CHECK_WORTH: Final = 0.25
+_CHECK_SAMPLE: Final = 64
 
 
 class RuleSet:
@@ -444,13 +445,18 @@ def _fire(program: _Program, context: Context, settings: RuleSettings) -> Match 
     return _match(spec.name, points, tuple(spans_of(settled, context)))
 
 
-_set_watch, _set_score, _set_spans = slot_setters(Match)
+# Final: read without a lookup in the module's dict, compiled (see evaluate.py's spans).
+_MATCH_SETTERS: Final = slot_setters(Match)
+_set_watch: Final = _MATCH_SETTERS[0]
+_set_score: Final = _MATCH_SETTERS[1]
+_set_spans: Final = _MATCH_SETTERS[2]
+_blank_match: Final = blank(Match)
 
 
 def _match(watch: str, points: float, spans: tuple[Span, ...]) -> Match:
     """``Match(watch, points, spans)``, the same frozen value, filled through its slots
     directly: a frozen dataclass's ``__init__`` calls ``object.__setattr__`` for each field."""
-    match: Match = new(Match)
+    match = _blank_match()
     _set_watch(match, watch)
     _set_score(match, points)
     _set_spans(match, spans)

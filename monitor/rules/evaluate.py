@@ -28,11 +28,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Final
 
 from monitor.rules.document import FoldedEntry
 from monitor.rules.fields import FIELD_ORDER
 from monitor.rules.fold import FoldedField
-from monitor.rules.frozen import new, slot_setters
+from monitor.rules.frozen import blank, slot_setters
 from monitor.rules.nodes import And, LoosePhrase, Near, Node, Not, Or, Term
 from monitor.types import Span
 
@@ -41,7 +42,7 @@ Hits = list[Hit] | None
 Evaluator = Callable[["Context"], Hits]
 """A node compiled by :func:`compile_evaluator`: the context in, the node's hits out."""
 
-_MISSING: Hits = [(-1, -1, -1, "", -1, -1)]
+_MISSING: Final[Hits] = [(-1, -1, -1, "", -1, -1)]
 """Marks a leaf not evaluated yet in a context (``None`` is a leaf that did not match)."""
 
 
@@ -139,10 +140,10 @@ def compile_evaluator(node: Node) -> Evaluator:
     raise TypeError(f"not a query node: {node!r}")
 
 
-_SHARED_SCOPES = frozenset(("source", "lang"))
+_SHARED_SCOPES: Final = frozenset(("source", "lang"))
 """Scopes that cover one field shared between entries (see :mod:`~monitor.rules.document`)."""
 
-_SHARED_HITS_LIMIT = 4096
+_SHARED_HITS_LIMIT: Final = 4096
 """Terms whose hits a shared field keeps (emptied when full)."""
 
 
@@ -523,14 +524,21 @@ def settle(hits: list[Hit]) -> list[Hit]:
     return settled
 
 
-_set_field, _set_start, _set_end, _set_term = slot_setters(Span)
+# Final: compiled, a module's Final names are C statics, read without a lookup in the
+# module's dict (a span is made for every hit shown).
+_SPAN_SETTERS: Final = slot_setters(Span)
+_set_field: Final = _SPAN_SETTERS[0]
+_set_start: Final = _SPAN_SETTERS[1]
+_set_end: Final = _SPAN_SETTERS[2]
+_set_term: Final = _SPAN_SETTERS[3]
+_blank_span: Final = blank(Span)
 
 
 def _span(hit: Hit) -> Span:
     """``Span(FIELD_ORDER[hit[0]], hit[1], hit[2], hit[3])``, the same frozen value, filled
     through its slots directly: a frozen dataclass's ``__init__`` goes through
     ``object.__setattr__`` for each field, which costs more than the rest of a span."""
-    span: Span = new(Span)
+    span = _blank_span()
     _set_field(span, FIELD_ORDER[hit[0]])
     _set_start(span, hit[1])
     _set_end(span, hit[2])

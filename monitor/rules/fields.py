@@ -25,25 +25,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import attrgetter
+from typing import Final
 
 from monitor.types import Entry
 
-ANY = "any"
+ANY: Final = "any"
 """The scope of a term without a field prefix: title and body."""
 
-QUERY_SCOPES = ("title", "summary", "source", "url", "lang")
+QUERY_SCOPES: Final = ("title", "summary", "source", "url", "lang")
 """Field prefixes a query may use, in the order error messages list them."""
 
-FIELD_ORDER = ("title", "summary", "content", "source", "url", "lang")
+FIELD_ORDER: Final = ("title", "summary", "content", "source", "url", "lang")
 """Every field name a span can carry, in the order spans are sorted."""
 
-BODY_FIELDS = ("summary", "content")
+BODY_FIELDS: Final = ("summary", "content")
 """Every field the body can consist of."""
 
-FIELD_RANK = {name: rank for rank, name in enumerate(FIELD_ORDER)}
+FIELD_RANK: Final = {name: rank for rank, name in enumerate(FIELD_ORDER)}
 
 
-_TEXTS: dict[str, Callable[[Entry], str]] = {
+_TEXTS: Final[dict[str, Callable[[Entry], str]]] = {
     "title": attrgetter("title"),
     "summary": attrgetter("summary"),
     "content": attrgetter("content"),

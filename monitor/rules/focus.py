@@ -29,14 +29,15 @@ below it, and a topic guard compares its own focus with the watch's (see
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 from monitor.rules.evaluate import Context, Hit, evaluate
 from monitor.rules.fields import FIELD_RANK
 from monitor.rules.nodes import And, Node, Not
 from monitor.rules.settings import RuleSettings
 
-_TITLE = FIELD_RANK["title"]
-_BODY = frozenset((FIELD_RANK["summary"], FIELD_RANK["content"]))
+_TITLE: Final = FIELD_RANK["title"]
+_BODY: Final = frozenset((FIELD_RANK["summary"], FIELD_RANK["content"]))
 
 
 def place(hit: Hit, lead_words: int) -> str | None:

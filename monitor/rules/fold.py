@@ -45,15 +45,15 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
-MAX_JOIN = 3
+MAX_JOIN: Final = 3
 """Longest run of compound parts that is also indexed as one joined word."""
 
-_MAX_GROUPED_PARTS = 4
+_MAX_GROUPED_PARTS: Final = 4
 """Compounds with more parts than this only get the all-split and all-joined forms."""
 
-_MAX_ALTERNATIVES = 64
+_MAX_ALTERNATIVES: Final = 64
 """A term never expands into more alternatives than this."""
 
 # A token - letters and digits, plus combining marks so that text in decomposed
@@ -62,11 +62,11 @@ _MAX_ALTERNATIVES = 64
 # token when there is one (a non-space, non-letter character directly followed
 # by a letter or digit). findall() on this yields everything the lattice needs
 # in a single C-level pass.
-_TOKEN = r"(?:[^\W_]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])+"
-_TOKEN_RE = re.compile(rf"({_TOKEN})((?:[^\w\s]|_)(?=[^\W_]))?")
+_TOKEN: Final = r"(?:[^\W_]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])+"
+_TOKEN_RE: Final = re.compile(rf"({_TOKEN})((?:[^\w\s]|_)(?=[^\W_]))?")
 
 # Letters NFKD leaves alone but readers treat as plain Latin letters.
-_EXTRA_FOLDS = str.maketrans(
+_EXTRA_FOLDS: Final = str.maketrans(
     {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i"}
 )
 
@@ -118,7 +118,7 @@ def _scan(text: str) -> tuple[list[str], list[int]]:
     return words, joins
 
 
-_ASCII_TOKEN_RE = re.compile(r"[a-z0-9]+")
+_ASCII_TOKEN_RE: Final = re.compile(r"[a-z0-9]+")
 
 
 def _offsets(text: str) -> list[tuple[int, int]]:
@@ -159,14 +159,14 @@ def _byte_table(kind: Callable[[str], str]) -> bytes:
 # so splitting it gives the tokens; _SHAPE draws every character as "a"
 # (letter or digit), " " (space) or NUL (anything else), so a join - one
 # non-space character between two tokens - is the substring "a\0a".
-_PLAIN = _byte_table(lambda char: char if char.isascii() and char.isalnum() else " ")
-_SHAPE = _byte_table(
+_PLAIN: Final = _byte_table(lambda char: char if char.isascii() and char.isalnum() else " ")
+_SHAPE: Final = _byte_table(
     lambda char: "a" if char.isascii() and char.isalnum() else " " if char.isspace() else "\0"
 )
-_JOIN = b"a\0a"
+_JOIN: Final = b"a\0a"
 # Token letters and digits as "a", spaces as " ": in the ASCII scan's text a token
 # starts at each " a".
-_MARKS = bytes.maketrans(b"abcdefghijklmnopqrstuvwxyz0123456789", b"a" * 36)
+_MARKS: Final = bytes.maketrans(b"abcdefghijklmnopqrstuvwxyz0123456789", b"a" * 36)
 
 
 def _ascii_scan(source: str) -> tuple[list[str], list[int], str]:
@@ -190,8 +190,8 @@ def _ascii_scan(source: str) -> tuple[list[str], list[int], str]:
     return words, joins, plain
 
 
-_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
-_TOKEN_CHAR_RE = re.compile(_TOKEN)
+_NON_ASCII_RE: Final = re.compile(r"[^\x00-\x7f]")
+_TOKEN_CHAR_RE: Final = re.compile(_TOKEN)
 
 
 @lru_cache(maxsize=4096)
@@ -206,9 +206,11 @@ def _stand_in(char: str) -> str:
 
 # ASCII characters that are neither a token's (letters, digits) nor a space: deleted from
 # bare text. In spaced text, every character that is not a token's is a space (" ").
-_NOT_TOKEN_ASCII = bytes(c for c in range(128) if not chr(c).isalnum() and not chr(c).isspace())
-_NOT_TOKEN_OR_SPACE = bytes(c for c in range(128) if not chr(c).isalnum())
-_SPACED = bytes.maketrans(_NOT_TOKEN_OR_SPACE, b" " * len(_NOT_TOKEN_OR_SPACE))
+_NOT_TOKEN_ASCII: Final = bytes(
+    c for c in range(128) if not chr(c).isalnum() and not chr(c).isspace()
+)
+_NOT_TOKEN_OR_SPACE: Final = bytes(c for c in range(128) if not chr(c).isalnum())
+_SPACED: Final = bytes.maketrans(_NOT_TOKEN_OR_SPACE, b" " * len(_NOT_TOKEN_OR_SPACE))
 
 
 def bare_texts(text: str) -> tuple[str, str] | None:
@@ -297,7 +299,7 @@ def _mixed_scan(
     return words, joins, plain, starts, ends, False
 
 
-_MIXED_SHARE = 100
+_MIXED_SHARE: Final = 100
 """:func:`_mixed_scan` pays a Python call per character that is not ASCII, and wins only
 where they are few (English with typographic quotes and dashes); French, Spanish or
 Cyrillic text scans faster through :func:`_scan` (measured: 1.5 to 6 times)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -30,3 +31,9 @@ def slot_setters(cls: type[T]) -> tuple[Callable[[T, Any], None], ...]:
 
 new = object.__new__
 """An instance with no field set yet (fill every one with :func:`slot_setters`)."""
+
+
+def blank(cls: type[T]) -> Callable[[], T]:
+    """:func:`new` of ``cls`` as a function of nothing, for a builder to keep as one
+    constant (compiled, a module's ``Final`` names are read without a dict lookup)."""
+    return partial(new, cls)

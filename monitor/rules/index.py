@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import reduce
 from operator import itemgetter, or_
+from typing import Final
 
 import ahocorasick
 
@@ -112,36 +113,7 @@ def _positions(mask: int) -> list[int]:
     return found
 
 
-class _WordMasks(dict[str, int]):
-    """The packed mask of every key an edge word holds, filled in as words are met.
-
-    A word holds the exact key of itself and the prefix keys that begin it,
-    and nothing else: keys never cross a space. So an entry's keys are the
-    union of its words' keys, and a word's can be worked out once and kept:
-    news repeats its words, and most are met again in the next entries.
-    Bounded: emptied when full. Each value is a function of the word and the
-    (immutable) index, so a lost entry is only worked out again.
-    """
-
-    __slots__ = ("_automaton", "_exact")
-
-    def __init__(self, exact: dict[str, int], automaton: ahocorasick.Automaton | None) -> None:
-        super().__init__()
-        self._exact = exact
-        self._automaton = automaton
-
-    def __missing__(self, word: str) -> int:
-        mask = self._exact.get(word, 0)
-        if self._automaton is not None:
-            for _end, more in self._automaton.iter(" " + word):
-                mask |= more
-        if len(self) >= _WORD_MASKS_LIMIT:
-            self.clear()
-        self[word] = mask
-        return mask
-
-
-_WORD_MASKS_LIMIT = 1 << 16
+_WORD_MASKS_LIMIT: Final = 1 << 16
 """Words whose keys an index keeps (a few MB at most)."""
 
 
@@ -159,16 +131,24 @@ class RuleIndex:
     ``n..2n-1``, checks from ``2n``). Exact keys are found by looking the word
     up, prefix keys by a pyahocorasick pass over it; the packed masks of every
     key a word holds are OR-ed together once per distinct word and kept
-    (:class:`_WordMasks`). An entry's words are then OR-ed together by one
-    ``reduce`` over ``map`` in C - Python never loops over rules, nor over the
-    words - and its candidates are ``direct | (triggered & checked)`` of the
-    result.
+    (:meth:`_learn`). An entry's words' masks are then OR-ed together - Python
+    never loops over rules - and its candidates are ``direct | (triggered &
+    checked)`` of the result.
 
     Built once from the requirements of every rule (by position); its only
     state afterwards is that memo of word masks.
     """
 
-    __slots__ = ("_always", "_full", "_letters", "_pieces", "_width", "_words")
+    __slots__ = (
+        "_always",
+        "_automaton",
+        "_exact",
+        "_full",
+        "_letters",
+        "_masks",
+        "_pieces",
+        "_width",
+    )
 
     def __init__(self, rule_requirements: Sequence[tuple[Clause, ...]]) -> None:
         # Per key: rules for which finding it is enough (their only clause),
@@ -201,8 +181,10 @@ class RuleIndex:
                 automaton.add_word(key, packed[key])
             automaton.make_automaton()
         # Exact keys (" word ") by their word.
-        exact = {key[1:-1]: mask for key, mask in packed.items() if key.endswith(" ")}
-        self._words = _WordMasks(exact, automaton)
+        self._exact = {key[1:-1]: mask for key, mask in packed.items() if key.endswith(" ")}
+        self._automaton = automaton
+        self._masks: dict[str, int] = {}
+        """The packed mask of every word met so far (see :meth:`_learn`)."""
         # Every key as bare text, exact and prefix keys alike, for may_match; keys of one
         # character ("u" of "U.S.") are looked for in the spaced text instead, at a word's
         # start: in the bare text they would be met in most words.
@@ -276,15 +258,37 @@ class RuleIndex:
 
     def candidates_in(self, vocabularies: Iterable[Iterable[str]]) -> list[int]:
         """:meth:`candidates_of` the words of all these collections (an entry's fields)."""
-        # A plain loop: compiled, it beats reduce() over filter() over map() in C,
-        # which pays a call through a bound method and an argument tuple a word.
-        masks = self._words
+        # A plain loop over a plain dict: compiled, it beats reduce() over filter() over
+        # map() in C, which pays a call through a bound method and an argument tuple a
+        # word (and a dict subclass's lookup goes through PyObject_GetItem).
+        masks = self._masks
         found = 0
         for words in vocabularies:
             for word in words:
-                mask = masks[word]
+                mask = masks.get(word)
+                if mask is None:
+                    mask = self._learn(word)
                 if mask:  # most words hold no key
                     found |= mask
         width = self._width
         triggered = (found >> width) & (found >> (2 * width))
         return _positions((found | triggered) & self._full | self._always)
+
+    def _learn(self, word: str) -> int:
+        """The packed mask of every key ``word`` holds, worked out and kept.
+
+        A word holds the exact key of itself and the prefix keys that begin it, and
+        nothing else: keys never cross a space. So an entry's keys are the union of
+        its words' keys, and a word's can be worked out once and kept: news repeats
+        its words, and most are met again in the next entries. Bounded: emptied when
+        full. Each value is a function of the word and the (immutable) index, so a
+        lost one is only worked out again.
+        """
+        mask = self._exact.get(word, 0)
+        if self._automaton is not None:
+            for _end, more in self._automaton.iter(" " + word):
+                mask |= more
+        if len(self._masks) >= _WORD_MASKS_LIMIT:
+            self._masks.clear()
+        self._masks[word] = mask
+        return mask

@@ -18,11 +18,12 @@ compiled.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 from monitor.types import Span
 
-TITLE_WEIGHT = 2.0
-OTHER_WEIGHT = 1.0
+TITLE_WEIGHT: Final = 2.0
+OTHER_WEIGHT: Final = 1.0
 
 
 def score(spans: Iterable[Span]) -> float:
