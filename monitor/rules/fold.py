@@ -42,7 +42,6 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from bisect import bisect_right
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Final
@@ -270,33 +269,38 @@ def _marked_stand_in_char(found: re.Match[str]) -> str:
     return _marked_stand_in(found.group())
 
 
-def _mixed_scan(
-    source: str,
-) -> tuple[list[str], list[int], str, list[int], list[int], bool] | None:
+def _mixed_scan(source: str) -> tuple[list[str], list[int], str, bool] | None:
     """:func:`_scan` of a lower-cased text that is not ASCII: its words and joins, the
-    text with only its tokens left (each where it stands, ASCII), the tokens' starts and
-    ends, and whether every token is ASCII; ``None`` when the text holds a combining mark
-    (tests hold it equal to :func:`_scan`).
+    text with only its tokens left (each where it stands, ASCII), and whether every
+    token is ASCII; ``None`` when the text holds a combining mark (tests hold it equal
+    to :func:`_scan`).
 
     Each character that is not ASCII is replaced by an ASCII one of its kind, ``A``
     for a letter or digit (:func:`_marked_stand_in`), one for one, so the ASCII scan
-    finds every token, join and offset in C. Only the tokens holding an ``A`` -
-    accented words, a few a text - are cut from the text and folded.
+    finds every token and join in C. Only the tokens holding an ``A`` - accented
+    words, a few a text - are cut from the text and folded.
     """
     marked = _NON_ASCII_RE.sub(_marked_stand_in_char, source)
     if "B" in marked:
         return None
     words, joins, plain = _ascii_scan(marked)
-    starts, ends = _token_bounds(plain)
     at = plain.find("A")
     if at < 0:
-        return words, joins, plain, starts, ends, True
+        return words, joins, plain, True
+    position = 0
     while at >= 0:
-        position = bisect_right(starts, at) - 1
-        end = ends[position]
-        words[position] = fold_word(source[starts[position] : end])
+        start = plain.rfind(" ", 0, at) + 1
+        end = plain.find(" ", at)
+        if end < 0:
+            end = len(plain)
+        # The words are the text's tokens in order: the k-th token holding an "A" is
+        # the k-th word holding one (no need for every token's offsets).
+        while "A" not in words[position]:
+            position += 1
+        words[position] = fold_word(source[start:end])
+        position += 1
         at = plain.find("A", end)
-    return words, joins, plain, starts, ends, False
+    return words, joins, plain, False
 
 
 _MIXED_SHARE: Final = 100
@@ -379,14 +383,12 @@ class FoldedField:
         """The field's place in span order; hits carry it instead of the name."""
         source, lowered = _scan_source(text)
         plain: str | None = None
-        starts: list[int] | None = None
-        ends: list[int] | None = None
         ascii_tokens = False
         if lowered and source.isascii():
             words, joins, plain = _ascii_scan(source)
             ascii_tokens = True
         elif lowered and _mostly_ascii(source) and (mixed := _mixed_scan(source)) is not None:
-            words, joins, plain, starts, ends, ascii_tokens = mixed
+            words, joins, plain, ascii_tokens = mixed
         else:
             words, joins = _scan(text)
         self.words = words
@@ -423,8 +425,8 @@ class FoldedField:
         self._padded: str | None = None
         self._marks: bytes | None = None
         self._spaced: str | None = None
-        self._starts = starts
-        self._ends = ends
+        self._starts: list[int] | None = None
+        self._ends: list[int] | None = None
         self._offsets: list[tuple[int, int]] | None = None
         self.hits: dict[Any, Any] | None = None
         """For a field shared between entries (a feed's name, a language tag, see
