@@ -42,9 +42,10 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Final
+
+from monitor.rules.scan import ascii_scan, token_bounds
 
 MAX_JOIN: Final = 3
 """Longest run of compound parts that is also indexed as one joined word."""
@@ -149,44 +150,9 @@ def _offsets(text: str) -> list[tuple[int, int]]:
     return offsets
 
 
-def _byte_table(kind: Callable[[str], str]) -> bytes:
-    return bytes(ord(kind(chr(code))) for code in range(256))
-
-
-# For ASCII text, two byte-wise translations (C, one table lookup a byte) do
-# what _scan's loop does: _PLAIN keeps letters and digits and blanks the rest,
-# so splitting it gives the tokens; _SHAPE draws every character as "a"
-# (letter or digit), " " (space) or NUL (anything else), so a join - one
-# non-space character between two tokens - is the substring "a\0a".
-_PLAIN: Final = _byte_table(lambda char: char if char.isascii() and char.isalnum() else " ")
-_SHAPE: Final = _byte_table(
-    lambda char: "a" if char.isascii() and char.isalnum() else " " if char.isspace() else "\0"
-)
-_JOIN: Final = b"a\0a"
 # Token letters and digits as "a", spaces as " ": in the ASCII scan's text a token
 # starts at each " a".
 _MARKS: Final = bytes.maketrans(b"abcdefghijklmnopqrstuvwxyz0123456789", b"a" * 36)
-
-
-def _ascii_scan(source: str) -> tuple[list[str], list[int], str]:
-    """:func:`_scan` of a lower-cased ASCII text, plus the text with only its tokens left.
-
-    The same tokens and joins as :func:`_scan` (a test holds them equal),
-    without a Python loop over the words.
-    """
-    raw = source.encode("ascii")
-    plain = raw.translate(_PLAIN).decode("ascii")
-    words = plain.split()
-    joins: list[int] = []
-    shape = raw.translate(_SHAPE)
-    at = shape.find(_JOIN)
-    while at >= 0:
-        # The token ending at ``at`` is the last of the runs of "a" started by then.
-        end = at + 1
-        started = shape.count(b" a", 0, end) + shape.count(b"\0a", 0, end) + (shape[0] == 97)
-        joins.append(started - 1)
-        at = shape.find(_JOIN, end)
-    return words, joins, plain
 
 
 _NON_ASCII_RE: Final = re.compile(r"[^\x00-\x7f]")
@@ -238,9 +204,9 @@ def _stand_in_char(found: re.Match[str]) -> str:
 
 
 def _stand_in_plain(source: str) -> str:
-    """``source`` with only its tokens left, as :func:`_ascii_scan` leaves them, but for
-    any text: each token's characters replaced by ASCII stand-ins, one for one, so that
-    it keeps its place and its length.
+    """``source`` with only its tokens left, as :func:`~monitor.rules.scan.ascii_scan`
+    leaves them, but for any text: each token's characters replaced by ASCII stand-ins,
+    one for one, so that it keeps its place and its length.
 
     Tokens are maximal runs of token characters (what :func:`_scan` and
     :func:`_offsets` find, a test holds them equal): replacing each non-ASCII
@@ -250,7 +216,7 @@ def _stand_in_plain(source: str) -> str:
     if not source.isascii():
         # Few characters of real text are not ASCII: one callback each.
         source = _NON_ASCII_RE.sub(_stand_in_char, source)
-    return source.encode("ascii").translate(_PLAIN).decode("ascii")
+    return ascii_scan(source)[2]
 
 
 @lru_cache(maxsize=4096)
@@ -283,7 +249,7 @@ def _mixed_scan(source: str) -> tuple[list[str], list[int], str, bool] | None:
     marked = _NON_ASCII_RE.sub(_marked_stand_in_char, source)
     if "B" in marked:
         return None
-    words, joins, plain = _ascii_scan(marked)
+    words, joins, plain = ascii_scan(marked)
     at = plain.find("A")
     if at < 0:
         return words, joins, plain, True
@@ -313,29 +279,6 @@ def _mostly_ascii(source: str) -> bool:
     """At most one character in :data:`_MIXED_SHARE` is not ASCII (counted in C: each
     such character takes two to four bytes in UTF-8)."""
     return (len(source.encode("utf-8")) - len(source)) * _MIXED_SHARE <= len(source) * 2
-
-
-def _token_bounds(plain: str) -> tuple[list[int], list[int]]:
-    """Where each token of ``plain`` (tokens and spaces only) starts, and where it ends.
-
-    One str.find a token: compiled, this loop beats any chain of C iterators
-    over the pieces of a split (each piece, run of spaces included, is a new
-    string there, and every step a new integer).
-    """
-    starts: list[int] = []
-    ends: list[int] = []
-    size = len(plain)
-    at = 0
-    while at < size:
-        if plain[at] == " ":
-            at += 1
-            continue
-        starts.append(at)
-        at = plain.find(" ", at)
-        if at < 0:
-            at = size
-        ends.append(at)
-    return starts, ends
 
 
 class FoldedField:
@@ -385,7 +328,7 @@ class FoldedField:
         plain: str | None = None
         ascii_tokens = False
         if lowered and source.isascii():
-            words, joins, plain = _ascii_scan(source)
+            words, joins, plain = ascii_scan(source)
             ascii_tokens = True
         elif lowered and _mostly_ascii(source) and (mixed := _mixed_scan(source)) is not None:
             words, joins, plain, ascii_tokens = mixed
@@ -445,7 +388,7 @@ class FoldedField:
         starts = self._starts
         if starts is None:
             # The stand-in tokens are where the original ones are, and as long.
-            starts, self._ends = _token_bounds(self._token_plain())
+            starts, self._ends = token_bounds(self._token_plain())
             self._starts = starts
         return starts
 

@@ -1,7 +1,8 @@
 """Which rule-engine modules the build compiles with mypyc, and whether this process runs them.
 
-``setup.py`` compiles :data:`NATIVE_MODULES` to C extensions when a C compiler is at
-hand (the matcher's per-entry path: folding, the index, evaluation, scoring). An
+``setup.py`` compiles :data:`NATIVE_MODULES` to C extensions with mypyc when a C
+compiler is at hand (the matcher's per-entry path: folding, the index, evaluation,
+scoring), and :data:`C_MODULES` from their hand-written C. An
 extension sits beside its source, and Python imports it in preference to the ``.py``.
 That is only right while the source is the one it was built from, so the build writes
 each source's digest (:data:`DIGESTS`), and before any of these modules is imported
@@ -44,6 +45,13 @@ NATIVE_MODULES = (
 )
 """Modules of :mod:`monitor.rules` that the build compiles, as one group."""
 
+C_MODULES = ("scan",)
+"""Modules of :mod:`monitor.rules` written twice, in Python (the reference) and in C
+(``<name>.c`` beside it), which the build compiles with the others: all or none."""
+
+BUILT = NATIVE_MODULES + C_MODULES
+"""Every module the build compiles to an extension."""
+
 DIGESTS = "_native_sources.txt"
 """Written by the build beside the modules once every extension is built, one fact a line:
 ``group <module>`` (mypyc's runtime library, which the compiled modules load) and
@@ -51,6 +59,9 @@ DIGESTS = "_native_sources.txt"
 ``pure <why>`` when the installer asked for pure Python."""
 
 PURE_ENV = "MONITOR_PURE_PYTHON"
+
+COMPILED = "compiled (mypyc and C)"
+"""What :func:`choose` says when the compiled modules run."""
 
 _HERE = Path(__file__).resolve().parent
 
@@ -84,7 +95,7 @@ def _why_pure() -> str | None:
     (compiled and current, or nothing compiled at all)."""
     if pure_asked():
         return f"{PURE_ENV} is set"
-    if not any(_compiled(name) for name in NATIVE_MODULES):
+    if not any(_compiled(name) for name in BUILT):
         return None
     try:
         lines = (_HERE / DIGESTS).read_text().splitlines()
@@ -93,7 +104,7 @@ def _why_pure() -> str | None:
         return f"{DIGESTS} is missing: the last build did not finish"
     if any(fact[:1] == ["pure"] for fact in facts):  # an earlier build's extensions, left over
         return "installed as pure Python"
-    for name in NATIVE_MODULES:
+    for name in BUILT:
         if not _compiled(name):
             return f"{name} was not compiled"
     groups = [fact[1] for fact in facts if fact[0] == "group" and len(fact) == 2]
@@ -135,8 +146,8 @@ def choose() -> str:
     prints it)."""
     why = _why_pure()
     if why is not None:
-        sys.meta_path.insert(0, _Sources(NATIVE_MODULES))
+        sys.meta_path.insert(0, _Sources(BUILT))
         return f"pure Python ({why})"
     if _compiled(NATIVE_MODULES[0]):
-        return "compiled (mypyc)"
+        return COMPILED
     return "pure Python (not compiled when installed: no C compiler or mypyc)"

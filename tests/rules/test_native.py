@@ -72,14 +72,14 @@ def test_compiled_and_pure_engines_match_alike(monkeypatch: pytest.MonkeyPatch) 
         pytest.skip(f"{SHARED / 'realfeeds'} is absent (CI always has it)")
     monkeypatch.delenv(native.PURE_ENV, raising=False)
     why = native._why_pure()
-    if not any(native._compiled(name) for name in native.NATIVE_MODULES) or why is not None:
+    if not any(native._compiled(name) for name in native.BUILT) or why is not None:
         # test_an_install_with_a_c_compiler_compiles_the_engine fails where this should not be.
         pytest.skip(
             f"the engine is not compiled here ({why or 'no extensions'}): nothing to compare"
         )
     pure, default = _run(pure=True), _run(pure=False)
     assert pure[0].startswith("pure Python")
-    assert default[0] == "compiled (mypyc)"
+    assert default[0] == native.COMPILED
     assert len(pure) > 9000  # thousands of real entries, then the generated ones
     assert sum("Match(" in line for line in pure) > 2000
     for expected, got in zip(pure[1:], default[1:], strict=True):
@@ -106,8 +106,8 @@ def _is_extension(path: str | None) -> bool:
 def test_the_process_runs_what_choose_says() -> None:
     import monitor.rules.engine  # noqa: F401  (every native module, through the engine)
 
-    compiled = native.choose() == "compiled (mypyc)"
-    for name in native.NATIVE_MODULES:
+    compiled = native.choose() == native.COMPILED
+    for name in native.BUILT:
         module = sys.modules[f"monitor.rules.{name}"]
         assert _is_extension(module.__file__) == compiled, module.__file__
 
@@ -124,7 +124,7 @@ def test_an_install_with_a_c_compiler_compiles_the_engine() -> None:
     if record.read_text().startswith("pure "):
         return  # the installer asked for pure Python (MONITOR_PURE_PYTHON), and got it
     assert "group " in record.read_text()
-    for name in native.NATIVE_MODULES:
+    for name in native.BUILT:
         found = [
             path
             for suffix in importlib.machinery.EXTENSION_SUFFIXES
@@ -149,10 +149,13 @@ def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
     sources = [here / "settings.py"]
     sources[0].write_text("LEAD_WORDS = 50\n")
-    for name in native.NATIVE_MODULES:
+    for name in native.BUILT:
         sources.append(here / f"{name}.py")
         sources[-1].write_text(f"NAME = {name!r}\n")
         (here / f"{name}{suffix}").write_bytes(b"")
+    for name in native.C_MODULES:
+        sources.append(here / f"{name}.c")
+        sources[-1].write_text(f"/* {name} */\n")
     (tmp_path / f"{GROUP}.py").write_text("")
     monkeypatch.syspath_prepend(str(tmp_path))
     record = [f"group {GROUP}"] + [
@@ -196,6 +199,18 @@ def test_a_module_left_uncompiled_runs_every_module_as_python(built: Path) -> No
     assert native._why_pure() == "index was not compiled"
 
 
+def test_the_c_module_left_uncompiled_runs_every_module_as_python(built: Path) -> None:
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    (built / f"scan{suffix}").unlink()
+    assert native._why_pure() == "scan was not compiled"
+
+
+def test_an_edited_c_source_runs_python(built: Path) -> None:
+    # The extension was built from the old C: the Python reference runs instead.
+    (built / "scan.c").write_text("/* edited */\n")
+    assert native._why_pure() == "monitor/rules/scan.c changed since it was compiled"
+
+
 def test_an_unfinished_build_runs_python(built: Path) -> None:
     # setup.py writes the record only once every extension of the build is there.
     (built / native.DIGESTS).unlink()
@@ -227,10 +242,13 @@ def test_nothing_compiled_needs_no_choice(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_the_sources_finder_loads_the_python_file(built: Path) -> None:
-    spec = native._Sources(native.NATIVE_MODULES).find_spec("monitor.rules.fold")
+    spec = native._Sources(native.BUILT).find_spec("monitor.rules.fold")
     assert spec is not None
     assert spec.origin == str(built / "fold.py")
-    assert native._Sources(native.NATIVE_MODULES).find_spec("monitor.rules.grammar") is None
+    scan = native._Sources(native.BUILT).find_spec("monitor.rules.scan")
+    assert scan is not None
+    assert scan.origin == str(built / "scan.py")
+    assert native._Sources(native.BUILT).find_spec("monitor.rules.grammar") is None
 
 
 def test_an_install_asked_to_stay_pure_ignores_old_extensions(built: Path) -> None:
