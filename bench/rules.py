@@ -343,7 +343,7 @@ def main() -> int:
     print(
         "indexed   passes, per CPU second: "
         + ", ".join(f"{cpu:,.0f}" for _, cpu, _ in passes)
-        + " (the first is the first pass)"
+        + " (in order)"
     )
     indexed_rate = statistics.median(rate for rate, _, _ in passes)
     indexed_cpu = statistics.median(cpu for _, cpu, _ in passes)
