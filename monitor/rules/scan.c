@@ -37,18 +37,27 @@ append_new(PyObject *list, PyObject *item)
     return failed;
 }
 
+/* 0 when arg is a str ready to read; -1 with TypeError set otherwise. */
+static int
+check_str(PyObject *arg, const char *function)
+{
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(PyExc_TypeError, "%s() takes a str, not %.100s", function,
+                     Py_TYPE(arg)->tp_name);
+        return -1;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    return PyUnicode_READY(arg);  /* a no-op, deprecated, from 3.12 */
+#else
+    return 0;
+#endif
+}
+
 static PyObject *
 ascii_scan(PyObject *module, PyObject *arg)
 {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_Format(PyExc_TypeError, "ascii_scan() takes a str, not %.100s",
-                     Py_TYPE(arg)->tp_name);
+    if (check_str(arg, "ascii_scan") < 0)
         return NULL;
-    }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(arg) < 0)  /* a no-op, deprecated, from 3.12 */
-        return NULL;
-#endif
     if (!PyUnicode_IS_ASCII(arg)) {
         PyErr_SetString(PyExc_ValueError, "ascii_scan() takes ASCII text");
         return NULL;
@@ -95,15 +104,8 @@ fail:
 static PyObject *
 token_bounds(PyObject *module, PyObject *arg)
 {
-    if (!PyUnicode_Check(arg)) {
-        PyErr_Format(PyExc_TypeError, "token_bounds() takes a str, not %.100s",
-                     Py_TYPE(arg)->tp_name);
+    if (check_str(arg, "token_bounds") < 0)
         return NULL;
-    }
-#if PY_VERSION_HEX < 0x030C0000
-    if (PyUnicode_READY(arg) < 0)  /* a no-op, deprecated, from 3.12 */
-        return NULL;
-#endif
     Py_ssize_t size = PyUnicode_GET_LENGTH(arg);
     int kind = PyUnicode_KIND(arg);
     const void *data = PyUnicode_DATA(arg);
