@@ -146,11 +146,16 @@ class RuleIndex:
         "_full",
         "_letters",
         "_masks",
+        "_masks_limit",
         "_pieces",
         "_width",
     )
 
-    def __init__(self, rule_requirements: Sequence[tuple[Clause, ...]]) -> None:
+    def __init__(
+        self,
+        rule_requirements: Sequence[tuple[Clause, ...]],
+        masks_limit: int = _WORD_MASKS_LIMIT,
+    ) -> None:
         # Per key: rules for which finding it is enough (their only clause),
         # rules it triggers (trigger clause) and rules it checks (check clause),
         # each shifted to its third of the packed mask.
@@ -184,6 +189,7 @@ class RuleIndex:
         self._exact = {key[1:-1]: mask for key, mask in packed.items() if key.endswith(" ")}
         self._automaton = automaton
         self._masks: dict[str, int] = {}
+        self._masks_limit = masks_limit
         """The packed mask of every word met so far (see :meth:`_learn`)."""
         # Every key as bare text, exact and prefix keys alike, for may_match; keys of one
         # character ("u" of "U.S.") are looked for in the spaced text instead, at a word's
@@ -288,7 +294,7 @@ class RuleIndex:
         if self._automaton is not None:
             for _end, more in self._automaton.iter(" " + word):
                 mask |= more
-        if len(self._masks) >= _WORD_MASKS_LIMIT:
+        if len(self._masks) >= self._masks_limit:
             self._masks.clear()
         self._masks[word] = mask
         return mask

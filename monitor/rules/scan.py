@@ -44,10 +44,14 @@ def ascii_scan(source: str) -> tuple[list[str], list[int], str]:
     joins: list[int] = []
     shape = raw.translate(_SHAPE)
     at = shape.find(_JOIN)
+    # Tokens started before ``counted``: one a run of "a" after a space or a NUL, and the
+    # first when the text starts with one (counted on, so the text is read once).
+    started, counted = int(shape[:1] == b"a"), 0
     while at >= 0:
         # The token ending at ``at`` is the last of the runs of "a" started by then.
         end = at + 1
-        started = shape.count(b" a", 0, end) + shape.count(b"\0a", 0, end) + (shape[0] == 97)
+        started += shape.count(b" a", counted, end) + shape.count(b"\0a", counted, end)
+        counted = end
         joins.append(started - 1)
         at = shape.find(_JOIN, end)
     return words, joins, plain

@@ -94,6 +94,23 @@ def test_word_masks_find_what_the_haystack_pass_finds(
                 assert rule in fresh  # never under-approximates
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.frozensets(st.sampled_from(KEYS), min_size=1), max_size=3).map(tuple),
+        max_size=12,
+    ),
+    st.lists(st.frozensets(st.sampled_from(WORDS)), min_size=1, max_size=6),
+)
+def test_a_full_word_mask_memo_is_emptied_and_candidates_do_not_change(
+    requirements: list[tuple[frozenset[str], ...]], entry_words: list[frozenset[str]]
+) -> None:
+    index = RuleIndex(requirements, masks_limit=2)
+    for words in entry_words:
+        assert index.candidates_of(words) == RuleIndex(requirements).candidates_of(words)
+        assert len(index._masks) <= 2
+
+
 # What real news text is made of beyond ASCII: typographic quotes and dashes,
 # accented names, non-breaking and other spaces, a combining accent now and then.
 NEWS_TEXT = st.text(

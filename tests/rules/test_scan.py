@@ -63,6 +63,16 @@ def test_the_loops_agree_on_the_edges(text: str) -> None:
     assert scan.token_bounds(plain) == REFERENCE.token_bounds(plain)
 
 
+@pytest.mark.parametrize("code", range(128))
+def test_the_loops_agree_on_every_ascii_character(code: int) -> None:
+    char = chr(code)
+    for text in (char, f"a{char}b", f"a{char}{char}b", f"{char}a{char}", f"ab{char} c{char}d"):
+        assert scan.ascii_scan(text) == REFERENCE.ascii_scan(text), repr(text)
+        plain = REFERENCE.ascii_scan(text)[2]
+        assert scan.token_bounds(plain) == REFERENCE.token_bounds(plain), repr(text)
+        assert scan.token_bounds(text) == REFERENCE.token_bounds(text), repr(text)
+
+
 @settings(max_examples=1000, deadline=None)
 @given(ASCII)
 def test_the_loops_agree(text: str) -> None:
