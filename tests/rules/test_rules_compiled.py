@@ -69,16 +69,15 @@ def test_compiled_evaluators_equal_evaluate_on_a_generated_corpus() -> None:
 
 WORDS = ["canada", "mexico", "tariffs", "tariff", "trade", "tmec", "t", "mec", "us", "u", "s"]
 KEYS = [" canada ", " mexico ", " tariff", " tar", " trade ", " tmec ", " mec ", " us ", " t"]
+# Rules as their requirements: up to 3 clauses of keys each.
+REQUIREMENTS = st.lists(
+    st.lists(st.frozensets(st.sampled_from(KEYS), min_size=1), max_size=3).map(tuple),
+    max_size=12,
+)
 
 
 @PROPERTY_SETTINGS
-@given(
-    st.lists(
-        st.lists(st.frozensets(st.sampled_from(KEYS), min_size=1), max_size=3).map(tuple),
-        max_size=12,
-    ),
-    st.lists(st.frozensets(st.sampled_from(WORDS)), min_size=1, max_size=4),
-)
+@given(REQUIREMENTS, st.lists(st.frozensets(st.sampled_from(WORDS)), min_size=1, max_size=4))
 def test_word_masks_find_what_the_haystack_pass_finds(
     requirements: list[tuple[frozenset[str], ...]], entry_words: list[frozenset[str]]
 ) -> None:
@@ -95,13 +94,7 @@ def test_word_masks_find_what_the_haystack_pass_finds(
 
 
 @settings(max_examples=100, deadline=None)
-@given(
-    st.lists(
-        st.lists(st.frozensets(st.sampled_from(KEYS), min_size=1), max_size=3).map(tuple),
-        max_size=12,
-    ),
-    st.lists(st.frozensets(st.sampled_from(WORDS)), min_size=1, max_size=6),
-)
+@given(REQUIREMENTS, st.lists(st.frozensets(st.sampled_from(WORDS)), min_size=1, max_size=6))
 def test_a_full_word_mask_memo_is_emptied_and_candidates_do_not_change(
     requirements: list[tuple[frozenset[str], ...]], entry_words: list[frozenset[str]]
 ) -> None:
