@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 RULES = HERE / "monitor" / "rules"
 sys.path.insert(0, str(RULES))
 from native import (  # noqa: E402  (beside the modules)
+    BUILT,
     C_MODULES,
     DIGESTS,
     NATIVE_MODULES,
@@ -58,7 +59,7 @@ def _compiled_against() -> list[Path]:
     they import, at any depth: mypyc builds in the types these declare, so a change to any
     of them makes the build stale."""
     seen: dict[str, Path] = {f"{name}.c": RULES / f"{name}.c" for name in C_MODULES}
-    waiting = [f"monitor.rules.{name}" for name in NATIVE_MODULES + C_MODULES]
+    waiting = [f"monitor.rules.{name}" for name in BUILT]
     while waiting:
         module = waiting.pop()
         path = _module_path(module)
