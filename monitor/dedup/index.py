@@ -211,13 +211,18 @@ class MemoryIndex:
         return [self._documents[doc_id] for doc_id in ids if doc_id in self._documents]
 
     def add(self, document: StoredDocument, keys: Sequence[int]) -> None:
-        self._documents[document.doc_id] = document
+        doc_id = document.doc_id
+        # Only a document added before can already sit in a posting. Searching
+        # the posting otherwise would make adding quadratic: a key of a stock
+        # phrase is shared by a good part of a large archive.
+        again = doc_id in self._documents
+        self._documents[doc_id] = document
         for key in dict.fromkeys(keys):
             posting = self._postings.get(key)
             if posting is None:
-                self._postings[key] = document.doc_id
+                self._postings[key] = doc_id
             elif isinstance(posting, int):
-                if posting != document.doc_id:
-                    self._postings[key] = [posting, document.doc_id]
-            elif document.doc_id not in posting:
-                posting.append(document.doc_id)
+                if posting != doc_id:
+                    self._postings[key] = [posting, doc_id]
+            elif not again or doc_id not in posting:
+                posting.append(doc_id)
