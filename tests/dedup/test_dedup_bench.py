@@ -1,0 +1,38 @@
+"""bench/dedup.py still runs, and each of its stores gives the lookups the same verdicts.
+
+The bench stores its articles in memory and in its own SQLite tables, and looks each
+query up three ways: in memory, on SQLite, and on SQLite through the pipeline's feature
+cache. The three must find the same copies; a small run here keeps the million-article
+run (ten minutes) from being the first to find out that one of them drifted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_dedup_bench_finds_the_same_copies_in_every_store() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "dedup.py"), "--n", "3000", "--queries", "80",
+         "--workers", "2"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    stores = [line.split(":")[0] for line in lines if ": lookup median" in line]
+    assert stores == [
+        "MemoryIndex",
+        "SQLite",
+        "SQLite through the daemon's feature cache (dedup.feature_cache_size 2,048, "
+        "empty at the start)",
+    ]
+    found = [line.strip() for line in lines if line.strip().startswith("copies found:")]
+    assert len(found) == 3
+    assert found[0] == found[1] == found[2]
+    # Every URL variant is found, and no new article is taken for a copy.
+    assert "url 20/20" in found[0]
+    assert found[0].endswith("false matches among 20 new articles: 0")
