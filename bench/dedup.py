@@ -477,10 +477,10 @@ DAEMON_PATH = (
 )
 
 
-def daemon_view(path: Path) -> DedupIndex:
+def daemon_view(store: SqliteIndex) -> DedupIndex:
     """The lookup as the pipeline makes it: a candidate's features come from the cache
     when an earlier lookup fingerprinted it, else from its stored text (and are kept)."""
-    return CachedIndex(SqliteIndex(path), FeatureCache(SETTINGS.feature_cache_size), SETTINGS)
+    return CachedIndex(store, FeatureCache(SETTINGS.feature_cache_size), SETTINGS)
 
 
 def timed(label: str, action: Callable[[], object]) -> object:
@@ -580,7 +580,9 @@ def main() -> None:
         print(run_queries("MemoryIndex", memory, queries).report(), flush=True)
         index = SqliteIndex(path)  # a fresh connection: nothing cached on the Python side
         print(run_queries("SQLite", index, queries).report(), flush=True)
-        print(run_queries(DAEMON_PATH, daemon_view(path), queries).report(), flush=True)
+        cached = SqliteIndex(path)  # its own connection, as fresh as the one above
+        print(run_queries(DAEMON_PATH, daemon_view(cached), queries).report(), flush=True)
+        cached.connection.close()
         print(time_inserts(index, len(memory) + 2_000_000, args.queries), flush=True)
         print(size_report(index, path, len(memory) + args.queries))
         index.connection.close()

@@ -213,8 +213,8 @@ class MemoryIndex:
     def add(self, document: StoredDocument, keys: Sequence[int]) -> None:
         doc_id = document.doc_id
         # Only a document added before can already sit in a posting. Searching
-        # the posting otherwise would make adding quadratic: a key of a stock
-        # phrase is shared by a good part of a large archive.
+        # the posting otherwise made adding quadratic: the story key of a common
+        # headline or lead word is shared by a good part of a large archive.
         again = doc_id in self._documents
         self._documents[doc_id] = document
         for key in dict.fromkeys(keys):
