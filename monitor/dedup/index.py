@@ -184,6 +184,9 @@ class MemoryIndex:
     A posting holds one id as a bare int and switches to a list only when a
     second article shares the key; almost all band keys are unique, and this
     keeps a million articles' postings within a few gigabytes.
+
+    An id is in a posting only if its document was added, and nothing is removed:
+    :meth:`add` relies on it to search postings only when a document comes again.
     """
 
     def __init__(self) -> None:
