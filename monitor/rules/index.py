@@ -189,8 +189,9 @@ class RuleIndex:
         self._exact = {key[1:-1]: mask for key, mask in packed.items() if key.endswith(" ")}
         self._automaton = automaton
         self._masks: dict[str, int] = {}
-        self._masks_limit = masks_limit
         """The packed mask of every word met so far (see :meth:`_learn`)."""
+        self._masks_limit = masks_limit
+        """How many words :attr:`_masks` holds before it is emptied and starts again."""
         # Every key as bare text, exact and prefix keys alike, for may_match; keys of one
         # character ("u" of "U.S.") are looked for in the spaced text instead, at a word's
         # start: in the bare text they would be met in most words.
