@@ -19,20 +19,23 @@ stored articles, stored articles under another spelling of their URL, and new
 articles. It prints per-lookup time (median, p99, max), the share of copies
 found, false matches among the new articles, and the database size.
 
-The SQLite lookups are timed twice. Bare, every candidate is fingerprinted again from
-its stored text: a new article's lookup ends by comparing up to a dozen more articles,
-those sharing the most headline and lead words with it, so this is the slow end. Then
-through the pipeline's feature cache (:class:`monitor.dedup.cache.CachedIndex`, the
-default size), which starts empty and, unlike the pipeline's, is filled by the lookups
-alone (the pipeline also puts each article it stores): the candidates of common words
-are the newest articles holding them, the same ones lookup after lookup. The share of
-candidates whose features came from the cache is printed. This pass runs second, on a
-connection of its own, but the operating system's file cache is as warm as the first
-pass left it.
+The SQLite lookups are timed three times. First with every candidate fingerprinted again
+from its stored text, as the store did before it kept packed features (migration 0012): a
+new article's lookup ends by comparing up to a dozen more articles, those sharing the most
+headline and lead words with it, so this is the slow end. Then reading each candidate's
+packed features (:mod:`monitor.dedup.packed`, stored with the article as the store now
+stores them for every indexed entry): the target's figure. Then through the pipeline's
+feature cache (:class:`monitor.dedup.cache.CachedIndex`, the default size), which starts
+empty and, unlike the pipeline's, is filled by the lookups alone (the pipeline also puts
+each article it stores): the candidates of common words are the newest articles holding
+them, the same ones lookup after lookup. The share of candidates whose features came from
+the cache is printed. Each pass opens a connection of its own, but the operating system's
+file cache is as warm as the passes before left it.
 
 SQLite layout (the bench's own; the real store keeps its own tables)::
 
-    doc(id INTEGER PRIMARY KEY, title TEXT, body TEXT, link TEXT, guid TEXT, feed_url TEXT)
+    doc(id INTEGER PRIMARY KEY, title TEXT, body TEXT, link TEXT, guid TEXT, feed_url TEXT,
+        features BLOB)
     dedup_key(key INTEGER NOT NULL, doc_id INTEGER NOT NULL,
               PRIMARY KEY (key, doc_id)) WITHOUT ROWID
 """
@@ -67,6 +70,7 @@ from monitor.dedup import (
 )
 from monitor.dedup import fingerprint as _fingerprint
 from monitor.dedup.cache import CachedIndex, FeatureCache
+from monitor.dedup.packed import pack, unpack
 
 SETTINGS = DedupSettings()
 CHUNK = 5_000
@@ -276,11 +280,12 @@ def features_of(article: Article) -> Features:
     return _fingerprint(article.title, article.text, article.link, doc_id=article.doc_id)
 
 
-def build_chunk(chunk: int, n: int) -> tuple[list[Article], list[np.ndarray]]:
+def build_chunk(chunk: int, n: int) -> tuple[list[Article], list[np.ndarray], list[bytes | None]]:
     first = chunk * CHUNK
     articles = chunk_articles(chunk, first, min(CHUNK, n - first))
-    keys = [np.array(features_of(article).keys, dtype=np.int64) for article in articles]
-    return articles, keys
+    features = [features_of(article) for article in articles]
+    keys = [np.array(f.keys, dtype=np.int64) for f in features]
+    return articles, keys, [pack(f, SETTINGS.scheme.version) for f in features]
 
 
 # --- the SQLite index -----------------------------------------------------------
@@ -289,7 +294,9 @@ def build_chunk(chunk: int, n: int) -> tuple[list[Article], list[np.ndarray]]:
 class SqliteIndex:
     """The DedupIndex Protocol over two SQLite tables (see the module docstring)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, packed: bool = True) -> None:
+        self.packed = packed
+        """Read candidates' packed features where stored; else fingerprint their text."""
         self.connection = sqlite3.connect(path, isolation_level=None)
         self.connection.execute("PRAGMA journal_mode=WAL")
         self.connection.execute("PRAGMA synchronous=NORMAL")
@@ -298,7 +305,7 @@ class SqliteIndex:
         self.connection.executescript(
             """
             CREATE TABLE doc (id INTEGER PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL,
-                              link TEXT, guid TEXT, feed_url TEXT);
+                              link TEXT, guid TEXT, feed_url TEXT, features BLOB);
             CREATE TABLE dedup_key (key INTEGER NOT NULL, doc_id INTEGER NOT NULL,
                                     PRIMARY KEY (key, doc_id)) WITHOUT ROWID;
             """
@@ -321,24 +328,34 @@ class SqliteIndex:
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
+        packed = "features" if self.packed else "NULL"
         rows = self.connection.execute(
-            f"SELECT id, title, body, link, guid, feed_url FROM doc WHERE id IN ({marks})",
+            f"SELECT id, title, body, link, guid, feed_url, {packed} FROM doc "
+            f"WHERE id IN ({marks})",
             tuple(ids),
         )
-        return [StoredDocument(*row) for row in rows]
+        version = SETTINGS.scheme.version
+        return [
+            StoredDocument(
+                *row[:6],
+                features=None if row[6] is None else unpack(row[6], version, row[0], row[1], None),
+            )
+            for row in rows
+        ]
 
-    def add(self, document: StoredDocument, keys: Sequence[int]) -> None:
+    def add(self, document: StoredDocument, keys: Sequence[int], packed: bytes | None) -> None:
         with self.connection:
             self.connection.execute("BEGIN")
-            self._insert_doc(document)
+            self._insert_doc(document, packed)
             self.connection.executemany(
                 "INSERT OR IGNORE INTO dedup_key (key, doc_id) VALUES (?, ?)",
                 [(key, document.doc_id) for key in keys],
             )
 
-    def _insert_doc(self, document: StoredDocument) -> None:
+    def _insert_doc(self, document: StoredDocument, packed: bytes | None) -> None:
         self.connection.execute(
-            "INSERT INTO doc (id, title, body, link, guid, feed_url) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO doc (id, title, body, link, guid, feed_url, features) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 document.doc_id,
                 document.title,
@@ -346,13 +363,16 @@ class SqliteIndex:
                 document.link,
                 document.guid,
                 document.feed_url,
+                packed,
             ),
         )
 
-    def bulk_docs(self, documents: Iterator[StoredDocument]) -> None:
+    def bulk_docs(
+        self, documents: Iterator[StoredDocument], packed: Sequence[bytes | None]
+    ) -> None:
         self.connection.execute("BEGIN")
         for document in documents:
-            self._insert_doc(document)
+            self._insert_doc(document, packed[document.doc_id])
         self.connection.execute("COMMIT")
 
     def bulk_keys(self, keys: np.ndarray, doc_ids: np.ndarray) -> None:
@@ -475,6 +495,7 @@ def run_queries(name: str, index: DedupIndex, queries: list[Query]) -> Timing:
 
 # --- main ------------------------------------------------------------------------
 
+TEXT_PATH = "SQLite, every candidate fingerprinted from its text (no packed features)"
 DAEMON_PATH = (
     f"SQLite through the daemon's feature cache (dedup.feature_cache_size "
     f"{SETTINGS.feature_cache_size:,}, empty at the start)"
@@ -519,10 +540,11 @@ def timed(label: str, action: Callable[[], object]) -> object:
     return result
 
 
-def build(n: int, workers: int) -> tuple[MemoryIndex, np.ndarray, np.ndarray]:
+def build(n: int, workers: int) -> tuple[MemoryIndex, np.ndarray, np.ndarray, list[bytes | None]]:
     """Generate, fingerprint (in ``workers`` processes) and memory-index ``n`` articles.
 
-    Returns the index and every (key, article id) pair for the SQLite bulk load.
+    Returns the index, every (key, article id) pair and each article's packed features
+    (by id) for the SQLite bulk load.
     """
     # The collector would walk the growing heap again and again for nothing:
     # nothing built here is cyclic garbage.
@@ -530,10 +552,12 @@ def build(n: int, workers: int) -> tuple[MemoryIndex, np.ndarray, np.ndarray]:
     memory = MemoryIndex()
     all_keys: list[np.ndarray] = []
     all_ids: list[np.ndarray] = []
+    all_packed: list[bytes | None] = []
     start = time.perf_counter()
     chunks = range((n + CHUNK - 1) // CHUNK)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for articles, keys in pool.map(build_chunk, chunks, [n] * len(chunks)):
+        for articles, keys, packed in pool.map(build_chunk, chunks, [n] * len(chunks)):
+            all_packed += packed
             for article, article_keys in zip(articles, keys, strict=True):
                 document = StoredDocument(article.doc_id, article.title, article.text, article.link)
                 memory.add(document, article_keys.tolist())
@@ -545,15 +569,17 @@ def build(n: int, workers: int) -> tuple[MemoryIndex, np.ndarray, np.ndarray]:
         f"{time.perf_counter() - start:.1f} s ({len(keys_array) / len(memory):.1f} keys per article)",
         flush=True,
     )
-    return memory, keys_array, np.concatenate(all_ids)
+    return memory, keys_array, np.concatenate(all_ids), all_packed
 
 
-def load_sqlite(path: Path, memory: MemoryIndex, keys: np.ndarray, ids: np.ndarray) -> None:
+def load_sqlite(
+    path: Path, memory: MemoryIndex, keys: np.ndarray, ids: np.ndarray, packed: list[bytes | None]
+) -> None:
     path.unlink(missing_ok=True)
     index = SqliteIndex(path)
     index.create()
     documents = iter(memory.documents(range(len(memory))))
-    timed("SQLite: documents loaded", lambda: index.bulk_docs(documents))
+    timed("SQLite: documents loaded", lambda: index.bulk_docs(documents, packed))
     timed("SQLite: keys bulk-loaded in key order", lambda: index.bulk_keys(keys, ids))
     index.connection.close()
 
@@ -564,8 +590,9 @@ def time_inserts(index: SqliteIndex, first_id: int, count: int) -> str:
     for article in chunk_articles(20_000_000, first_id, count):
         features = features_of(article)
         document = StoredDocument(article.doc_id, article.title, article.text, article.link)
+        packed = pack(features, SETTINGS.scheme.version)  # by the parser workers, in the daemon
         start = time.perf_counter()
-        index.add(document, features.keys)
+        index.add(document, features.keys, packed)
         seconds.append(time.perf_counter() - start)
     ms = sorted(s * 1000 for s in seconds)
     return (
@@ -579,10 +606,12 @@ def size_report(index: SqliteIndex, path: Path, articles: int) -> str:
     sizes = index.sizes()
     key_bytes = sizes.get("dedup_key", 0)
     doc_bytes = sizes.get("doc", 0)
+    (packed_bytes,) = index.connection.execute("SELECT SUM(LENGTH(features)) FROM doc").fetchone()
     return (
         f"SQLite size: {path.stat().st_size / 2**20:,.0f} MiB in all; dedup_key "
         f"{key_bytes / 2**20:,.0f} MiB ({key_bytes / articles:.0f} B per article), doc "
-        f"{doc_bytes / 2**20:,.0f} MiB ({doc_bytes / articles:.0f} B per article, mostly body "
+        f"{doc_bytes / 2**20:,.0f} MiB ({doc_bytes / articles:.0f} B per article, of which "
+        f"{(packed_bytes or 0) / articles:.0f} B of packed features, the rest mostly body "
         "text the store keeps anyway)"
     )
 
@@ -596,18 +625,22 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"dedup bench: {args.n:,} articles, {args.queries:,} lookups per store")
-    memory, keys, ids = build(args.n, args.workers)
+    memory, keys, ids, packed = build(args.n, args.workers)
     # Millions of long-lived objects: keep the cyclic collector from walking them
     # in the middle of a timed lookup (a long-running process would do the same).
     gc.freeze()
     gc.enable()
     with tempfile.TemporaryDirectory(prefix="dedup-bench-") as directory:
         path = args.db or Path(directory) / "dedup.sqlite"
-        load_sqlite(path, memory, keys, ids)
-        del keys, ids
+        load_sqlite(path, memory, keys, ids, packed)
+        del keys, ids, packed
         queries, fingerprint_seconds = make_queries(memory, len(memory), args.queries)
         print(run_queries("MemoryIndex", memory, queries).report(), flush=True)
-        index = SqliteIndex(path)  # a fresh connection: nothing cached on the Python side
+        # Fresh connections: nothing cached on the Python side.
+        text_only = SqliteIndex(path, packed=False)
+        print(run_queries(TEXT_PATH, text_only, queries).report(), flush=True)
+        text_only.connection.close()
+        index = SqliteIndex(path)
         print(run_queries("SQLite", index, queries).report(), flush=True)
         print(cached_lookups(path, queries), flush=True)
         print(time_inserts(index, len(memory) + 2_000_000, args.queries), flush=True)

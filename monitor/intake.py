@@ -129,6 +129,8 @@ class Candidate:
     position: int
     """Its place in the feed's batch; the batch names it ``-(position + 1)`` until it is
     stored (:attr:`monitor.types.DuplicateOf.of_id`)."""
+    packed: bytes | None = None
+    """``features`` packed for the store (:attr:`PreparedEntry.packed`), if they were."""
 
     @property
     def batch_id(self) -> int:
@@ -311,7 +313,14 @@ class FeedIntake:
                 features = replace(features, published=self.now)
         self._admitted += 1
         return Candidate(
-            item.key, entry, item.matches, features, alertable, lookup, self._admitted - 1
+            item.key,
+            entry,
+            item.matches,
+            features,
+            alertable,
+            lookup,
+            self._admitted - 1,
+            item.packed if features is not None else None,
         )
 
     def standing_in_batch(self, batch_id: int) -> Standing:
@@ -358,7 +367,14 @@ class FeedIntake:
             remembered = features
             keys = features.keys
         item = NewEntry(
-            candidate.key, candidate.entry, candidate.alertable, candidate.matches, duplicate, keys
+            candidate.key,
+            candidate.entry,
+            candidate.alertable,
+            candidate.matches,
+            duplicate,
+            keys,
+            # Only an indexed entry can be a lookup's candidate.
+            candidate.packed if keys else None,
         )
         alerts: tuple[str, ...] = ()
         if candidate.alertable and candidate.matches and duplicate is None:

@@ -820,6 +820,7 @@ class Pipeline:
         from monitor.dedup.features import fingerprint_entry
         from monitor.dedup.index import MemoryIndex, StoredDocument, find_duplicate, remember
         from monitor.dedup.layered import LayeredIndex
+        from monitor.dedup.packed import pack
         from monitor.intake import (
             NOT_LOOKED_UP,
             FeedIntake,
@@ -836,15 +837,16 @@ class Pipeline:
         judging = FeedIntake(self._intake, now, state.first_polled_at)
         batch = MemoryIndex()  # this feed's originals, not stored yet: later ones may copy them
         features_of: dict[str, Features] = {}  # of the originals, to cache under their new ids
-        with self.store.dedup_index() as archive:
+        with self.store.dedup_index(self.dedup.scheme.version) as archive:
             stored = CachedIndex(self._candidates_from(archive), self._features, self.dedup)
             everything = LayeredIndex(stored, batch)
             pending: LayeredIndex | None = None
             for new in unseen(prepared, known, texts):
                 item = new
                 if judging.needs_fingerprint(new):
-                    features = fingerprint_entry(new.fingerprint_input(), scheme=self.dedup.scheme)
-                    item = replace(new, features=features)
+                    scheme = self.dedup.scheme
+                    features = fingerprint_entry(new.fingerprint_input(), scheme=scheme)
+                    item = replace(new, features=features, packed=pack(features, scheme.version))
                 candidate = judging.admit(item)
                 if candidate.features is None or candidate.lookup is Lookup.NONE:
                     judging.judge(candidate, NOT_LOOKED_UP)

@@ -35,6 +35,7 @@ from functools import lru_cache
 from monitor.dedup.boilerplate import learn_units, mask, units
 from monitor.dedup.features import Features, fingerprint_entries
 from monitor.dedup.keys import entry_key, link_trusted, shared_links
+from monitor.dedup.packed import pack
 from monitor.dedup.scheme import SignatureScheme
 from monitor.dedup.settings import DedupSettings
 from monitor.parse.limits import ItemLimits
@@ -66,6 +67,9 @@ class PreparedEntry:
     link_shared: bool = False
     """Its link is one that other items of the document carry with other text (a page,
     not the item: :func:`monitor.dedup.keys.shared_links`), so it is not fingerprinted."""
+    packed: bytes | None = None
+    """``features`` packed for the store (:func:`monitor.dedup.packed.pack`), here in the
+    worker rather than in the writer thread; None without features."""
 
     def fingerprint_input(self) -> Entry:
         """What its fingerprint is (or would be) computed from."""
@@ -197,19 +201,23 @@ def prepare(
             scheme,
         )
     )
-    return tuple(
-        PreparedEntry(
-            key,
-            entry,
-            matched,
-            next(found) if wants else None,
-            None if clean is entry else clean,
-            shared_link,
+    prepared = []
+    for (key, entry), clean, matched, shared_link, wants in zip(
+        keyed.items(), cleaned, matches, link_shared, wanted, strict=True
+    ):
+        features = next(found) if wants else None
+        prepared.append(
+            PreparedEntry(
+                key,
+                entry,
+                matched,
+                features,
+                None if clean is entry else clean,
+                shared_link,
+                None if features is None else pack(features, scheme.version),
+            )
         )
-        for (key, entry), clean, matched, shared_link, wants in zip(
-            keyed.items(), cleaned, matches, link_shared, wanted, strict=True
-        )
-    )
+    return tuple(prepared)
 
 
 def prepare_parsed(

@@ -301,6 +301,10 @@ class NewEntry:
     """Set when it copies an article already known: then it is never queued itself."""
     dedup_keys: tuple[int, ...] = ()
     """Near-duplicate index keys to store for it."""
+    comparison: bytes | None = None
+    """Its comparison features, packed (:mod:`monitor.dedup.packed`), to store with it
+    when it has index keys: a lookup that finds it reads them instead of fingerprinting
+    its text again. None: it is fingerprinted again when found."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.dedup.features import Features, fingerprint
+from monitor.dedup.packed import pack
 from monitor.prepare import PreparedEntry
 from monitor.types import Entry, Match, ParsedFeed, Span, quick_pickle
 
@@ -31,7 +32,8 @@ ENTRY = Entry(
 )
 MATCH = Match("usmca", 2.5, (Span("title", 0, 5, "USMCA"), Span("summary", 9, 18, "ministers")))
 FEATURES = fingerprint(ENTRY.title, ENTRY.text, ENTRY.link, ENTRY.guid)
-PREPARED = PreparedEntry("key-1", ENTRY, (MATCH,), FEATURES, ENTRY, True)
+PACKED = pack(FEATURES, "v1")
+PREPARED = PreparedEntry("key-1", ENTRY, (MATCH,), FEATURES, ENTRY, True, PACKED)
 UNFINGERPRINTED = PreparedEntry("key-2", ENTRY, (), None)
 PARSED = ParsedFeed(ENTRY.feed_url, "Example news", (ENTRY, ENTRY), "malformed", "2 items cut")
 
@@ -64,7 +66,8 @@ def test_fingerprints_come_back_field_for_field() -> None:
 def test_the_state_is_the_fields_in_order() -> None:
     assert ENTRY.__getstate__() == _fields(ENTRY)  # type: ignore[attr-defined]
     state = PREPARED.__getstate__()  # type: ignore[attr-defined]
-    assert state == ("key-1", ENTRY, (MATCH,), FEATURES, ENTRY, True)
+    assert state == ("key-1", ENTRY, (MATCH,), FEATURES, ENTRY, True, PACKED)
+    assert PACKED
 
 
 def test_a_class_of_one_field_and_the_classes_it_refuses() -> None:

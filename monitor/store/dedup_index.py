@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from monitor.dedup.seedfeed import SEED_FEED_URL
 from monitor.store.lists import chunked
-from monitor.store.models import AlertItemRow, DedupKeyRow, EntryRow, FeedRow
+from monitor.store.models import AlertItemRow, DedupKeyRow, EntryFeaturesRow, EntryRow, FeedRow
 
 if TYPE_CHECKING:
     from monitor.dedup.index import StoredDocument
@@ -48,8 +48,12 @@ def _candidates_query(size: int) -> sa.TextClause:
 class DatabaseDedupIndex:
     """Candidates and documents for the duplicate lookup, read through one session."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, scheme_version: str | None = None) -> None:
         self.session = session
+        self.scheme_version = scheme_version
+        """The fingerprint scheme's version the lookups use: an entry's packed features
+        (``entry_features``) of this version are read instead of its text. None: every
+        candidate comes with its text only."""
 
     def candidates(self, keys: Sequence[int], limit: int, per_key: int) -> list[tuple[int, int]]:
         distinct = list(dict.fromkeys(keys))[:MAX_KEYS_PER_QUERY]
@@ -67,18 +71,25 @@ class DatabaseDedupIndex:
         # unchanged feeds (and every command that only reads the store) never needs.
         from monitor.dedup.features import features_from_json
         from monitor.dedup.index import StoredDocument
+        from monitor.dedup.packed import unpack
 
         rows = self.session.exec(
-            select(EntryRow, FeedRow.url)
+            select(EntryRow, FeedRow.url, EntryFeaturesRow.data)
             .join(FeedRow, col(FeedRow.id) == EntryRow.feed_id)
+            .outerjoin(EntryFeaturesRow, col(EntryFeaturesRow.entry_id) == EntryRow.id)
             .where(col(EntryRow.id).in_(ids))
         ).all()
         documents = []
-        for row, feed_url in rows:
+        version = self.scheme_version
+        for row, feed_url, packed in rows:
             assert row.id is not None
             features = None
+            published = row.published_at or row.first_seen_at
             if row.fingerprint:
                 features = features_from_json(json.loads(row.fingerprint), doc_id=row.id)
+            elif packed is not None and version is not None:
+                # Bytes that do not unpack (another scheme, damaged) leave the text to do it.
+                features = unpack(packed, version, row.id, row.title, published)
             text = row.content if row.summary and row.summary in row.content else None
             body = text or "\n".join(part for part in (row.summary, row.content) if part)
             documents.append(
@@ -89,7 +100,7 @@ class DatabaseDedupIndex:
                     link=row.link,
                     guid=row.guid,
                     feed_url=feed_url,
-                    published=row.published_at or row.first_seen_at,
+                    published=published,
                     features=features,
                 )
             )

@@ -31,6 +31,7 @@ from monitor.store.lists import chunked, placeholders
 from monitor.store.models import (
     AlertItemRow,
     DedupKeyRow,
+    EntryFeaturesRow,
     EntryRow,
     FeedRow,
     MatchRow,
@@ -93,10 +94,11 @@ class EntriesRepository(StoreBase):
     """Entries with their identity keys and matches, the alert queue, known articles."""
 
     @contextmanager
-    def dedup_index(self) -> Iterator[DatabaseDedupIndex]:
-        """The near-duplicate index, read in one session (for a batch of lookups)."""
+    def dedup_index(self, scheme_version: str | None = None) -> Iterator[DatabaseDedupIndex]:
+        """The near-duplicate index, read in one session (for a batch of lookups); with
+        ``scheme_version``, candidates come with their packed features where stored."""
         with self.session() as session:
-            yield DatabaseDedupIndex(session)
+            yield DatabaseDedupIndex(session, scheme_version)
 
     def add_seed(
         self,
@@ -144,6 +146,18 @@ class EntriesRepository(StoreBase):
             f"INSERT INTO {DedupKeyRow.__tablename__} (key, entry_id) "
             f"VALUES ({placeholders(self.backend, 2)}) "
             "ON CONFLICT DO NOTHING",
+            rows,
+            execution_options={NO_TEXT: True},
+        )
+
+    def _insert_features(self, session: Session, rows: list[tuple[int, bytes]]) -> None:
+        """Store entries' packed comparison features: ``(entry id, bytes)`` rows, straight to
+        the driver in one executemany, as the key rows are."""
+        if not rows:
+            return
+        session.connection().exec_driver_sql(
+            f"INSERT INTO {EntryFeaturesRow.__tablename__} (entry_id, data) "
+            f"VALUES ({placeholders(self.backend, 2)})",
             rows,
             execution_options={NO_TEXT: True},
         )
@@ -247,6 +261,10 @@ class EntriesRepository(StoreBase):
             stored = list(firsts.values())
             self._insert_keys(
                 session, [(ids[item.key], key) for item in stored for key in item.dedup_keys]
+            )
+            self._insert_features(
+                session,
+                [(ids[item.key], item.comparison) for item in stored if item.comparison],
             )
             matches = [
                 {

@@ -3,6 +3,7 @@
 ::
 
     feeds ─< entries ─< matches            what came in, and which watches fired
+                 ├─< dedup_keys, entry_features  (the near-duplicate index)
                  │
                  └─< alert_items >─ digests ─< deliveries
                      (alert × entry)  (outbox)  (one row per channel: the ledger)
@@ -152,6 +153,21 @@ class DedupKeyRow(SQLModel, table=True):
             index=True,  # retention deletes an entry's keys with it
         )
     )
+
+
+class EntryFeaturesRow(SQLModel, table=True):
+    """An entry's comparison features, packed (:mod:`monitor.dedup.packed`): read instead
+    of fingerprinting its text again when it is a duplicate lookup's candidate. Entries
+    stored before this table, and entries no lookup can find, have none."""
+
+    __tablename__: ClassVar[str] = "entry_features"
+
+    entry_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("entries.id"), primary_key=True, autoincrement=False
+        )
+    )
+    data: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
 
 
 class MatchRow(SQLModel, table=True):

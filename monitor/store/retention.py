@@ -40,13 +40,23 @@ from monitor.store.models import (
     DedupKeyRow,
     DeliveryRow,
     DigestRow,
+    EntryFeaturesRow,
     EntryRow,
     FeedRow,
     JobLeaseRow,
     MatchRow,
 )
 
-TABLES = ("entries", "dedup_keys", "matches", "alert_items", "digests", "deliveries", "articles")
+TABLES = (
+    "entries",
+    "dedup_keys",
+    "entry_features",
+    "matches",
+    "alert_items",
+    "digests",
+    "deliveries",
+    "articles",
+)
 """What a prune counts, in this order."""
 
 
@@ -116,6 +126,7 @@ def count_prunable(store: Sessions, cutoffs: Cutoffs) -> dict[str, int]:
     counts = {
         "entries": count(ids),
         "dedup_keys": count(sa.select(1).where(_t(DedupKeyRow).c.entry_id.in_(ids))),
+        "entry_features": count(sa.select(1).where(_t(EntryFeaturesRow).c.entry_id.in_(ids))),
         "matches": count(sa.select(1).where(_t(MatchRow).c.entry_id.in_(ids))),
         "alert_items": count(
             sa.select(1).where(sa.or_(queue.c.entry_id.in_(ids), queue.c.digest_id.in_(digest_ids)))
@@ -171,6 +182,7 @@ def _prune_entries(store: Sessions, cutoffs: Cutoffs, batch: int) -> dict[str, i
         )
         for table, model in (
             ("dedup_keys", DedupKeyRow),
+            ("entry_features", EntryFeaturesRow),
             ("matches", MatchRow),
             ("alert_items", AlertItemRow),
         ):

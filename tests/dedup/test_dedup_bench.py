@@ -1,8 +1,9 @@
 """bench/dedup.py still runs, and each of its stores gives the lookups the same verdicts.
 
 The bench stores its articles in memory and in its own SQLite tables, and looks each
-query up three ways: in memory, on SQLite, and on SQLite through the pipeline's feature
-cache. On the bench's deterministic articles the three find the same copies (a store
+query up four ways: in memory, on SQLite fingerprinting every candidate from its text, on
+SQLite reading candidates' packed features, and so through the pipeline's feature cache.
+On the bench's deterministic articles the four find the same copies (a store
 returning candidates in another order could break a tie between two stored copies
 otherwise); a small run here keeps the million-article run (ten minutes) from being the
 first to find out that one of them drifted.
@@ -35,13 +36,14 @@ def test_the_dedup_bench_finds_the_same_copies_in_every_store() -> None:
     cache_size = DedupSettings().feature_cache_size
     assert stores == [
         "MemoryIndex",
+        "SQLite, every candidate fingerprinted from its text (no packed features)",
         "SQLite",
         f"SQLite through the daemon's feature cache (dedup.feature_cache_size {cache_size:,}, "
         "empty at the start)",
     ]
     found = [line.strip() for line in lines if line.strip().startswith("copies found:")]
-    assert len(found) == 3
-    assert found[0] == found[1] == found[2]
+    assert len(found) == 4
+    assert found[0] == found[1] == found[2] == found[3]
     # Every URL variant is found, and no new article is taken for a copy.
     assert "url 20/20" in found[0]
     assert found[0].endswith("false matches among 20 new articles: 0")

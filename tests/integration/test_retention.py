@@ -107,6 +107,7 @@ def test_the_daemon_prunes_what_is_old_and_keeps_what_is_still_needed(
     dry = count_prunable(pipeline.store, retention_cutoffs(pipeline.config, clock()))
     assert dry["entries"] == 1  # only story a: b is sending, c waits, d is in c's story
     assert dry["dedup_keys"] > 0
+    assert dry["entry_features"] == 1  # story a's packed comparison features
     assert dry["matches"] == 1
     assert dry["digests"] == 1  # desk's; hold's delivery is pending
     assert dry["deliveries"] == 1
