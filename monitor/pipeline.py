@@ -358,7 +358,7 @@ class Pipeline:
     def _features(self) -> FeatureCache:
         from monitor.dedup.cache import FeatureCache
 
-        return FeatureCache(self.dedup.feature_cache_size)
+        return FeatureCache(self.dedup.feature_cache_size, self.dedup.scheme.version)
 
     @cached_property
     def _pending(self) -> PendingStories:
@@ -785,9 +785,10 @@ class Pipeline:
 
         def after_commit() -> None:
             # Only committed ids may name cached features.
+            packed = {new.key: new.comparison for new in items}
             for key, features in features_of.items():
                 if key in stored:
-                    self._features.put(stored[key], features)
+                    self._features.put(stored[key], features, packed.get(key))
             if not self.counted:
                 return
             from monitor.ops import metrics

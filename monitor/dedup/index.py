@@ -61,6 +61,9 @@ class StoredDocument:
     features: Features | None = None
     """Precomputed features: for an article stored without its text (a shipped seed), or
     one fingerprinted already (then ``text`` may be left empty)."""
+    packed: bytes | None = None
+    """``features`` as the store keeps them packed (:mod:`monitor.dedup.packed`), when it
+    read them so: the feature cache keeps them without packing them again."""
 
 
 class DedupIndex(Protocol):

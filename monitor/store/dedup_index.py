@@ -84,12 +84,14 @@ class DatabaseDedupIndex:
         for row, feed_url, packed in rows:
             assert row.id is not None
             features = None
+            kept: bytes | None = None  # the packed bytes the features came from
             published = row.published_at or row.first_seen_at
             if row.fingerprint:
                 features = features_from_json(json.loads(row.fingerprint), doc_id=row.id)
             elif packed is not None and version is not None:
                 # Bytes that do not unpack (another scheme, damaged) leave the text to do it.
                 features = unpack(packed, version, row.id, row.title, published)
+                kept = packed if features is not None else None
             text = row.content if row.summary and row.summary in row.content else None
             body = text or "\n".join(part for part in (row.summary, row.content) if part)
             documents.append(
@@ -102,6 +104,7 @@ class DatabaseDedupIndex:
                     feed_url=feed_url,
                     published=published,
                     features=features,
+                    packed=kept,
                 )
             )
         return documents

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 
 from monitor.dedup import DedupSettings, MemoryIndex, StoredDocument, find_duplicate, fingerprint
 from monitor.dedup.cache import CachedIndex, FeatureCache, compact
 from monitor.dedup.decide import decide
 from monitor.dedup.features import Features
 from monitor.dedup.index import index_document
+from monitor.dedup.packed import pack
 from tests.dedup.test_index import ARTICLE, SUMMARY
 
 SETTINGS = DedupSettings()
@@ -132,3 +133,38 @@ def test_with_no_cache_the_stored_candidates_are_still_compared() -> None:
     assert decision.is_duplicate
     assert decision.of_id == 1
     assert [d.doc_id for d in uncached.documents([1])] == [1]
+
+
+def _equal_but_keys(kept: Features, full: Features) -> None:
+    for name in (f.name for f in fields(Features)):
+        if name not in ("doc_id", "exact_keys", "opening_keys", "band_keys", "story_keys"):
+            assert getattr(kept, name) == getattr(full, name), name
+
+
+def test_the_cache_gives_back_what_compact_would_keep_packed_or_not() -> None:
+    full = fingerprint(
+        "Mexico steel exports slump in July",
+        ARTICLE,
+        link="https://example.com/steel",
+        guid="tag:example.com,2026:steel",
+        feed_url="https://example.com/feed",
+    )
+    packed = pack(full, SETTINGS.scheme.version)
+    assert packed is not None
+    # A fact holding a NUL cannot be packed: such features are kept compacted instead.
+    odd = replace(full, facts=full.facts | {"a\x00b"})
+    assert pack(odd, SETTINGS.scheme.version) is None
+    cache = FeatureCache(8, SETTINGS.scheme.version)
+    cache.put(1, full)  # packed here
+    cache.put(2, full, packed)  # packed already, by a parser worker
+    cache.put(3, odd)
+    for doc_id, expected in ((1, full), (2, full), (3, odd)):
+        kept = cache.get(doc_id)
+        assert kept is not None
+        assert kept.doc_id == doc_id
+        assert kept.keys == ()
+        _equal_but_keys(kept, expected)
+    # Bytes of another scheme are not read as this one's: the cache was told its version.
+    other = FeatureCache(8, "v0")
+    other.put(4, full, packed)
+    assert other.get(4) is None
