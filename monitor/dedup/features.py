@@ -3,8 +3,9 @@
 :func:`fingerprint` turns a title, a body and the identifiers a feed gave
 (link, guid, feed URL) into :class:`Features`. It is a pure function of its
 inputs and the :class:`~monitor.dedup.signature.SignatureScheme`, so a stored
-article's features are recomputed from its stored text whenever they are
-needed; only the lookup keys (:attr:`Features.keys`) are stored.
+article's features can always be recomputed from its stored text. The store keeps
+its lookup keys (:attr:`Features.keys`) and, packed, what a comparison reads of it
+(:mod:`monitor.dedup.packed`), so that is seldom needed.
 """
 
 from __future__ import annotations

@@ -9,9 +9,10 @@ are of three strengths:
 * band keys: MinHash LSH bands of the whole body and of its lead.
 
 Alongside, the store keeps each article's title, body, link, guid and feed URL
-(which it stores anyway), so candidates can be fingerprinted again and
-compared exactly. Signatures themselves are not stored: the body is, and the
-decision needs the body's exact shingles, not an estimate.
+(which it stores anyway), and the comparison features it was fingerprinted with,
+packed (:mod:`monitor.dedup.packed`): a candidate is compared exactly, on the
+body's exact shingles rather than an estimate, from its packed features, or
+fingerprinted again from its text where it has none.
 
 A lookup (:func:`find_duplicate`) makes three key queries at most:
 
@@ -59,8 +60,9 @@ class StoredDocument:
     published: datetime | None = None
     """When it was published, else first seen (for the story window)."""
     features: Features | None = None
-    """Precomputed features: for an article stored without its text (a shipped seed), or
-    one fingerprinted already (then ``text`` may be left empty)."""
+    """Precomputed features: for an article stored without its text (a shipped seed), one
+    stored with its packed features, or one fingerprinted already (then ``text`` may be
+    left empty)."""
     packed: bytes | None = None
     """``features`` as the store keeps them packed (:mod:`monitor.dedup.packed`), when it
     read them so: the feature cache keeps them without packing them again."""

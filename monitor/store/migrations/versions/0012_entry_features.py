@@ -1,9 +1,9 @@
-"""``entry_features``: each fingerprinted entry's comparison features, packed.
+"""``entry_features``: each indexed entry's comparison features, packed.
 
 A duplicate lookup's candidates were fingerprinted again from their stored text, about
 0.3 ms each, and a new article's lookup compares up to two dozen of them (#14:
-``bench/dedup.py``'s p99). Reading them packed (:mod:`monitor.dedup.packed`) takes a
-tenth of that. A table of its own, keyed by the entry: the entries' rows, which most
+``bench/dedup.py``'s p99). Reading them packed (:mod:`monitor.dedup.packed`) takes about
+a seventh of that. A table of its own, keyed by the entry: the entries' rows, which most
 queries read, stay as they are. Entries stored before it have no row and are
 fingerprinted from their text as before.
 
