@@ -285,7 +285,7 @@ def build_chunk(chunk: int, n: int) -> tuple[list[Article], list[np.ndarray], li
     articles = chunk_articles(chunk, first, min(CHUNK, n - first))
     features = [features_of(article) for article in articles]
     keys = [np.array(f.keys, dtype=np.int64) for f in features]
-    return articles, keys, [pack(f, SETTINGS.scheme.version) for f in features]
+    return articles, keys, [pack(f, SETTINGS.scheme.tag) for f in features]
 
 
 # --- the SQLite index -----------------------------------------------------------
@@ -334,14 +334,13 @@ class SqliteIndex:
             f"WHERE id IN ({marks})",
             tuple(ids),
         )
-        version = SETTINGS.scheme.version
-        return [
-            StoredDocument(
-                *row[:6],
-                features=None if row[6] is None else unpack(row[6], version, row[0], row[1], None),
-            )
-            for row in rows
-        ]
+        version = SETTINGS.scheme.tag
+        documents = []
+        for row in rows:
+            features = None if row[6] is None else unpack(row[6], version, row[0], row[1], None)
+            packed = row[6] if features is not None else None
+            documents.append(StoredDocument(*row[:6], features=features, packed=packed))
+        return documents
 
     def add(self, document: StoredDocument, keys: Sequence[int], packed: bytes | None) -> None:
         with self.connection:
@@ -590,7 +589,7 @@ def time_inserts(index: SqliteIndex, first_id: int, count: int) -> str:
     for article in chunk_articles(20_000_000, first_id, count):
         features = features_of(article)
         document = StoredDocument(article.doc_id, article.title, article.text, article.link)
-        packed = pack(features, SETTINGS.scheme.version)  # by the parser workers, in the daemon
+        packed = pack(features, SETTINGS.scheme.tag)  # by the parser workers, in the daemon
         start = time.perf_counter()
         index.add(document, features.keys, packed)
         seconds.append(time.perf_counter() - start)

@@ -358,7 +358,7 @@ class Pipeline:
     def _features(self) -> FeatureCache:
         from monitor.dedup.cache import FeatureCache
 
-        return FeatureCache(self.dedup.feature_cache_size, self.dedup.scheme.version)
+        return FeatureCache(self.dedup.feature_cache_size, self.dedup.scheme.tag)
 
     @cached_property
     def _pending(self) -> PendingStories:
@@ -785,10 +785,9 @@ class Pipeline:
 
         def after_commit() -> None:
             # Only committed ids may name cached features.
-            packed = {new.key: new.comparison for new in items}
-            for key, features in features_of.items():
+            for key, (features, packed) in features_of.items():
                 if key in stored:
-                    self._features.put(stored[key], features, packed.get(key))
+                    self._features.put(stored[key], features, packed)
             if not self.counted:
                 return
             from monitor.ops import metrics
@@ -813,7 +812,9 @@ class Pipeline:
 
     def _judge_new(
         self, prepared: Sequence[PreparedEntry], state: FeedState, now: datetime
-    ) -> tuple[tuple[NewEntry, ...], dict[str, tuple[str, ...]], dict[str, Features]]:
+    ) -> tuple[
+        tuple[NewEntry, ...], dict[str, tuple[str, ...]], dict[str, tuple[Features, bytes | None]]
+    ]:
         """The reads :mod:`monitor.intake` decides on, in order: the entries not stored yet,
         each with its duplicate decision; the alerts each original must reach; the
         originals' features."""
@@ -837,8 +838,9 @@ class Pipeline:
         texts = self.store.texts_by_key(older) if older else {}
         judging = FeedIntake(self._intake, now, state.first_polled_at)
         batch = MemoryIndex()  # this feed's originals, not stored yet: later ones may copy them
-        features_of: dict[str, Features] = {}  # of the originals, to cache under their new ids
-        with self.store.dedup_index(self.dedup.scheme.version) as archive:
+        # Of the originals, to cache under their new ids: their features, and packed.
+        features_of: dict[str, tuple[Features, bytes | None]] = {}
+        with self.store.dedup_index(self.dedup.scheme.tag) as archive:
             stored = CachedIndex(self._candidates_from(archive), self._features, self.dedup)
             everything = LayeredIndex(stored, batch)
             pending: LayeredIndex | None = None
@@ -847,7 +849,7 @@ class Pipeline:
                 if judging.needs_fingerprint(new):
                     scheme = self.dedup.scheme
                     features = fingerprint_entry(new.fingerprint_input(), scheme=scheme)
-                    item = replace(new, features=features, packed=pack(features, scheme.version))
+                    item = replace(new, features=features, packed=pack(features, scheme.tag))
                 candidate = judging.admit(item)
                 if candidate.features is None or candidate.lookup is Lookup.NONE:
                     judging.judge(candidate, NOT_LOOKED_UP)
@@ -875,7 +877,7 @@ class Pipeline:
                         features=replace(features, doc_id=batch_id),
                     )
                     remember(document, features, batch)
-                    features_of[candidate.key] = features
+                    features_of[candidate.key] = (features, candidate.packed)
         return judging.items, judging.routes, features_of
 
     def _candidates_from(self, archive: DatabaseDedupIndex) -> DedupIndex:

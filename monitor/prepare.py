@@ -214,7 +214,7 @@ def prepare(
                 features,
                 None if clean is entry else clean,
                 shared_link,
-                None if features is None else pack(features, scheme.version),
+                None if features is None else pack(features, scheme.tag),
             )
         )
     return tuple(prepared)

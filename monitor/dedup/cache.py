@@ -91,9 +91,9 @@ class FeatureCache:
     at a fraction of its cost to put. Every stored article goes in, most come out never
     (a cold cycle stores tens of thousands), so putting is what counts."""
 
-    def __init__(self, size: int, scheme_version: str = V1.version) -> None:
+    def __init__(self, size: int, scheme: str = V1.tag) -> None:
         self.size = size
-        self.scheme_version = scheme_version
+        self.scheme = scheme
         self._items: OrderedDict[int, _Kept] = OrderedDict()
         self._words: dict[str, str] = {}
 
@@ -108,7 +108,7 @@ class FeatureCache:
         if isinstance(kept, Features):
             return kept
         data, title, published = kept
-        return unpack(data, self.scheme_version, doc_id, title, published)
+        return unpack(data, self.scheme, doc_id, title, published)
 
     def put(self, doc_id: int, features: Features, packed: bytes | None = None) -> None:
         """Keep ``features`` under ``doc_id``; ``packed``: the same features packed already
@@ -116,7 +116,7 @@ class FeatureCache:
         if self.size <= 0:
             return
         if packed is None:
-            packed = pack(features, self.scheme_version)
+            packed = pack(features, self.scheme)
         if packed is None:
             if len(self._words) > _WORD_TABLE_LIMIT:
                 self._words = {}

@@ -48,11 +48,11 @@ def _candidates_query(size: int) -> sa.TextClause:
 class DatabaseDedupIndex:
     """Candidates and documents for the duplicate lookup, read through one session."""
 
-    def __init__(self, session: Session, scheme_version: str | None = None) -> None:
+    def __init__(self, session: Session, scheme: str | None = None) -> None:
         self.session = session
-        self.scheme_version = scheme_version
-        """The fingerprint scheme's version the lookups use: an entry's packed features
-        (``entry_features``) of this version are read instead of its text. None: every
+        self.scheme = scheme
+        """The tag of the fingerprint scheme the lookups use: an entry's packed features
+        (``entry_features``) of this scheme are read instead of its text. None: every
         candidate comes with its text only."""
 
     def candidates(self, keys: Sequence[int], limit: int, per_key: int) -> list[tuple[int, int]]:
@@ -80,7 +80,7 @@ class DatabaseDedupIndex:
             .where(col(EntryRow.id).in_(ids))
         ).all()
         documents = []
-        version = self.scheme_version
+        version = self.scheme
         for row, feed_url, packed in rows:
             assert row.id is not None
             features = None

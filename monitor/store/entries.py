@@ -94,11 +94,11 @@ class EntriesRepository(StoreBase):
     """Entries with their identity keys and matches, the alert queue, known articles."""
 
     @contextmanager
-    def dedup_index(self, scheme_version: str | None = None) -> Iterator[DatabaseDedupIndex]:
+    def dedup_index(self, scheme: str | None = None) -> Iterator[DatabaseDedupIndex]:
         """The near-duplicate index, read in one session (for a batch of lookups); with
-        ``scheme_version``, candidates come with their packed features where stored."""
+        ``scheme`` (a scheme's tag), candidates come with their packed features where stored."""
         with self.session() as session:
-            yield DatabaseDedupIndex(session, scheme_version)
+            yield DatabaseDedupIndex(session, scheme)
 
     def add_seed(
         self,

@@ -149,12 +149,12 @@ def test_the_cache_gives_back_what_compact_would_keep_packed_or_not() -> None:
         guid="tag:example.com,2026:steel",
         feed_url="https://example.com/feed",
     )
-    packed = pack(full, SETTINGS.scheme.version)
+    packed = pack(full, SETTINGS.scheme.tag)
     assert packed is not None
     # A fact holding a NUL cannot be packed: such features are kept compacted instead.
     odd = replace(full, facts=full.facts | {"a\x00b"})
-    assert pack(odd, SETTINGS.scheme.version) is None
-    cache = FeatureCache(8, SETTINGS.scheme.version)
+    assert pack(odd, SETTINGS.scheme.tag) is None
+    cache = FeatureCache(8, SETTINGS.scheme.tag)
     cache.put(1, full)  # packed here
     cache.put(2, full, packed)  # packed already, by a parser worker
     cache.put(3, odd)

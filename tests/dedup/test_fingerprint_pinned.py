@@ -4,7 +4,9 @@ Stored lookup keys and every duplicate decision depend on these values, so a cha
 that is only meant to be quicker must leave them bit for bit as they are. The golden
 digests (one per field: sha256 of the field's JSON form, sets sorted, word weights as
 ``float.hex`` in their order) were computed by the code before the #14 speed work;
-a change to any of them fails here, naming the text and the field.
+a change to any of them fails here, naming the text and the field. A change that is
+meant to change them must also raise :data:`monitor.dedup.packed.FORMAT`, or entries
+stored before it would be compared by their old packed values.
 """
 
 from __future__ import annotations

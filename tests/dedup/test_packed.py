@@ -80,14 +80,16 @@ def _fingerprinted(
 
 
 def _assert_unpacks_to_the_cached_form(features: Features, doc_id: int) -> Features:
-    data = pack(features, V1.version)
+    data = pack(features, V1.tag)
     assert data is not None
     assert data[0] == FORMAT
-    back = unpack(data, V1.version, doc_id, features.title, features.published)
+    back = unpack(data, V1.tag, doc_id, features.title, features.published)
     assert back is not None
     cached = compact(features, doc_id)
     for field in fields(Features):
         assert getattr(back, field.name) == getattr(cached, field.name), field.name
+    # cosine() sums in the vector's order: the order is kept too, not only the pairs.
+    assert list(back.word_vector.items()) == list(cached.word_vector.items())
     return back
 
 
@@ -122,32 +124,38 @@ def test_every_labelled_pair_is_decided_alike_against_packed_features() -> None:
 
 def test_bytes_of_another_scheme_or_format_are_not_unpacked() -> None:
     features = _fingerprinted(OURS[:1])[0]
-    data = pack(features, V1.version)
+    data = pack(features, V1.tag)
     assert data is not None
     assert unpack(data, "v2", 1, "t", WHEN) is None
-    assert unpack(bytes([FORMAT + 1]) + data[1:], V1.version, 1, "t", WHEN) is None
-    assert unpack(b"", V1.version, 1, "t", WHEN) is None
+    assert unpack(bytes([FORMAT + 1]) + data[1:], V1.tag, 1, "t", WHEN) is None
+    assert unpack(b"", V1.tag, 1, "t", WHEN) is None
 
 
 def test_truncated_or_damaged_bytes_unpack_to_nothing() -> None:
     features = _fingerprinted(OURS[:1])[0]
-    data = pack(features, V1.version)
+    data = pack(features, V1.tag)
     assert data is not None
     for length in range(len(data)):
-        assert unpack(data[:length], V1.version, 1, "t", WHEN) is None, length
+        assert unpack(data[:length], V1.tag, 1, "t", WHEN) is None, length
     for position in range(len(data)):
         damaged = bytearray(data)
         damaged[position] ^= 0x20
-        back = unpack(bytes(damaged), V1.version, 1, "t", WHEN)
+        back = unpack(bytes(damaged), V1.tag, 1, "t", WHEN)
         assert back is None, position
-    assert unpack(data + b"x", V1.version, 1, "t", WHEN) is None
+    assert unpack(data + b"x", V1.tag, 1, "t", WHEN) is None
 
 
 def test_features_the_layout_cannot_hold_are_not_packed() -> None:
     features = _fingerprinted(OURS[:1])[0]
-    assert pack(replace(features, facts=frozenset({"2026", "a\x00b"})), V1.version) is None
-    assert pack(replace(features, guid_key=""), V1.version) is None
-    assert pack(replace(features, text_hash="not hex"), V1.version) is None
-    assert pack(replace(features, text_hash=None), V1.version) is None  # yet it has tokens
-    assert pack(replace(features, lead_shingles=frozenset({1, 2})), V1.version) is None
+    assert pack(replace(features, facts=frozenset({"2026", "a\x00b"})), V1.tag) is None
+    assert pack(replace(features, guid_key=""), V1.tag) is None
+    assert pack(replace(features, text_hash="not hex"), V1.tag) is None
+    assert pack(replace(features, text_hash=None), V1.tag) is None  # yet it has tokens
+    assert pack(replace(features, lead_shingles=frozenset({1, 2})), V1.tag) is None
+    assert pack(replace(features, url_fragment="part-\udc80"), V1.tag) is None  # lone surrogate
+    no_lead = replace(features, lead_shingles=frozenset())
+    assert pack(no_lead, V1.tag) is not None  # a lead of no shingle packs
+    for outside in (1 << 64, -1):  # not a 64-bit hash
+        order = (outside, *features.shingle_order[1:])
+        assert pack(replace(no_lead, shingle_order=order), V1.tag) is None
     assert pack(features, "é") is None
