@@ -49,23 +49,26 @@ def test_least_recently_used_goes_first() -> None:
     assert len(cache) == 2
 
 
-def test_the_compact_copy_keeps_every_value_but_the_lookup_keys() -> None:
-    full = fingerprint(
+def _linked() -> Features:
+    """An article's features with every identifier set: link, guid and feed."""
+    return fingerprint(
         "Mexico steel exports slump in July",
         ARTICLE,
         link="https://example.com/steel",
         guid="tag:example.com,2026:steel",
         feed_url="https://example.com/feed",
     )
+
+
+def test_the_compact_copy_keeps_every_value_but_the_lookup_keys() -> None:
+    full = _linked()
     # As a parser worker sends them back: no object shared between the fields.
     full = pickle.loads(pickle.dumps(full))
     words: dict[str, str] = {}
     kept = compact(full, 5, words)
     assert kept.doc_id == 5
     assert kept.keys == ()
-    for name in (f.name for f in fields(Features)):
-        if name not in ("doc_id", "exact_keys", "opening_keys", "band_keys", "story_keys"):
-            assert getattr(kept, name) == getattr(full, name), name
+    _equal_but_keys(kept, full)
     # One object per hash and per word.
     by_value = {value: value for value in kept.shingles}
     assert all(by_value[value] is value for value in kept.shingle_order)
@@ -142,13 +145,7 @@ def _equal_but_keys(kept: Features, full: Features) -> None:
 
 
 def test_the_cache_gives_back_what_compact_would_keep_packed_or_not() -> None:
-    full = fingerprint(
-        "Mexico steel exports slump in July",
-        ARTICLE,
-        link="https://example.com/steel",
-        guid="tag:example.com,2026:steel",
-        feed_url="https://example.com/feed",
-    )
+    full = _linked()
     packed = pack(full, SETTINGS.scheme.tag)
     assert packed is not None
     # A fact holding a NUL cannot be packed: such features are kept compacted instead.

@@ -21,22 +21,10 @@ from monitor.dedup.index import stored_features
 from monitor.pipeline import Pipeline
 from testbed.servers import HttpServer, Route
 from tests.conftest import FROZEN_NOW
+from tests.integration.test_pending_lookup import MINING, TRADE
 from tests.support.clock import ManualClock
 from tests.support.feeds import Item, rss
 
-TRADE = (
-    "Negotiators from the three countries met in Ottawa on Tuesday to prepare the joint "
-    "review of the agreement due next summer. Officials said the talks covered rules of "
-    "origin for automobiles, dairy quotas and the dispute settlement chapter, and that a "
-    "second round was planned in Monterrey before the end of the year. Business groups "
-    "asked for a clear timetable and for the steel and aluminum tariffs to be settled first."
-)
-MINING = (
-    "A Quebec lithium producer said on Monday it would double the output of its northern "
-    "mine by 2027 after securing a long-term supply contract with a European battery maker. "
-    "The company plans to hire three hundred workers and to build a new concentrator near "
-    "the site, pending an environmental assessment."
-)
 # A trimmed copy of TRADE, under another headline that matches too.
 COPY = TRADE.rsplit(" Business groups", 1)[0]
 
