@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from monitor.dedup.seedfeed import SEED_FEED_URL
 from monitor.store.lists import chunked
@@ -73,34 +73,50 @@ class DatabaseDedupIndex:
         from monitor.dedup.index import StoredDocument
         from monitor.dedup.packed import unpack
 
-        rows = self.session.exec(
-            select(EntryRow, FeedRow.url, EntryFeaturesRow.data)
-            .join(FeedRow, col(FeedRow.id) == EntryRow.feed_id)
-            .outerjoin(EntryFeaturesRow, col(EntryFeaturesRow.entry_id) == EntryRow.id)
-            .where(col(EntryRow.id).in_(ids))
-        ).all()
+        entries, feeds, packed_rows = _table(EntryRow), _table(FeedRow), _table(EntryFeaturesRow)
+        # The columns a document needs, not mapped row objects, which cost a fifth more
+        # (12 candidates of 300 words from 20,000 on SQLite, unpacking included: 0.85 ms
+        # against 1.06 ms).
+        rows = self.session.execute(
+            sa.select(
+                entries.c.id,
+                entries.c.title,
+                entries.c.summary,
+                entries.c.content,
+                entries.c.link,
+                entries.c.guid,
+                entries.c.published_at,
+                entries.c.first_seen_at,
+                entries.c.fingerprint,
+                feeds.c.url,
+                packed_rows.c.data,
+            )
+            .join(feeds, feeds.c.id == entries.c.feed_id)
+            .outerjoin(packed_rows, packed_rows.c.entry_id == entries.c.id)
+            .where(entries.c.id.in_(ids))
+        )
         documents = []
         version = self.scheme
-        for row, feed_url, packed in rows:
-            assert row.id is not None
+        for doc_id, title, summary, content, link, guid, published_at, first_seen, *rest in rows:
+            fingerprint, feed_url, packed = rest
             features = None
             kept: bytes | None = None  # the packed bytes the features came from
-            published = row.published_at or row.first_seen_at
-            if row.fingerprint:
-                features = features_from_json(json.loads(row.fingerprint), doc_id=row.id)
+            published = published_at or first_seen
+            if fingerprint:
+                features = features_from_json(json.loads(fingerprint), doc_id=doc_id)
             elif packed is not None and version is not None:
                 # Bytes that do not unpack (another scheme, damaged) leave the text to do it.
-                features = unpack(packed, version, row.id, row.title, published)
+                features = unpack(packed, version, doc_id, title, published)
                 kept = packed if features is not None else None
-            text = row.content if row.summary and row.summary in row.content else None
-            body = text or "\n".join(part for part in (row.summary, row.content) if part)
+            text = content if summary and summary in content else None
+            body = text or "\n".join(part for part in (summary, content) if part)
             documents.append(
                 StoredDocument(
-                    doc_id=row.id,
-                    title=row.title,
+                    doc_id=doc_id,
+                    title=title,
                     text=body,
-                    link=row.link,
-                    guid=row.guid,
+                    link=link,
+                    guid=guid,
                     feed_url=feed_url,
                     published=published,
                     features=features,
