@@ -97,8 +97,9 @@ class DatabaseDedupIndex:
         )
         documents = []
         version = self.scheme
-        for doc_id, title, summary, content, link, guid, published_at, first_seen, *rest in rows:
-            fingerprint, feed_url, packed = rest
+        for row in rows:
+            (doc_id, title, summary, content, link, guid) = row[:6]
+            (published_at, first_seen, fingerprint, feed_url, packed) = row[6:]
             features = None
             kept: bytes | None = None  # the packed bytes the features came from
             published = published_at or first_seen
