@@ -320,7 +320,7 @@ class FeedIntake:
             alertable,
             lookup,
             self._admitted - 1,
-            item.packed if features is not None else None,
+            item.packed,  # None whenever the features are
         )
 
     def standing_in_batch(self, batch_id: int) -> Standing:

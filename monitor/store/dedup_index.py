@@ -96,7 +96,7 @@ class DatabaseDedupIndex:
             .where(entries.c.id.in_(ids))
         )
         documents = []
-        version = self.scheme
+        scheme = self.scheme
         for row in rows:
             (doc_id, title, summary, content, link, guid) = row[:6]
             (published_at, first_seen, fingerprint, feed_url, packed) = row[6:]
@@ -105,9 +105,9 @@ class DatabaseDedupIndex:
             published = published_at or first_seen
             if fingerprint:
                 features = features_from_json(json.loads(fingerprint), doc_id=doc_id)
-            elif packed is not None and version is not None:
+            elif packed is not None and scheme is not None:
                 # Bytes that do not unpack (another scheme, damaged) leave the text to do it.
-                features = unpack(packed, version, doc_id, title, published)
+                features = unpack(packed, scheme, doc_id, title, published)
                 kept = packed if features is not None else None
             text = content if summary and summary in content else None
             body = text or "\n".join(part for part in (summary, content) if part)
